@@ -1,0 +1,24 @@
+# Two commands do all the set-up on a fresh machine that has Python and pip:
+#   make run    start Paydraw
+#   make test   run every test and check
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+
+.PHONY: setup run test lint
+
+setup:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
+		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
+	@$(UV) sync --frozen --quiet
+
+run: setup
+	$(UV) run paydraw serve
+
+lint: setup
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+
+test: lint
+	bash scripts/ensure-postgres.sh
+	$(UV) run pytest

@@ -1,0 +1,33 @@
+"""The FastAPI application."""
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api import errors
+from api.idempotency import IdempotencyMiddleware
+from api.staff import commitments, projects
+from paydraw.db.engine import engine_for
+from paydraw.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or engine_for(settings.resolved_database_url)
+    app = FastAPI(
+        title="Paydraw",
+        summary="Durable progress billing: invites to bill, pay applications, retainage.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    errors.install(app)
+    app.add_middleware(IdempotencyMiddleware, engine=engine)
+    app.include_router(projects.router)
+    app.include_router(commitments.router)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the API process answers."""
+        return {"status": "ok"}
+
+    return app

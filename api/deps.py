@@ -1,0 +1,64 @@
+"""Request dependencies: the database session, the settings and the calling staff user."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from paydraw.actors import Actor
+from paydraw.settings import Settings
+from paydraw.users.service import authenticate
+
+bearer = HTTPBearer(auto_error=False, description="A staff API key from `paydraw create-user`")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """One transaction per request: committed when the endpoint returns, rolled back on error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def current_user(
+    engine: Annotated[Engine, Depends(get_engine)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    if credentials is None:
+        raise unauthorized("missing bearer API key")
+    with Session(engine) as session:
+        user = authenticate(session, credentials.credentials)
+        if user is None:
+            raise unauthorized("unknown or revoked API key")
+        return Actor(kind="user", id=user.id, email=user.email)
+
+
+CurrentUser = Annotated[Actor, Depends(current_user)]

@@ -1,0 +1,66 @@
+"""Staff endpoints for commitments: set-up, SOV approval, change orders, billing summary."""
+
+from fastapi import APIRouter, status
+
+from api.deps import CurrentUser, SessionDep
+from paydraw.commitments import service
+from paydraw.commitments.schemas import (
+    BillingSummary,
+    ChangeOrderCreate,
+    ChangeOrderPublic,
+    CommitmentCreate,
+    CommitmentPublic,
+    SovReplace,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["commitments"])
+
+
+@router.post("/projects/{project_id}/commitments", status_code=status.HTTP_201_CREATED)
+def create_commitment(
+    project_id: str, body: CommitmentCreate, session: SessionDep, user: CurrentUser
+) -> CommitmentPublic:
+    """Add a subcontract or purchase order with contacts, retainage, SOV lines and draws."""
+    return service.create_commitment(session, user, project_id, body)
+
+
+@router.get("/commitments/{commitment_id}")
+def get_commitment(commitment_id: str, session: SessionDep, user: CurrentUser) -> CommitmentPublic:
+    """Read a commitment with its SOV, draws and change orders."""
+    return service.get_commitment(session, user, commitment_id)
+
+
+@router.put("/commitments/{commitment_id}/sov")
+def replace_sov(
+    commitment_id: str, body: SovReplace, session: SessionDep, user: CurrentUser
+) -> CommitmentPublic:
+    """Replace the lines and draws of a draft SOV."""
+    return service.replace_sov(session, user, commitment_id, body)
+
+
+@router.post("/commitments/{commitment_id}/sov/approve")
+def approve_sov(commitment_id: str, session: SessionDep, user: CurrentUser) -> CommitmentPublic:
+    """Approve the SOV; afterwards it changes only by change order."""
+    return service.approve_sov(session, user, commitment_id)
+
+
+@router.post("/commitments/{commitment_id}/change-orders", status_code=status.HTTP_201_CREATED)
+def add_change_order(
+    commitment_id: str, body: ChangeOrderCreate, session: SessionDep, user: CurrentUser
+) -> ChangeOrderPublic:
+    """Add or deduct scheduled value on existing lines, or add new lines."""
+    return service.add_change_order(session, user, commitment_id, body)
+
+
+@router.post("/commitments/{commitment_id}/change-orders/{change_order_id}/approve")
+def approve_change_order(
+    commitment_id: str, change_order_id: str, session: SessionDep, user: CurrentUser
+) -> ChangeOrderPublic:
+    """Approve a pending change order."""
+    return service.approve_change_order(session, user, commitment_id, change_order_id)
+
+
+@router.get("/commitments/{commitment_id}/billing-summary")
+def billing_summary(commitment_id: str, session: SessionDep, user: CurrentUser) -> BillingSummary:
+    """Contract sum to date, billed, retainage held and released, certified, paid, balance."""
+    return service.billing_summary(session, user, commitment_id)

@@ -1,0 +1,126 @@
+"""A commitment's billing history, recomputed from its pay applications by the domain core.
+
+Every figure that reports show (billed, retainage, certified) comes from here, so the API, the
+workflows and the reports share one computation.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlmodel import Session, col, select
+
+from paydraw.commitments import repository
+from paydraw.db.tables import Commitment, PayApp, PayAppLine, Payment
+from paydraw.domain.contract import Contract, SovLine
+from paydraw.domain.g702 import (
+    Application,
+    LineEntry,
+    LineHistory,
+    compute_application,
+    history_after,
+)
+from paydraw.domain.retainage import RetainageRule, RetainageStep
+
+CERTIFIED = ("finalized", "paid")
+
+
+def retainage_rule(commitment: Commitment) -> RetainageRule:
+    return RetainageRule(
+        steps=tuple(
+            RetainageStep(
+                percent=Decimal(str(step["percent"])),
+                until_percent_complete=(
+                    None
+                    if step.get("until_percent_complete") is None
+                    else Decimal(str(step["until_percent_complete"]))
+                ),
+            )
+            for step in commitment.retainage_steps
+        )
+    )
+
+
+def load_contract(session: Session, commitment: Commitment) -> Contract:
+    """The commitment as the domain core sees it: SOV lines with approved change orders."""
+    changes = repository.approved_change_totals(session, commitment.id)
+    lines = tuple(
+        SovLine(
+            id=line.id,
+            code=line.code,
+            description=line.description,
+            original_value=line.original_value,
+            change_orders=changes.get(line.id, Decimal("0.00")),
+            retainage_percent=line.retainage_percent,
+        )
+        for line in repository.sov_lines(session, commitment.id)
+    )
+    return Contract(
+        lines=lines,
+        retainage=retainage_rule(commitment),
+        stored_materials_retainage_percent=commitment.stored_materials_retainage_percent,
+    )
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    pay_app: PayApp
+    application: Application
+    paid: Decimal
+
+
+@dataclass
+class Ledger:
+    contract: Contract
+    entries: list[LedgerEntry] = field(default_factory=list)
+    history: dict[str, LineHistory] = field(default_factory=dict)
+    last_certificate: Decimal = Decimal("0.00")
+
+    @property
+    def certified(self) -> list[LedgerEntry]:
+        return [entry for entry in self.entries if entry.pay_app.status in CERTIFIED]
+
+
+def pay_apps(session: Session, commitment_id: str) -> list[PayApp]:
+    """The commitment's pay applications that count (every one but the void), in number order."""
+    query = select(PayApp).where(PayApp.commitment_id == commitment_id, PayApp.status != "void")
+    return list(session.exec(query.order_by(col(PayApp.number))))
+
+
+def entries_by_pay_app(session: Session, pay_app_ids: list[str]) -> dict[str, dict[str, LineEntry]]:
+    lines: dict[str, dict[str, LineEntry]] = defaultdict(dict)
+    query = select(PayAppLine).where(col(PayAppLine.pay_app_id).in_(pay_app_ids))
+    for line in session.exec(query):
+        lines[line.pay_app_id][line.sov_line_id] = LineEntry(
+            work_this_period=line.work_this_period,
+            materials_stored=line.materials_stored,
+            retainage_release=line.retainage_release,
+        )
+    return lines
+
+
+def paid_by_pay_app(session: Session, pay_app_ids: list[str]) -> dict[str, Decimal]:
+    paid: dict[str, Decimal] = defaultdict(Decimal)
+    query = select(Payment).where(col(Payment.pay_app_id).in_(pay_app_ids))
+    for payment in session.exec(query):
+        paid[payment.pay_app_id] += payment.amount
+    return paid
+
+
+def build_ledger(session: Session, commitment: Commitment) -> Ledger:
+    """Replay every non-void pay application in order; line 7 of each is the line 6 of the last
+    certified one before it, never a typed figure."""
+    ledger = Ledger(contract=load_contract(session, commitment))
+    apps = pay_apps(session, commitment.id)
+    ids = [app.id for app in apps]
+    entries = entries_by_pay_app(session, ids)
+    paid = paid_by_pay_app(session, ids)
+    for app in apps:
+        application = compute_application(
+            ledger.contract, ledger.history, entries.get(app.id, {}), ledger.last_certificate
+        )
+        ledger.entries.append(LedgerEntry(app, application, paid.get(app.id, Decimal("0.00"))))
+        ledger.history = history_after(ledger.contract, ledger.history, application)
+        if app.status in CERTIFIED:
+            ledger.last_certificate = application.summary.total_earned_less_retainage
+    return ledger

@@ -1,0 +1,70 @@
+"""The ``paydraw`` command line: users and keys, migrations, running the API."""
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from sqlmodel import Session, select
+
+from paydraw.db.engine import engine_for, session_scope
+from paydraw.db.migrate import upgrade
+from paydraw.db.tables import User
+from paydraw.settings import get_settings
+from paydraw.users.service import ensure_user, issue_key
+
+app = typer.Typer(help="Paydraw: durable progress billing for construction.", no_args_is_help=True)
+
+FIRST_ADMIN_EMAIL = "admin@paydraw.local"
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (SQLite by default, PAYDRAW_DATABASE_URL otherwise)."""
+    url = get_settings().resolved_database_url
+    upgrade(url)
+    typer.echo(f"database is up to date: {url}")
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Argument(help="the user's email address")],
+    name: Annotated[str, typer.Option(help="the user's name")] = "",
+) -> None:
+    """Create a staff user (or find an existing one) and print a new API key."""
+    settings = get_settings()
+    upgrade(settings.resolved_database_url)
+    with session_scope(engine_for(settings.resolved_database_url)) as session:
+        user = ensure_user(session, email, name)
+        key = issue_key(session, user)
+    typer.echo(key)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+) -> None:
+    """Run the HTTP API (migrations are applied first)."""
+    settings = get_settings()
+    upgrade(settings.resolved_database_url)
+    first_key = first_admin_key()
+    host = host or settings.host
+    port = port or settings.port
+    typer.echo(f"Paydraw API   http://{host}:{port}/api/v1")
+    typer.echo(f"API docs      http://{host}:{port}/docs")
+    if first_key:
+        typer.echo(f"First admin   {FIRST_ADMIN_EMAIL}, API key (shown once): {first_key}")
+    else:
+        typer.echo("API key       uv run paydraw create-user you@example.com")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+def first_admin_key() -> str | None:
+    """On an empty database, make a first user so a new user can call the API at once."""
+    settings = get_settings()
+    engine = engine_for(settings.resolved_database_url)
+    with Session(engine) as session:
+        if session.exec(select(User)).first() is not None:
+            return None
+    with session_scope(engine) as session:
+        return issue_key(session, ensure_user(session, FIRST_ADMIN_EMAIL, "First admin"))

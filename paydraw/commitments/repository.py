@@ -1,0 +1,95 @@
+"""Queries for commitments, their contacts, SOV lines, draws and change orders."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlmodel import Session, col, func, select
+
+from paydraw.db.tables import (
+    ChangeOrder,
+    ChangeOrderLine,
+    Commitment,
+    Contact,
+    CreditEntry,
+    Draw,
+    SovLine,
+)
+
+
+def by_number(session: Session, project_id: str, number: str) -> Commitment | None:
+    query = select(Commitment).where(
+        Commitment.project_id == project_id, Commitment.number == number
+    )
+    return session.exec(query).first()
+
+
+def contacts(session: Session, commitment_id: str) -> list[Contact]:
+    query = select(Contact).where(Contact.commitment_id == commitment_id)
+    return list(session.exec(query.order_by(col(Contact.email))))
+
+
+def sov_lines(session: Session, commitment_id: str) -> list[SovLine]:
+    query = select(SovLine).where(SovLine.commitment_id == commitment_id)
+    return list(session.exec(query.order_by(col(SovLine.position))))
+
+
+def draws(session: Session, commitment_id: str) -> list[Draw]:
+    query = select(Draw).where(Draw.commitment_id == commitment_id)
+    return list(session.exec(query.order_by(col(Draw.position))))
+
+
+def change_orders(session: Session, commitment_id: str) -> list[ChangeOrder]:
+    query = select(ChangeOrder).where(ChangeOrder.commitment_id == commitment_id)
+    return list(session.exec(query.order_by(col(ChangeOrder.created_at), col(ChangeOrder.id))))
+
+
+def change_order_lines(session: Session, commitment_id: str) -> dict[str, list[ChangeOrderLine]]:
+    """Lines of every change order of the commitment, by change order id."""
+    query = (
+        select(ChangeOrderLine)
+        .join(ChangeOrder, col(ChangeOrder.id) == col(ChangeOrderLine.change_order_id))
+        .where(ChangeOrder.commitment_id == commitment_id)
+    )
+    lines: dict[str, list[ChangeOrderLine]] = defaultdict(list)
+    for line in session.exec(query):
+        lines[line.change_order_id].append(line)
+    return lines
+
+
+def approved_change_totals(session: Session, commitment_id: str) -> dict[str, Decimal]:
+    """Approved change order amounts per SOV line id."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    query = (
+        select(ChangeOrderLine)
+        .join(ChangeOrder, col(ChangeOrder.id) == col(ChangeOrderLine.change_order_id))
+        .where(ChangeOrder.commitment_id == commitment_id, ChangeOrder.status == "approved")
+    )
+    for line in session.exec(query):
+        totals[line.sov_line_id] += line.amount
+    return totals
+
+
+def change_order(session: Session, commitment_id: str, number: str) -> ChangeOrder | None:
+    query = select(ChangeOrder).where(
+        ChangeOrder.commitment_id == commitment_id, ChangeOrder.number == number
+    )
+    return session.exec(query).first()
+
+
+def next_position(session: Session, commitment_id: str) -> int:
+    query = select(func.max(SovLine.position)).where(SovLine.commitment_id == commitment_id)
+    return (session.exec(query).one() or 0) + 1
+
+
+def credit_balance(session: Session, commitment_id: str) -> Decimal:
+    query = select(CreditEntry).where(CreditEntry.commitment_id == commitment_id)
+    return sum((entry.amount for entry in session.exec(query)), Decimal("0.00"))
+
+
+def delete_sov(session: Session, commitment_id: str) -> None:
+    """Remove a draft SOV's lines and draws (only a draft SOV is ever replaced)."""
+    for line in sov_lines(session, commitment_id):
+        session.delete(line)
+    for draw in draws(session, commitment_id):
+        session.delete(draw)
+    session.flush()

@@ -1,0 +1,76 @@
+"""Domain errors. Each one carries the HTTP status the API answers with, so that mapping lives in
+one place and the rules below never think about HTTP."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the request."""
+
+    http_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the caller may not see it (a 404, never a 403 that leaks)."""
+
+    http_status = 404
+
+
+class PermissionDenied(DomainError):
+    """The caller may see the object, but their role may not act on it."""
+
+    http_status = 403
+
+
+class InvalidTransition(DomainError):
+    """The action is not allowed in the current state; the 409 body names the allowed actions."""
+
+    http_status = 409
+
+    def __init__(
+        self,
+        status: str,
+        action: str,
+        allowed_actions: list[str],
+        subject: str = "a pay app",
+    ) -> None:
+        self.status = status
+        self.action = action
+        self.allowed_actions = allowed_actions
+        allowed = ", ".join(allowed_actions) or "none"
+        super().__init__(f"cannot {action} {subject} that is {status}; allowed: {allowed}")
+
+
+class InvalidInput(DomainError):
+    """The request itself is wrong; the 422 body names the field and why."""
+
+    http_status = 422
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+@dataclass(frozen=True)
+class OverBilledLine:
+    """One SOV line billed beyond its scheduled value, and what was still billable on it."""
+
+    line_id: str
+    code: str
+    billed_to_date: Decimal
+    scheduled_value: Decimal
+    billable: Decimal
+
+
+class OverBillingError(InvalidInput):
+    """Billing beyond the scheduled value; lists every over-billed line, not just the first."""
+
+    def __init__(self, field: str, reason: str, lines: list[OverBilledLine]) -> None:
+        super().__init__(field, reason)
+        self.lines = lines

@@ -1,0 +1,30 @@
+"""Queries for projects and their members."""
+
+from sqlmodel import Session, col, select
+
+from paydraw.db.tables import ProjectMember, User
+
+
+def members(session: Session, project_id: str) -> list[tuple[ProjectMember, User]]:
+    query = (
+        select(ProjectMember, User)
+        .join(User, col(User.id) == col(ProjectMember.user_id))
+        .where(ProjectMember.project_id == project_id)
+    )
+    return [(member, user) for member, user in session.exec(query)]
+
+
+def membership(session: Session, project_id: str, user_id: str) -> ProjectMember | None:
+    query = select(ProjectMember).where(
+        ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+    )
+    return session.exec(query).first()
+
+
+def emails_with_role(session: Session, project_id: str, role: str) -> list[str]:
+    query = (
+        select(User.email)
+        .join(ProjectMember, col(ProjectMember.user_id) == col(User.id))
+        .where(ProjectMember.project_id == project_id, ProjectMember.role == role)
+    )
+    return sorted(session.exec(query))

@@ -1,0 +1,90 @@
+"""Project request and response models."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+from paydraw.domain.contract import OverbillingPolicy
+from paydraw.domain.terminology import Terminology
+from paydraw.domain.transitions import Role
+from paydraw.fields import Name, PercentValue
+
+DayOfMonth = Annotated[int, Field(ge=1, le=28)]
+
+
+class StaffRole(StrEnum):
+    ADMIN = Role.ADMIN.value
+    REVIEWER = Role.REVIEWER.value
+    VIEWER = Role.VIEWER.value
+
+
+class BillingCycle(BaseModel):
+    """The automatic monthly billing cycle: a period opens on start_day and is due on due_day."""
+
+    enabled: bool = False
+    start_day: DayOfMonth = 1
+    due_day: DayOfMonth = 25
+
+
+class ProjectBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    number: Annotated[str, Field(max_length=50)] = ""
+    general_contractor: Annotated[str, Field(max_length=200)] = ""
+    owner: Annotated[str, Field(max_length=200)] = ""
+    default_retainage_percent: PercentValue = Decimal("10")
+    overbilling_policy: OverbillingPolicy = OverbillingPolicy.BLOCK
+    stored_materials_rollover: bool = True
+    reminder_offsets_days: Annotated[
+        list[Annotated[int, Field(ge=0, le=90)]], Field(max_length=10)
+    ] = [
+        7,
+        1,
+    ]
+    billing_cycle: BillingCycle = BillingCycle()
+    terminology: Terminology = Terminology.GENERAL_CONTRACTOR
+
+    @field_validator("reminder_offsets_days")
+    @classmethod
+    def distinct_offsets(cls, offsets: list[int]) -> list[int]:
+        if len(set(offsets)) != len(offsets):
+            raise ValueError("reminder offsets must be distinct")
+        return sorted(offsets, reverse=True)
+
+
+class ProjectCreate(ProjectBase):
+    pass
+
+
+class ProjectPublic(ProjectBase):
+    id: str
+    created_at: datetime
+    your_role: StaffRole
+
+
+class MemberAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    role: StaffRole
+    name: Annotated[str, Field(max_length=200)] = ""
+
+
+class MemberPublic(BaseModel):
+    user_id: str
+    email: str
+    name: str
+    role: StaffRole
+
+
+class ProjectMembers(BaseModel):
+    members: list[MemberPublic]
+
+    @model_validator(mode="after")
+    def sorted_by_email(self) -> "ProjectMembers":
+        self.members.sort(key=lambda member: member.email)
+        return self

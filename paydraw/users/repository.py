@@ -1,0 +1,22 @@
+"""Queries for users and their API keys."""
+
+from sqlmodel import Session, col, select
+
+from paydraw.db.tables import ApiKey, User
+
+
+def by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == email.lower())).first()
+
+
+def by_id(session: Session, user_id: str) -> User | None:
+    return session.get(User, user_id)
+
+
+def by_key_hash(session: Session, key_hash: str) -> User | None:
+    query = (
+        select(User)
+        .join(ApiKey, col(ApiKey.user_id) == col(User.id))
+        .where(ApiKey.key_hash == key_hash, col(ApiKey.revoked_at).is_(None))
+    )
+    return session.exec(query).first()

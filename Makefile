@@ -12,7 +12,7 @@ setup:
 	@$(UV) sync --frozen --quiet
 
 run: setup
-	$(UV) run paydraw serve
+	$(UV) run paydraw run
 
 lint: setup
 	$(UV) run ruff check .

@@ -2,15 +2,21 @@
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from temporalio.client import Client
 
-from api import errors
+from api import contact, errors
 from api.idempotency import IdempotencyMiddleware
-from api.staff import commitments, projects
+from api.pages import mailbox
+from api.staff import commitments, periods, projects
 from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    temporal: Client | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or engine_for(settings.resolved_database_url)
     app = FastAPI(
@@ -20,10 +26,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    # Connected on first use when not given (see api.process.get_temporal).
+    app.state.temporal = temporal
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware, engine=engine)
     app.include_router(projects.router)
     app.include_router(commitments.router)
+    app.include_router(periods.router)
+    app.include_router(contact.router)
+    app.include_router(mailbox.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

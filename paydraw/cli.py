@@ -1,4 +1,4 @@
-"""The ``paydraw`` command line: users and keys, migrations, running the API."""
+"""The ``paydraw`` command line: users and keys, migrations, running the API or everything."""
 
 from typing import Annotated
 
@@ -47,16 +47,30 @@ def serve(
     """Run the HTTP API (migrations are applied first)."""
     settings = get_settings()
     upgrade(settings.resolved_database_url)
-    first_key = first_admin_key()
+    notice = first_admin_notice()
     host = host or settings.host
     port = port or settings.port
     typer.echo(f"Paydraw API   http://{host}:{port}/api/v1")
     typer.echo(f"API docs      http://{host}:{port}/docs")
-    if first_key:
-        typer.echo(f"First admin   {FIRST_ADMIN_EMAIL}, API key (shown once): {first_key}")
-    else:
-        typer.echo("API key       uv run paydraw create-user you@example.com")
+    typer.echo(notice)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@app.command()
+def run() -> None:
+    """Run all of Paydraw on this machine: Temporal, the mailbox, the worker and the API."""
+    # Imported here because temporalio is slow to load and only this command needs it.
+    from paydraw import runner
+
+    runner.main(get_settings(), first_admin_notice)
+
+
+def first_admin_notice() -> str:
+    """The first admin's new key on an empty database, otherwise how to get a key."""
+    first_key = first_admin_key()
+    if first_key:
+        return f"First admin   {FIRST_ADMIN_EMAIL}, API key (shown once): {first_key}"
+    return "API key       uv run paydraw create-user you@example.com"
 
 
 def first_admin_key() -> str | None:

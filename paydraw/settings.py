@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'paydraw.db'}"
 
     @property
+    def mailbox_dir(self) -> Path:
+        """Where the local mail server of the one-command run keeps every message it gets."""
+        return self.data_dir / "mailbox"
+
+    @property
     def resolved_public_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
 

@@ -38,12 +38,15 @@ class InvalidTransition(DomainError):
         action: str,
         allowed_actions: list[str],
         subject: str = "a pay app",
+        message: str | None = None,
     ) -> None:
         self.status = status
         self.action = action
         self.allowed_actions = allowed_actions
         allowed = ", ".join(allowed_actions) or "none"
-        super().__init__(f"cannot {action} {subject} that is {status}; allowed: {allowed}")
+        super().__init__(
+            message or f"cannot {action} {subject} that is {status}; allowed: {allowed}"
+        )
 
 
 class InvalidInput(DomainError):

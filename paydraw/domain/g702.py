@@ -197,22 +197,23 @@ def _g703_line(
             f"{retainage_work + retainage_materials} held",
         )
     completed = before + this_period + stored
+    scheduled_value = line.scheduled_value
     return G703Line(
         line_id=line.id,
         code=line.code,
         description=line.description,
-        scheduled_value=line.scheduled_value,
+        scheduled_value=scheduled_value,
         from_previous=before,
         this_period=this_period,
         materials_stored=stored,
         completed_and_stored=completed,
-        percent_complete=_percent(completed, line.scheduled_value),
-        balance_to_finish=line.scheduled_value - completed,
+        percent_complete=_percent(completed, scheduled_value),
+        balance_to_finish=scheduled_value - completed,
         retainage_work=retainage_work,
         retainage_materials=retainage_materials,
         retainage_released=released,
         retainage=retainage,
-        billable_before=billable(line.scheduled_value, past.completed_and_stored),
+        billable_before=billable(scheduled_value, past.completed_and_stored),
         materials_stored_before=to_money(past.materials_stored),
     )
 

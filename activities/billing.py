@@ -1,0 +1,202 @@
+"""The billing workflows' side effects: database writes (with audit events) and email delivery.
+
+Database activities are plain functions run on the worker's thread pool; each is one transaction
+and idempotent, since Temporal runs an activity again when a worker dies mid-way.
+"""
+
+import anyio
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio import activity
+
+from emails.delivery import deliver
+from paydraw.audit import record
+from paydraw.db.engine import session_scope
+from paydraw.db.tables import BillingPeriod, Commitment, EmailOutbox
+from paydraw.domain.transitions import InvitationStatus
+from paydraw.periods import service
+from paydraw.settings import Settings
+from workflows.messages import (
+    DeliveryResult,
+    DueDateChange,
+    InvitationChange,
+    InviteDelivery,
+    OutboxIds,
+    PeriodClosing,
+)
+
+
+class BillingActivities:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    @staticmethod
+    def _load(
+        session: Session, period_id: str, commitment_id: str
+    ) -> tuple[BillingPeriod, Commitment]:
+        period = session.get(BillingPeriod, period_id)
+        commitment = session.get(Commitment, commitment_id)
+        assert period is not None and commitment is not None
+        return period, commitment
+
+    @activity.defn
+    def record_invited(self, delivery: InviteDelivery) -> OutboxIds:
+        """Mark the invitation sent and queue the invite email for every invoice contact."""
+        with session_scope(self.engine) as session:
+            period, commitment = self._load(session, delivery.period_id, delivery.commitment_id)
+            invitation = service.invitation_row(session, period.id, commitment.id)
+            if service.record_status(
+                session,
+                invitation,
+                period.project_id,
+                InvitationStatus.INVITED,
+                delivery.actor,
+                delivery.at,
+                action="invite",
+            ):
+                invitation.invited_at = delivery.at
+                invitation.message = delivery.message
+            ids = service.invitation_emails(
+                session, self.settings, period, commitment, "invite", message=delivery.message
+            )
+        return OutboxIds(ids=ids)
+
+    @activity.defn
+    def record_reminder(self, delivery: InviteDelivery) -> OutboxIds:
+        with session_scope(self.engine) as session:
+            period, commitment = self._load(session, delivery.period_id, delivery.commitment_id)
+            ids = service.invitation_emails(
+                session,
+                self.settings,
+                period,
+                commitment,
+                "reminder",
+                message=delivery.message,
+                days_left=delivery.days_left,
+                due_date=delivery.due_date,
+            )
+        return OutboxIds(ids=ids)
+
+    @activity.defn
+    def record_overdue(self, delivery: InviteDelivery) -> OutboxIds:
+        """Flag the board row overdue and queue the overdue notice."""
+        with session_scope(self.engine) as session:
+            period, commitment = self._load(session, delivery.period_id, delivery.commitment_id)
+            invitation = service.invitation_row(session, period.id, commitment.id)
+            if not invitation.overdue:
+                invitation.overdue = True
+                session.add(invitation)
+                record(
+                    session,
+                    service.actor_from_label(delivery.actor),
+                    entity_type="invitation",
+                    entity_id=invitation.id,
+                    action="overdue",
+                    project_id=period.project_id,
+                    detail={"due_date": delivery.due_date.isoformat()},
+                )
+            ids = service.invitation_emails(
+                session,
+                self.settings,
+                period,
+                commitment,
+                "overdue_notice",
+                due_date=delivery.due_date,
+            )
+        return OutboxIds(ids=ids)
+
+    @activity.defn
+    def persist_invitation(self, change: InvitationChange) -> OutboxIds:
+        """The contact's accept or decline; a decline queues a notice to the project's admins."""
+        with session_scope(self.engine) as session:
+            period, commitment = self._load(session, change.period_id, change.commitment_id)
+            invitation = service.invitation_row(session, period.id, commitment.id)
+            changed = service.record_status(
+                session,
+                invitation,
+                period.project_id,
+                change.to_status,
+                change.actor,
+                change.at,
+                action=change.action,
+                reason=change.reason,
+            )
+            if changed:
+                invitation.answered_at = change.at
+                invitation.decline_reason = change.reason
+            ids: list[str] = []
+            if change.to_status == InvitationStatus.DECLINED:
+                contact = change.actor.partition(":")[2]
+                ids = service.decline_notices(
+                    session, self.settings, period, commitment, contact, change.reason
+                )
+        return OutboxIds(ids=ids)
+
+    @activity.defn
+    def extend_due_date(self, change: DueDateChange) -> None:
+        with session_scope(self.engine) as session:
+            period, commitment = self._load(session, change.period_id, change.commitment_id)
+            invitation = service.invitation_row(session, period.id, commitment.id)
+            if invitation.due_date_extended_to == change.due_date:
+                return
+            record(
+                session,
+                service.actor_from_label(change.actor),
+                entity_type="invitation",
+                entity_id=invitation.id,
+                action="extend_due_date",
+                project_id=period.project_id,
+                detail={
+                    "from": service.due_date_of(period, invitation).isoformat(),
+                    "to": change.due_date.isoformat(),
+                },
+            )
+            invitation.due_date_extended_to = change.due_date
+            invitation.overdue = False
+            session.add(invitation)
+
+    @activity.defn
+    def close_period(self, closing: PeriodClosing) -> None:
+        with session_scope(self.engine) as session:
+            period = session.get(BillingPeriod, closing.period_id)
+            assert period is not None
+            if period.status == "closed":
+                return
+            record(
+                session,
+                service.actor_from_label(closing.actor),
+                entity_type="billing_period",
+                entity_id=period.id,
+                action="close",
+                project_id=period.project_id,
+                from_state=period.status,
+                to_state="closed",
+            )
+            period.status = "closed"
+            period.closed_at = closing.at
+            session.add(period)
+
+    @activity.defn
+    async def deliver_email(self, outbox_id: str) -> DeliveryResult:
+        """Send one queued email; temporary failures raise (Temporal retries with backoff), a
+        permanent one is recorded on the board row instead of being retried forever."""
+        outcome = await deliver(
+            self.engine,
+            outbox_id,
+            host=self.settings.smtp_host,
+            port=self.settings.smtp_port,
+            mail_from=self.settings.mail_from,
+        )
+        if outcome.status == "failed":
+            await anyio.to_thread.run_sync(self.record_failure, outbox_id, outcome.error)
+        return DeliveryResult(outbox_id=outbox_id, status=outcome.status, error=outcome.error)
+
+    def record_failure(self, outbox_id: str, error: str) -> None:
+        with session_scope(self.engine) as session:
+            row = session.get(EmailOutbox, outbox_id)
+            if row is None or row.period_id is None or row.commitment_id is None:
+                return
+            invitation = service.invitation_row(session, row.period_id, row.commitment_id)
+            invitation.email_failure = f"{row.to_address}: {error}"
+            session.add(invitation)

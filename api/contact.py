@@ -1,0 +1,91 @@
+"""Invoice-contact endpoints: the signed link from the invite email is the bearer token.
+
+Everything is scoped to the one commitment and period in the token; anything else is a 404.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from api.deps import SessionDep, SettingsDep, bearer, get_engine, unauthorized
+from api.process import TemporalDep, UpdateId, in_transaction, workflow_update
+from paydraw.contacts import service
+from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
+from paydraw.domain.errors import InvalidTransition
+from paydraw.periods.schemas import ContactInvitation
+from workflows.commitment_billing import CommitmentBillingWorkflow, billing_workflow_id
+from workflows.messages import Answer, InvitationView
+
+router = APIRouter(prefix="/api/v1/contact", tags=["invoice contact"])
+
+
+def current_contact(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> ContactClaim:
+    if credentials is None:
+        raise unauthorized("missing bearer token: use the link from your invite email")
+    try:
+        return verify(settings, credentials.credentials)
+    except InvalidToken as error:
+        raise unauthorized(str(error)) from None
+
+
+CurrentContact = Annotated[ContactClaim, Depends(current_contact)]
+
+
+class DeclineRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+@router.get("/invitation")
+def get_invitation(session: SessionDep, contact: CurrentContact) -> ContactInvitation:
+    """Your commitment, its schedule of values, what was billed before, and the due date."""
+    return service.invitation_for(session, contact)
+
+
+async def answer(
+    engine: Engine, temporal: Client, contact: ContactClaim, accept: bool, body: Answer, key: str
+) -> InvitationView:
+    _, period, _ = await in_transaction(engine, lambda session: service.scope(session, contact))
+    if period.status != "open":
+        action = "accept" if accept else "decline"
+        raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
+    handle = temporal.get_workflow_handle_for(
+        CommitmentBillingWorkflow.run, billing_workflow_id(contact.commitment_id, contact.period_id)
+    )
+    update = CommitmentBillingWorkflow.accept if accept else CommitmentBillingWorkflow.decline
+    return await workflow_update(
+        handle.execute_update(update, body, id=key), "invitation not found"
+    )
+
+
+@router.post("/invitation/accept")
+async def accept(
+    engine: Annotated[Engine, Depends(get_engine)],
+    temporal: TemporalDep,
+    contact: CurrentContact,
+    update_id: UpdateId,
+) -> InvitationView:
+    """Accept the invite to bill for this period."""
+    body = Answer(actor=f"contact:{contact.email}")
+    return await answer(engine, temporal, contact, True, body, update_id)
+
+
+@router.post("/invitation/decline")
+async def decline(
+    request: DeclineRequest,
+    engine: Annotated[Engine, Depends(get_engine)],
+    temporal: TemporalDep,
+    contact: CurrentContact,
+    update_id: UpdateId,
+) -> InvitationView:
+    """Decline the invite to bill, with a reason; the GC's admins are emailed."""
+    body = Answer(actor=f"contact:{contact.email}", reason=request.reason)
+    return await answer(engine, temporal, contact, False, body, update_id)

@@ -1,0 +1,81 @@
+"""The API's side of the Temporal process: the client, and workflow updates as HTTP answers.
+
+A refused update comes back as the same domain error a database rule would raise, so the error
+model of every endpoint is one and the same.
+"""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import anyio
+from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from paydraw.db.engine import session_scope
+from paydraw.domain.errors import InvalidTransition, NotFound
+from paydraw.worker import connect
+from workflows.rejections import domain_error_from
+
+T = TypeVar("T")
+
+_connect_lock = asyncio.Lock()
+
+
+async def get_temporal(request: Request) -> Client:
+    """The app's Temporal client, connected on first use."""
+    client: Client | None = request.app.state.temporal
+    if client is not None:
+        return client
+    async with _connect_lock:
+        if request.app.state.temporal is None:
+            try:
+                request.app.state.temporal = await connect(request.app.state.settings)
+            except RuntimeError as error:
+                raise HTTPException(503, "the billing process service is unavailable") from error
+    connected: Client = request.app.state.temporal
+    return connected
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+def update_id(idempotency_key: Annotated[str | None, Header()] = None) -> str:
+    """The HTTP Idempotency-Key is the workflow update id: a repeat returns the first result."""
+    return idempotency_key or str(uuid.uuid4())
+
+
+UpdateId = Annotated[str, Depends(update_id)]
+
+
+async def in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    """Run database work in one transaction on a worker thread, off the event loop."""
+
+    def run() -> T:
+        with session_scope(engine) as session:
+            return work(session)
+
+    return await anyio.to_thread.run_sync(run)
+
+
+async def workflow_update(call: Awaitable[T], missing: str) -> T:
+    """Await a workflow update; a refusal becomes its domain error, a missing workflow a 404."""
+    try:
+        return await call
+    except WorkflowUpdateFailedError as failure:
+        cause = failure.cause
+        error = domain_error_from(cause) if isinstance(cause, ApplicationError) else None
+        if error is None:
+            raise
+        raise error from None
+    except RPCError as failure:
+        if failure.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound(missing) from None
+        if "already completed" in failure.message:
+            raise InvalidTransition("closed", "act on", [], subject=missing) from None
+        raise

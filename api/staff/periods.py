@@ -1,0 +1,195 @@
+"""Staff endpoints for billing periods: open, invite (bulk), the board, extend, close."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from api.deps import CurrentUser, SessionDep, SettingsDep, get_engine
+from api.process import TemporalDep, UpdateId, in_transaction, workflow_update
+from paydraw.access import ADMIN_ONLY
+from paydraw.actors import Actor
+from paydraw.db.tables import BillingPeriod, Project
+from paydraw.periods import service
+from paydraw.periods.schemas import (
+    Board,
+    ExtendDueDateRequest,
+    InviteRefusal,
+    InviteRequest,
+    InviteResponse,
+    PeriodCreate,
+    PeriodPublic,
+)
+from paydraw.settings import Settings
+from workflows.billing_period import BillingPeriodWorkflow, period_workflow_id
+from workflows.commitment_billing import CommitmentBillingWorkflow, billing_workflow_id
+from workflows.messages import (
+    ClosePeriod,
+    ExtendDueDate,
+    InvitationView,
+    InviteCommitments,
+    PeriodInput,
+    PeriodView,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["billing periods"])
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def period_input(period: BillingPeriod | PeriodPublic, project: Project) -> PeriodInput:
+    return PeriodInput(
+        period_id=period.id,
+        project_id=project.id,
+        due_date=period.due_date,
+        reminder_offsets_days=project.reminder_offsets_days,
+    )
+
+
+def start_operation(
+    settings: Settings, period: BillingPeriod, project: Project
+) -> WithStartWorkflowOperation[BillingPeriodWorkflow, PeriodView]:
+    """Start the period's workflow if it is not running yet, so a start lost to an outage heals
+    itself on the next invite or close."""
+    return WithStartWorkflowOperation(
+        BillingPeriodWorkflow.run,
+        period_input(period, project),
+        id=period_workflow_id(period.id),
+        task_queue=settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+@router.post("/projects/{project_id}/billing-periods", status_code=status.HTTP_201_CREATED)
+async def open_period(
+    project_id: str,
+    body: PeriodCreate,
+    engine: EngineDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    temporal: TemporalDep,
+) -> PeriodPublic:
+    """Open a billing period (at most one open per project) and start its workflow."""
+    period, project = await in_transaction(
+        engine, lambda session: service.open_period(session, user, project_id, body)
+    )
+    await start_period_workflow(temporal, settings, period, project)
+    return period
+
+
+async def start_period_workflow(
+    temporal: Client, settings: Settings, period: PeriodPublic, project: Project
+) -> None:
+    await temporal.start_workflow(
+        BillingPeriodWorkflow.run,
+        period_input(period, project),
+        id=period_workflow_id(period.id),
+        task_queue=settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+@router.get("/billing-periods/{period_id}")
+def get_board(period_id: str, session: SessionDep, user: CurrentUser) -> Board:
+    """The board: counts, and one row per commitment with its invitation and pay-app status."""
+    return service.board(session, user, period_id)
+
+
+def admin_period(
+    session: Session, user: Actor, period_id: str, action: str
+) -> tuple[BillingPeriod, Project]:
+    period, project = service.period_for(session, user, period_id, ADMIN_ONLY, action)
+    service.require_open(period, action.split()[0])
+    return period, project
+
+
+@router.post("/billing-periods/{period_id}/invites")
+async def invite(
+    period_id: str,
+    body: InviteRequest,
+    engine: EngineDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    temporal: TemporalDep,
+    update_id: UpdateId,
+) -> InviteResponse:
+    """Invite commitments to bill; each refused one comes back with its reason."""
+
+    def check(session: Session) -> tuple[BillingPeriod, Project, list[str], list[InviteRefusal]]:
+        period, project = admin_period(session, user, period_id, "invite to bill")
+        return (
+            period,
+            project,
+            *service.eligible_for_invite(session, project, period, body.commitment_ids),
+        )
+
+    period, project, eligible, refused = await in_transaction(engine, check)
+    if not eligible:
+        return InviteResponse(invited=[], refused=refused)
+    result = await workflow_update(
+        temporal.execute_update_with_start_workflow(
+            BillingPeriodWorkflow.invite,
+            InviteCommitments(commitment_ids=eligible, message=body.message, actor=user.label),
+            start_workflow_operation=start_operation(settings, period, project),
+            id=update_id,
+        ),
+        f"billing period {period_id} not found",
+    )
+    refused += [InviteRefusal(**refusal.model_dump()) for refusal in result.refused]
+    return InviteResponse(invited=result.invited, refused=refused)
+
+
+@router.post("/billing-periods/{period_id}/close")
+async def close_period(
+    period_id: str,
+    engine: EngineDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    temporal: TemporalDep,
+    update_id: UpdateId,
+) -> PeriodPublic:
+    """Close the period: no new invites, every open commitment workflow ends cleanly."""
+    period, project = await in_transaction(
+        engine, lambda session: admin_period(session, user, period_id, "close")
+    )
+    await workflow_update(
+        temporal.execute_update_with_start_workflow(
+            BillingPeriodWorkflow.close,
+            ClosePeriod(actor=user.label),
+            start_workflow_operation=start_operation(settings, period, project),
+            id=update_id,
+        ),
+        f"billing period {period_id} not found",
+    )
+    closed = await in_transaction(engine, lambda session: session.get(BillingPeriod, period_id))
+    assert closed is not None
+    return service.to_public(closed)
+
+
+@router.post("/billing-periods/{period_id}/commitments/{commitment_id}/extend-due-date")
+async def extend_due_date(
+    period_id: str,
+    commitment_id: str,
+    body: ExtendDueDateRequest,
+    engine: EngineDep,
+    user: CurrentUser,
+    temporal: TemporalDep,
+    update_id: UpdateId,
+) -> InvitationView:
+    """Give one commitment a later due date; its contact can accept and submit again."""
+    await in_transaction(
+        engine, lambda session: admin_period(session, user, period_id, "extend due dates")
+    )
+    handle = temporal.get_workflow_handle_for(
+        CommitmentBillingWorkflow.run, billing_workflow_id(commitment_id, period_id)
+    )
+    return await workflow_update(
+        handle.execute_update(
+            CommitmentBillingWorkflow.extend_due_date,
+            ExtendDueDate(due_date=body.due_date, actor=user.label),
+            id=update_id,
+        ),
+        f"no invitation for commitment {commitment_id} in billing period {period_id}",
+    )

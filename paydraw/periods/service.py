@@ -1,0 +1,296 @@
+"""Billing periods: opening, who may be invited, the board, and the invitation's persisted states.
+
+The functions named ``record_*`` / ``persist_*`` are what the billing workflow's activities call:
+each is one transaction with its audit event, and each is idempotent, because Temporal may run an
+activity again after a crash.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from emails.outbox import enqueue
+from paydraw.access import ADMIN_ONLY, EVERY_STAFF_ROLE, project_for
+from paydraw.actors import Actor
+from paydraw.audit import record
+from paydraw.contacts.tokens import ContactClaim, link
+from paydraw.db.tables import BillingPeriod, Commitment, Invitation, Project
+from paydraw.domain.errors import InvalidTransition, NotFound
+from paydraw.domain.transitions import InvitationStatus, Role
+from paydraw.periods import repository
+from paydraw.periods.schemas import (
+    Board,
+    BoardCounts,
+    BoardRow,
+    InviteRefusal,
+    PeriodCreate,
+    PeriodPublic,
+)
+from paydraw.projects.repository import emails_with_role
+from paydraw.settings import Settings
+
+
+def to_public(period: BillingPeriod) -> PeriodPublic:
+    return PeriodPublic.model_validate(period, from_attributes=True)
+
+
+def open_period(
+    session: Session, actor: Actor, project_id: str, request: PeriodCreate
+) -> tuple[PeriodPublic, Project]:
+    """Open a period; the database's partial unique index keeps it to one open period a project,
+    also when two requests race."""
+    project, _ = project_for(session, actor.id, project_id, ADMIN_ONLY, "open billing periods")
+    existing = repository.open_period(session, project.id)
+    if existing is None:
+        period = BillingPeriod(project_id=project.id, **request.model_dump())
+        try:
+            with session.begin_nested():
+                session.add(period)
+        except IntegrityError:
+            existing = repository.open_period(session, project.id)
+    if existing is not None:
+        raise InvalidTransition(
+            "open",
+            "open_period",
+            ["close"],
+            message=f"billing period {existing.id} is still open; close it before opening another",
+        )
+    record(
+        session,
+        actor,
+        entity_type="billing_period",
+        entity_id=period.id,
+        action="open",
+        project_id=project.id,
+        to_state="open",
+        detail=request.model_dump(mode="json"),
+    )
+    return to_public(period), project
+
+
+def period_for(
+    session: Session,
+    actor: Actor,
+    period_id: str,
+    allowed: frozenset[Role] = EVERY_STAFF_ROLE,
+    action: str = "change this billing period",
+) -> tuple[BillingPeriod, Project]:
+    period = session.get(BillingPeriod, period_id)
+    if period is None:
+        raise NotFound(f"billing period {period_id} not found")
+    try:
+        project, _ = project_for(session, actor.id, period.project_id, allowed, action)
+    except NotFound:
+        raise NotFound(f"billing period {period_id} not found") from None
+    return period, project
+
+
+def require_open(period: BillingPeriod, action: str) -> None:
+    if period.status != "open":
+        raise InvalidTransition(period.status, action, [], subject="a billing period")
+
+
+def eligible_for_invite(
+    session: Session, project: Project, period: BillingPeriod, commitment_ids: list[str]
+) -> tuple[list[str], list[InviteRefusal]]:
+    """Split the asked commitments into those that can be invited and those refused, with why."""
+    commitments = {c.id: c for c in repository.commitments(session, project.id)}
+    asked = [cid for cid in dict.fromkeys(commitment_ids)]
+    known = [cid for cid in asked if cid in commitments]
+    contacts = repository.invoice_contacts(session, known)
+    sums = repository.contract_sums(session, known)
+    billed = repository.work_billed(session, known)
+    invitations = repository.invitations(session, period.id)
+    eligible: list[str] = []
+    refused: list[InviteRefusal] = []
+    for commitment_id in asked:
+        commitment = commitments.get(commitment_id)
+        invitation = invitations.get(commitment_id)
+        if commitment is None:
+            reason = "no such commitment on this project"
+        elif not contacts.get(commitment_id):
+            reason = "no invoice contact"
+        elif commitment.sov_status != "approved":
+            reason = "schedule of values not approved"
+        elif sums.get(commitment_id, 0) > 0 and billed.get(commitment_id, 0) >= sums[commitment_id]:
+            reason = "already fully billed"
+        elif invitation is not None and invitation.status != InvitationStatus.NOT_INVITED:
+            reason = f"already invited ({invitation.status})"
+        else:
+            eligible.append(commitment_id)
+            continue
+        refused.append(InviteRefusal(commitment_id=commitment_id, reason=reason))
+    return eligible, refused
+
+
+def board(session: Session, actor: Actor, period_id: str) -> Board:
+    """Counts and one row per commitment of the project, from plain SQL."""
+    period, project = period_for(session, actor, period_id)
+    invitations = repository.invitations(session, period.id)
+    pay_apps = repository.pay_app_statuses(session, period.id)
+    counts = BoardCounts()
+    rows = []
+    for commitment in repository.commitments(session, project.id):
+        invitation = invitations.get(commitment.id)
+        status = invitation.status if invitation else InvitationStatus.NOT_INVITED
+        setattr(counts, status, getattr(counts, status) + 1)
+        pay_app_status = pay_apps.get(commitment.id)
+        if pay_app_status:
+            counts.pay_apps[pay_app_status] = counts.pay_apps.get(pay_app_status, 0) + 1
+        overdue = bool(invitation and invitation.overdue)
+        counts.overdue += overdue
+        counts.email_failed += bool(invitation and invitation.email_failure)
+        rows.append(
+            BoardRow(
+                commitment_id=commitment.id,
+                number=commitment.number,
+                vendor_name=commitment.vendor_name,
+                invitation_status=status,
+                pay_app_status=pay_app_status,
+                overdue=overdue,
+                due_date=due_date_of(period, invitation),
+                email_failure=invitation.email_failure if invitation else "",
+                invited_at=invitation.invited_at if invitation else None,
+                answered_at=invitation.answered_at if invitation else None,
+                decline_reason=invitation.decline_reason if invitation else "",
+            )
+        )
+    return Board(period=to_public(period), counts=counts, rows=rows)
+
+
+def due_date_of(period: BillingPeriod, invitation: Invitation | None) -> date:
+    if invitation is not None and invitation.due_date_extended_to is not None:
+        return invitation.due_date_extended_to
+    return period.due_date
+
+
+# -- what the billing workflow's activities persist --------------------------------------------
+
+
+def invitation_row(session: Session, period_id: str, commitment_id: str) -> Invitation:
+    row = repository.invitation(session, period_id, commitment_id)
+    if row is None:
+        row = Invitation(period_id=period_id, commitment_id=commitment_id)
+        with session.begin_nested():
+            session.add(row)
+    return row
+
+
+def actor_from_label(label: str) -> Actor:
+    kind, _, identity = label.partition(":")
+    return Actor(kind=kind, id=identity, email=identity if "@" in identity else "")
+
+
+def record_status(
+    session: Session,
+    invitation: Invitation,
+    project_id: str,
+    to_status: str,
+    actor: str,
+    at: datetime,
+    action: str,
+    reason: str = "",
+) -> bool:
+    """Move the invitation to ``to_status`` with its audit event; False if it already was there."""
+    if invitation.status == to_status:
+        return False
+    record(
+        session,
+        actor_from_label(actor),
+        entity_type="invitation",
+        entity_id=invitation.id,
+        action=action,
+        project_id=project_id,
+        from_state=invitation.status,
+        to_state=to_status,
+        reason=reason,
+        detail={"commitment_id": invitation.commitment_id, "period_id": invitation.period_id},
+    )
+    invitation.status = to_status
+    session.add(invitation)
+    return True
+
+
+def invitation_emails(
+    session: Session,
+    settings: Settings,
+    period: BillingPeriod,
+    commitment: Commitment,
+    kind: str,
+    *,
+    message: str = "",
+    days_left: int = 0,
+    due_date: date | None = None,
+) -> list[str]:
+    """Queue one email of ``kind`` for each invoice contact; returns the outbox ids."""
+    project = session.get(Project, period.project_id)
+    assert project is not None
+    due = due_date or period.due_date
+    ids = []
+    for contact in repository.invoice_contacts(session, [commitment.id]).get(commitment.id, []):
+        claim = ContactClaim(commitment_id=commitment.id, period_id=period.id, email=contact.email)
+        suffix = f":{due.isoformat()}:{days_left}" if kind == "reminder" else ""
+        row = enqueue(
+            session,
+            kind=kind,
+            dedupe_key=f"{kind}:{commitment.id}:{period.id}:{contact.email}{suffix}",
+            to_address=contact.email,
+            context={
+                "terminology": project.terminology,
+                "project_name": project.name,
+                "general_contractor": project.general_contractor,
+                "vendor_name": commitment.vendor_name,
+                "commitment_number": commitment.number,
+                "commitment_title": commitment.title,
+                "contact_name": contact.name,
+                "period_start": period.start_date.isoformat(),
+                "period_end": period.end_date.isoformat(),
+                "due_date": due.isoformat(),
+                "link": link(settings, claim),
+                "message": message,
+                "days_left": days_left,
+            },
+            project_id=project.id,
+            commitment_id=commitment.id,
+            period_id=period.id,
+        )
+        ids.append(row.id)
+    return ids
+
+
+def decline_notices(
+    session: Session,
+    settings: Settings,
+    period: BillingPeriod,
+    commitment: Commitment,
+    contact_email: str,
+    reason: str,
+) -> list[str]:
+    """Tell every admin of the project that a contact declined, and why."""
+    project = session.get(Project, period.project_id)
+    assert project is not None
+    ids = []
+    for admin_email in emails_with_role(session, project.id, "admin"):
+        row = enqueue(
+            session,
+            kind="decline_notice",
+            dedupe_key=f"decline_notice:{commitment.id}:{period.id}:{admin_email}",
+            to_address=admin_email,
+            context={
+                "terminology": project.terminology,
+                "project_name": project.name,
+                "vendor_name": commitment.vendor_name,
+                "commitment_number": commitment.number,
+                "contact_email": contact_email,
+                "reason": reason,
+                "period_start": period.start_date.isoformat(),
+                "period_end": period.end_date.isoformat(),
+                "board_link": f"{settings.resolved_public_url}/api/v1/billing-periods/{period.id}",
+            },
+            project_id=project.id,
+            commitment_id=commitment.id,
+            period_id=period.id,
+        )
+        ids.append(row.id)
+    return ids

@@ -1,0 +1,74 @@
+"""The Temporal worker: runs the billing workflows and their activities.
+
+Start it with ``python -m paydraw.worker`` (``paydraw run`` does, next to the API). Workers are
+stateless; run more of them for more throughput.
+"""
+
+import asyncio
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.billing import BillingActivities
+from paydraw.db.engine import engine_for
+from paydraw.settings import Settings, get_settings
+from workflows.billing_period import BillingPeriodWorkflow
+from workflows.commitment_billing import CommitmentBillingWorkflow
+
+WORKFLOWS = [BillingPeriodWorkflow, CommitmentBillingWorkflow]
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def build_worker(
+    client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
+) -> Worker:
+    billing = BillingActivities(engine, settings)
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=[
+            billing.record_invited,
+            billing.record_reminder,
+            billing.record_overdue,
+            billing.persist_invitation,
+            billing.extend_due_date,
+            billing.close_period,
+            billing.deliver_email,
+        ],
+        activity_executor=executor,
+        max_concurrent_activities=32,
+    )
+
+
+async def run(settings: Settings) -> None:
+    client = await connect(settings)
+    engine = engine_for(settings.resolved_database_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        worker = build_worker(client, settings, engine, executor)
+        async with worker:
+            print(f"worker polling task queue {settings.temporal_task_queue!r}", flush=True)
+            await stop.wait()
+
+
+def main() -> None:
+    asyncio.run(run(get_settings()))
+
+
+if __name__ == "__main__":
+    main()

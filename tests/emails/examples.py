@@ -1,0 +1,66 @@
+"""Example contexts for each kind of email, and unsaved outbox rows to send."""
+
+from emails.outbox import message_id_for
+from emails.render import EmailKind
+from paydraw.db.tables import EmailOutbox
+
+HOSTILE_MESSAGE = '<script>alert(1)</script> & "quotes"'
+
+INVITE = {
+    "terminology": "general_contractor",
+    "project_name": "Harbor View Tower",
+    "general_contractor": "Bayline Builders",
+    "vendor_name": "Acme Framing",
+    "commitment_number": "SC-014",
+    "commitment_title": "Framing and blocking",
+    "contact_name": "Dana Ruiz",
+    "period_start": "2025-06-01",
+    "period_end": "2025-06-30",
+    "due_date": "2025-06-25",
+    "link": "http://127.0.0.1:8000/contact?token=abc&period=per_1",
+    "message": "Please include lien waivers.",
+}
+
+CONTEXTS: dict[EmailKind, dict[str, object]] = {
+    EmailKind.INVITE: INVITE,
+    EmailKind.REMINDER: {**INVITE, "days_left": 7},
+    EmailKind.DECLINE_NOTICE: {
+        "terminology": "general_contractor",
+        "project_name": "Harbor View Tower",
+        "vendor_name": "Acme Framing",
+        "commitment_number": "SC-014",
+        "contact_email": "billing@acme.example",
+        "reason": "No work performed this month.",
+        "period_start": "2025-06-01",
+        "period_end": "2025-06-30",
+        "board_link": "http://127.0.0.1:8000/api/v1/billing-periods/per_1",
+    },
+    EmailKind.OVERDUE_NOTICE: {
+        "terminology": "general_contractor",
+        "project_name": "Harbor View Tower",
+        "vendor_name": "Acme Framing",
+        "commitment_number": "SC-014",
+        "due_date": "2025-06-25",
+        "link": "http://127.0.0.1:8000/contact?token=abc&period=per_1",
+    },
+}
+
+
+def outgoing(
+    *,
+    to_address: str = "dana@acme.example",
+    subject: str = "Invite to bill: Harbor View Tower",
+    text_body: str = "Hello Dana,\n\nPlease bill by June 25.\n",
+    html_body: str = "<p>Hello Dana,</p><p>Please bill by June 25.</p>",
+    dedupe_key: str = "invite:cmt_1:per_1:dana@acme.example",
+) -> EmailOutbox:
+    """An outbox row that is never saved: what `send` takes, without a database."""
+    return EmailOutbox(
+        dedupe_key=dedupe_key,
+        message_id=message_id_for(dedupe_key),
+        kind="invite",
+        to_address=to_address,
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+    )

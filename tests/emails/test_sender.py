@@ -1,0 +1,71 @@
+"""Sending one email over SMTP: the message's shape, and which failures are worth a retry."""
+
+import pytest
+
+from emails.outbox import message_id_for
+from emails.sender import PermanentDeliveryError, TemporaryDeliveryError, send
+from tests.emails.examples import outgoing
+from tests.support.smtp import SmtpTestServer
+
+FROM = "Paydraw <billing@paydraw.local>"
+
+
+async def send_to(server: SmtpTestServer, **changes: str) -> None:
+    await send(outgoing(**changes), host="127.0.0.1", port=server.port, mail_from=FROM)
+
+
+class TestTheMessage:
+    async def test_has_the_headers_and_a_text_part_with_an_html_alternative(
+        self, smtp_server: SmtpTestServer
+    ) -> None:
+        await send_to(smtp_server)
+
+        [message] = smtp_server.received
+        assert message["From"] == FROM
+        assert message["To"] == "dana@acme.example"
+        assert message["Subject"] == "Invite to bill: Harbor View Tower"
+        assert message["Message-ID"] == message_id_for("invite:cmt_1:per_1:dana@acme.example")
+        assert message["Date"].datetime is not None
+        assert message["Auto-Submitted"] == "auto-generated"
+        assert message.get_content_type() == "multipart/alternative"
+        text = message.get_body(preferencelist=("plain",))
+        html = message.get_body(preferencelist=("html",))
+        assert text is not None and text.get_content() == "Hello Dana,\n\nPlease bill by June 25.\n"
+        assert html is not None and "<p>Please bill by June 25.</p>" in html.get_content()
+
+
+class TestFailures:
+    async def test_a_451_is_temporary(self, smtp_server: SmtpTestServer) -> None:
+        smtp_server.fail_temporarily(1)
+
+        with pytest.raises(TemporaryDeliveryError, match="451 4.3.0"):
+            await send_to(smtp_server)
+
+    async def test_a_greylisted_recipient_is_temporary(self, smtp_server: SmtpTestServer) -> None:
+        smtp_server.refuse("dana@acme.example", "450 4.2.0 Greylisted, come back later")
+
+        with pytest.raises(TemporaryDeliveryError, match="dana@acme.example: 450 4.2.0"):
+            await send_to(smtp_server)
+
+    async def test_a_550_for_the_recipient_is_permanent(self, smtp_server: SmtpTestServer) -> None:
+        smtp_server.refuse("dana@acme.example")
+
+        with pytest.raises(PermanentDeliveryError, match="550 5.1.1 <dana@acme.example>"):
+            await send_to(smtp_server)
+
+    async def test_one_refused_address_of_two_is_permanent_for_that_address(
+        self, smtp_server: SmtpTestServer
+    ) -> None:
+        smtp_server.refuse("gone@acme.example")
+
+        with pytest.raises(PermanentDeliveryError, match=r"^gone@acme\.example: 550 5\.1\.1"):
+            await send_to(smtp_server, to_address="dana@acme.example, gone@acme.example")
+        assert len(smtp_server.received) == 1
+
+    async def test_a_server_that_is_down_is_temporary(self) -> None:
+        server = SmtpTestServer()
+        server.start()
+        server.stop()
+
+        with pytest.raises(TemporaryDeliveryError):
+            await send_to(server)

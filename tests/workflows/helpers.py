@@ -1,0 +1,114 @@
+"""Helpers for billing-process tests: the API in the test's event loop, polling, mail lookups."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from paydraw.settings import Settings
+from tests.support.smtp import SmtpTestServer
+
+SOV = [
+    {"code": "01", "description": "Mobilization", "scheduled_value": "5000.00"},
+    {"code": "02", "description": "Framing", "scheduled_value": "60000.00"},
+]
+
+
+def api_client(env: WorkflowEnvironment, settings: Settings, engine: Engine) -> httpx.AsyncClient:
+    """The API in the test's own event loop, talking to the given Temporal server."""
+    app = create_app(settings, engine, temporal=env.client)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://paydraw.test")
+
+
+async def wait_for(
+    condition: Callable[[], bool | Awaitable[bool]], timeout: float = 30.0, what: str = ""
+) -> None:
+    """Poll until ``condition`` holds; fail the test with ``what`` after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = condition()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"timed out waiting for {what or condition}")
+        await asyncio.sleep(0.05)
+
+
+def messages_to(smtp: SmtpTestServer, address: str, subject_part: str = "") -> list[EmailMessage]:
+    return [
+        message
+        for message in smtp.received
+        if address in str(message["To"]) and subject_part.lower() in str(message["Subject"]).lower()
+    ]
+
+
+async def today(env: WorkflowEnvironment) -> date:
+    """Today on the Temporal server's clock, which a time-skipping test moves forward."""
+    now = await env.get_current_time()
+    return now.astimezone(UTC).date()
+
+
+async def post(api: httpx.AsyncClient, path: str, headers: dict[str, str], **body: Any) -> Any:
+    response = await api.post(path, json=body, headers=headers)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+async def project_with_commitments(
+    api: httpx.AsyncClient, admin: dict[str, str], count: int, **project: Any
+) -> tuple[str, list[str]]:
+    """A project and ``count`` approved commitments, each with one invoice contact
+    ``billing@vendor-<n>.example``."""
+    created = await post(api, "/api/v1/projects", admin, name="Harbor View Tower", **project)
+    commitment_ids = []
+    for n in range(count):
+        commitment = await post(
+            api,
+            f"/api/v1/projects/{created['id']}/commitments",
+            admin,
+            number=f"SC-{n:04d}",
+            vendor_name=f"Vendor {n}",
+            contacts=[{"name": f"Clerk {n}", "email": f"billing@vendor-{n}.example"}],
+            sov_lines=SOV,
+        )
+        await post(api, f"/api/v1/commitments/{commitment['id']}/sov/approve", admin)
+        commitment_ids.append(commitment["id"])
+    return created["id"], commitment_ids
+
+
+async def open_period(
+    env: WorkflowEnvironment,
+    api: httpx.AsyncClient,
+    admin: dict[str, str],
+    project_id: str,
+    due_in_days: int,
+) -> str:
+    start = await today(env)
+    period = await post(
+        api,
+        f"/api/v1/projects/{project_id}/billing-periods",
+        admin,
+        start_date=start.isoformat(),
+        end_date=(start + timedelta(days=30)).isoformat(),
+        due_date=(start + timedelta(days=due_in_days)).isoformat(),
+    )
+    period_id: str = period["id"]
+    return period_id
+
+
+def contact_token(message: EmailMessage) -> str:
+    """The signed token in the link of an invite email's plain-text part."""
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    start = text.index("token=") + len("token=")
+    return text[start:].split()[0]

@@ -1,0 +1,288 @@
+"""One commitment's billing in one period: the invite, the answer, reminders and the due date.
+
+Workflow id ``billing:{commitment_id}:{period_id}``. Human actions arrive as Updates whose
+validators refuse a wrong-state action before it touches history; every change is persisted by an
+idempotent activity (database row + audit event), and emails go through the outbox.
+"""
+
+import asyncio
+from datetime import UTC, date, datetime, time, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.billing import BillingActivities
+    from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition
+    from paydraw.domain.transitions import (
+        InvitationAction,
+        InvitationStatus,
+        Role,
+        transition_invitation,
+    )
+    from workflows.messages import (
+        Answer,
+        CommitmentBillingInput,
+        DueDateChange,
+        ExtendDueDate,
+        InvitationChange,
+        InvitationView,
+        InviteDelivery,
+        OutboxIds,
+    )
+    from workflows.rejections import rejection
+
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+# The database may be away for a while: keep retrying, never give up on a state change.
+DATABASE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+# Temporary SMTP failures back off up to 10 minutes between tries; a 5xx is final (no raise).
+MAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10)
+)
+
+
+def deadline_of(due_date: date) -> datetime:
+    """A pay app is due by the end of its due date (UTC)."""
+    return datetime.combine(due_date + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+def billing_workflow_id(commitment_id: str, period_id: str) -> str:
+    return f"billing:{commitment_id}:{period_id}"
+
+
+@workflow.defn
+class CommitmentBillingWorkflow:
+    @workflow.init
+    def __init__(self, input: CommitmentBillingInput) -> None:
+        self.input = input
+        self.status = InvitationStatus.NOT_INVITED
+        self.due_date = input.due_date
+        self.overdue = False
+        self.closed = False
+        self.reminders_pending: dict[int, datetime] = {}
+        self.reminders_sent: list[int] = []
+        self.outbox: list[str] = []
+        self.version = 0
+        # Update handlers await activities; the lock keeps two answers from interleaving.
+        self.lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, input: CommitmentBillingInput) -> InvitationView:
+        invite = await workflow.execute_activity_method(
+            BillingActivities.record_invited,
+            self.delivery("invite"),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+        self.status = InvitationStatus.INVITED
+        self.schedule_reminders()
+        self.outbox.extend(invite.ids)
+        while not self.closed:
+            await self.deliver_outbox()
+            await self.sleep_until_next_deadline()
+            await self.act_on_deadlines()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.deliver_outbox()
+        return self.view()
+
+    # -- deadlines ---------------------------------------------------------------------------
+
+    def schedule_reminders(self) -> None:
+        """Reminders at the project's offsets before the due date; ones already past are skipped."""
+        deadline = deadline_of(self.due_date)
+        now = workflow.now()
+        self.reminders_pending = {
+            offset: deadline - timedelta(days=offset)
+            for offset in self.input.reminder_offsets_days
+            if deadline - timedelta(days=offset) > now
+        }
+
+    def next_deadline(self) -> datetime | None:
+        moments: list[datetime] = []
+        if self.status == InvitationStatus.INVITED:
+            moments.extend(self.reminders_pending.values())
+        if not self.overdue and self.status != InvitationStatus.DECLINED:
+            moments.append(deadline_of(self.due_date))
+        return min(moments, default=None)
+
+    async def sleep_until_next_deadline(self) -> None:
+        seen = self.version
+        wake = lambda: self.closed or self.version != seen or bool(self.outbox)  # noqa: E731
+        moment = self.next_deadline()
+        if moment is None:
+            await workflow.wait_condition(wake)
+            return
+        try:
+            timeout = max(moment - workflow.now(), timedelta(0))
+            await workflow.wait_condition(wake, timeout=timeout)
+        except TimeoutError:
+            pass
+
+    async def act_on_deadlines(self) -> None:
+        now = workflow.now()
+        deadline = deadline_of(self.due_date)
+        if self.status == InvitationStatus.INVITED:
+            for offset, moment in sorted(self.reminders_pending.items(), reverse=True):
+                if moment <= now:
+                    del self.reminders_pending[offset]
+                    if now < deadline:
+                        await self.send("reminder", days_left=offset)
+                        self.reminders_sent.append(offset)
+        if now >= deadline and not self.overdue and self.status != InvitationStatus.DECLINED:
+            self.overdue = True
+            self.reminders_pending.clear()
+            await self.send("overdue_notice")
+
+    async def send(self, kind: str, days_left: int = 0) -> None:
+        activity = (
+            BillingActivities.record_overdue
+            if kind == "overdue_notice"
+            else BillingActivities.record_reminder
+        )
+        queued: OutboxIds = await workflow.execute_activity_method(
+            activity,
+            self.delivery(kind, days_left),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+        self.outbox.extend(queued.ids)
+
+    async def deliver_outbox(self) -> None:
+        while self.outbox:
+            outbox_id = self.outbox.pop(0)
+            await workflow.execute_activity_method(
+                BillingActivities.deliver_email,
+                outbox_id,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=MAIL_RETRY,
+            )
+
+    def delivery(self, kind: str, days_left: int = 0) -> InviteDelivery:
+        return InviteDelivery(
+            period_id=self.input.period_id,
+            commitment_id=self.input.commitment_id,
+            kind=kind,
+            due_date=self.due_date,
+            message=self.input.message,
+            days_left=days_left,
+            actor=self.input.invited_by if kind == "invite" else "system:paydraw",
+            at=workflow.now(),
+        )
+
+    # -- the contact's answer -----------------------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        """After the due date the contact can no longer accept, create or submit."""
+        return workflow.now() >= deadline_of(self.due_date)
+
+    def check(self, action: InvitationAction, role: Role) -> InvitationStatus:
+        if self.closed:
+            raise rejection(
+                InvalidTransition("closed", action, [], subject="an invitation of a period")
+            )
+        try:
+            target = transition_invitation(self.status, action, role)
+        except DomainError as error:
+            raise rejection(error) from None
+        if action == InvitationAction.ACCEPT and self.locked:
+            raise rejection(
+                InvalidTransition("past_due", action, ["decline"], subject="an invitation")
+            )
+        return target
+
+    @workflow.update
+    async def accept(self, answer: Answer) -> InvitationView:
+        return await self.answer(InvitationAction.ACCEPT, answer)
+
+    @accept.validator
+    def validate_accept(self, answer: Answer) -> None:
+        self.check(InvitationAction.ACCEPT, Role.CONTACT)
+
+    @workflow.update
+    async def decline(self, answer: Answer) -> InvitationView:
+        return await self.answer(InvitationAction.DECLINE, answer)
+
+    @decline.validator
+    def validate_decline(self, answer: Answer) -> None:
+        if not answer.reason.strip():
+            raise rejection(InvalidInput("reason", "a reason is required to decline"))
+        self.check(InvitationAction.DECLINE, Role.CONTACT)
+
+    async def answer(self, action: InvitationAction, answer: Answer) -> InvitationView:
+        async with self.lock:
+            target = self.check(action, Role.CONTACT)  # again: another answer may have won
+            change = InvitationChange(
+                period_id=self.input.period_id,
+                commitment_id=self.input.commitment_id,
+                action=action,
+                to_status=target,
+                actor=answer.actor,
+                reason=answer.reason,
+                at=workflow.now(),
+            )
+            notices: OutboxIds = await workflow.execute_activity_method(
+                BillingActivities.persist_invitation,
+                change,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
+            )
+            self.status = target
+            self.outbox.extend(notices.ids)
+            self.version += 1
+            return self.view()
+
+    # -- the GC's actions ----------------------------------------------------------------------
+
+    @workflow.update
+    async def extend_due_date(self, request: ExtendDueDate) -> InvitationView:
+        async with self.lock:
+            self.validate_extension(request)
+            await workflow.execute_activity_method(
+                BillingActivities.extend_due_date,
+                DueDateChange(
+                    period_id=self.input.period_id,
+                    commitment_id=self.input.commitment_id,
+                    due_date=request.due_date,
+                    actor=request.actor,
+                    at=workflow.now(),
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
+            )
+            self.due_date = request.due_date
+            self.overdue = False
+            self.schedule_reminders()
+            self.reminders_sent = []
+            self.version += 1
+            return self.view()
+
+    @extend_due_date.validator
+    def validate_extension(self, request: ExtendDueDate) -> None:
+        if self.closed or self.status == InvitationStatus.DECLINED:
+            status = "closed" if self.closed else "declined"
+            raise rejection(InvalidTransition(status, "extend_due_date", [], "an invitation"))
+        if request.due_date <= self.due_date:
+            raise rejection(
+                InvalidInput("due_date", f"must be after the current due date {self.due_date}")
+            )
+
+    @workflow.signal
+    def close(self) -> None:
+        """The period closed: finish what is under way and end."""
+        self.closed = True
+
+    @workflow.query
+    def view(self) -> InvitationView:
+        return InvitationView(
+            period_id=self.input.period_id,
+            commitment_id=self.input.commitment_id,
+            status=self.status,
+            due_date=self.due_date,
+            overdue=self.overdue,
+            locked=self.locked,
+            reminders_sent=list(self.reminders_sent),
+            closed=self.closed,
+        )

@@ -1,0 +1,123 @@
+"""What the billing workflows and their activities pass to each other: plain Pydantic models.
+
+Never a table model: these cross Temporal's history, so they are small, versionable values.
+"""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel
+
+
+class PeriodInput(BaseModel):
+    period_id: str
+    project_id: str
+    due_date: date
+    reminder_offsets_days: list[int]
+
+
+class InviteCommitments(BaseModel):
+    commitment_ids: list[str]
+    message: str = ""
+    actor: str
+
+
+class Refusal(BaseModel):
+    commitment_id: str
+    reason: str
+
+
+class InviteResult(BaseModel):
+    invited: list[str]
+    refused: list[Refusal]
+
+
+class ClosePeriod(BaseModel):
+    actor: str
+
+
+class PeriodView(BaseModel):
+    period_id: str
+    status: str
+    invited: int
+
+
+class CommitmentBillingInput(BaseModel):
+    period_id: str
+    project_id: str
+    commitment_id: str
+    due_date: date
+    reminder_offsets_days: list[int]
+    message: str = ""
+    invited_by: str
+
+
+class Answer(BaseModel):
+    """A contact's accept or decline; ``actor`` is who answered, for the audit trail."""
+
+    actor: str
+    reason: str = ""
+
+
+class ExtendDueDate(BaseModel):
+    due_date: date
+    actor: str
+
+
+class InvitationView(BaseModel):
+    period_id: str
+    commitment_id: str
+    status: str
+    due_date: date
+    overdue: bool
+    locked: bool
+    reminders_sent: list[int]
+    closed: bool
+
+
+class InvitationChange(BaseModel):
+    """A state change of one invitation, persisted with its audit event."""
+
+    period_id: str
+    commitment_id: str
+    action: str
+    to_status: str
+    actor: str
+    reason: str = ""
+    at: datetime
+
+
+class InviteDelivery(BaseModel):
+    """One invitation's email (first invite, a reminder, or the overdue notice)."""
+
+    period_id: str
+    commitment_id: str
+    kind: str  # invite | reminder | overdue_notice
+    due_date: date
+    message: str = ""
+    days_left: int = 0
+    actor: str = "system:paydraw"
+    at: datetime
+
+
+class OutboxIds(BaseModel):
+    ids: list[str]
+
+
+class DeliveryResult(BaseModel):
+    outbox_id: str
+    status: str  # sent | already_sent | failed
+    error: str = ""
+
+
+class DueDateChange(BaseModel):
+    period_id: str
+    commitment_id: str
+    due_date: date
+    actor: str
+    at: datetime
+
+
+class PeriodClosing(BaseModel):
+    period_id: str
+    actor: str
+    at: datetime

@@ -181,11 +181,14 @@ def _g703_line(
     this_period = to_money(entry.work_this_period)
     stored = to_money(entry.materials_stored)
     _check_entry(index, before + this_period, stored, to_money(entry.retainage_release))
-    # New work is retained at today's rate; what is held already stays as it was held.
-    retainage_work = (
+    # New work is retained at today's rate; what is held already stays as it was held. A
+    # correction returns retainage at today's rate too, which under a rate that has gone up
+    # could return more than the line holds: it stops at nothing held.
+    retainage_work = max(
+        ZERO,
         to_money(past.retainage_held_work)
         + percent_of(before + this_period, work_rate)
-        - percent_of(before, work_rate)
+        - percent_of(before, work_rate),
     )
     retainage_materials = percent_of(stored, stored_rate)
     released = to_money(past.retainage_released) + to_money(entry.retainage_release)

@@ -1,0 +1,98 @@
+"""Durability, shown: the worker process is killed mid-fan-out and started again."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from paydraw.settings import Settings
+from tests.support.smtp import SmtpTestServer
+from tests.workflows.helpers import (
+    api_client,
+    open_period,
+    post,
+    project_with_commitments,
+    wait_for,
+)
+
+COMMITMENTS = 200
+
+
+@contextmanager
+def worker_process(
+    env: WorkflowEnvironment, settings: Settings, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m paydraw.worker`` as its own process, as an operator runs it."""
+    environment = {
+        **os.environ,
+        "PAYDRAW_DATABASE_URL": settings.resolved_database_url,
+        "PAYDRAW_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "PAYDRAW_TEMPORAL_NAMESPACE": env.client.namespace,
+        "PAYDRAW_TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
+        "PAYDRAW_SMTP_HOST": settings.smtp_host,
+        "PAYDRAW_SMTP_PORT": str(settings.smtp_port),
+        "PAYDRAW_SECRET_KEY": settings.secret_key,
+        "PAYDRAW_PUBLIC_URL": settings.public_url,
+    }
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "paydraw.worker"],
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+class TestWorkerKilledDuringFanOut:
+    async def test_every_invite_arrives_exactly_once(
+        self,
+        dev_server_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+        tmp_path: Path,
+    ) -> None:
+        env = dev_server_env
+        log = tmp_path / "worker.log"
+        async with api_client(env, process_settings, engine) as api:
+            project_id, ids = await project_with_commitments(api, admin, COMMITMENTS)
+            period_id = await open_period(env, api, admin, project_id, due_in_days=14)
+            with worker_process(env, process_settings, log) as first:
+                result = await post(
+                    api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=ids
+                )
+                assert len(result["invited"]) == COMMITMENTS
+                await wait_for(lambda: len(smtp.received) >= 10, timeout=60, what="first invites")
+                os.killpg(first.pid, signal.SIGKILL)  # no clean shutdown: the process just dies
+                first.wait()
+            killed_at = len(smtp.received)
+            assert killed_at < COMMITMENTS, "the kill came too late to prove anything"
+
+            with worker_process(env, process_settings, log):
+                await wait_for(
+                    lambda: len(smtp.received) >= COMMITMENTS, timeout=180, what="every invite"
+                )
+                await asyncio.sleep(2)  # anything duplicated would arrive now
+
+        recipients = [str(message["To"]) for message in smtp.received]
+        assert len(recipients) == COMMITMENTS
+        assert sorted(set(recipients)) == sorted(
+            f"billing@vendor-{n}.example" for n in range(COMMITMENTS)
+        )
+        message_ids = {str(message["Message-ID"]) for message in smtp.received}
+        assert len(message_ids) == COMMITMENTS

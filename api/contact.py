@@ -5,14 +5,13 @@ Everything is scoped to the one commitment and period in the token; anything els
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
-from temporalio.client import Client
 
-from api.deps import SessionDep, SettingsDep, bearer, get_engine, unauthorized
-from api.process import TemporalDep, UpdateId, in_transaction, workflow_update
+from api.deps import SessionDep, SettingsDep, bearer, unauthorized
+from api.process import UpdateId, get_temporal, in_transaction, workflow_update
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
 from paydraw.domain.errors import InvalidTransition
@@ -51,12 +50,15 @@ def get_invitation(session: SessionDep, contact: CurrentContact) -> ContactInvit
 
 
 async def answer(
-    engine: Engine, temporal: Client, contact: ContactClaim, accept: bool, body: Answer, key: str
+    request: Request, contact: ContactClaim, accept: bool, body: Answer, key: str
 ) -> InvitationView:
+    """Check the token's scope in the database first, then send the update to the workflow."""
+    engine: Engine = request.app.state.engine
     _, period, _ = await in_transaction(engine, lambda session: service.scope(session, contact))
     if period.status != "open":
         action = "accept" if accept else "decline"
         raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
+    temporal = await get_temporal(request)
     handle = temporal.get_workflow_handle_for(
         CommitmentBillingWorkflow.run, billing_workflow_id(contact.commitment_id, contact.period_id)
     )
@@ -67,25 +69,16 @@ async def answer(
 
 
 @router.post("/invitation/accept")
-async def accept(
-    engine: Annotated[Engine, Depends(get_engine)],
-    temporal: TemporalDep,
-    contact: CurrentContact,
-    update_id: UpdateId,
-) -> InvitationView:
+async def accept(request: Request, contact: CurrentContact, update_id: UpdateId) -> InvitationView:
     """Accept the invite to bill for this period."""
     body = Answer(actor=f"contact:{contact.email}")
-    return await answer(engine, temporal, contact, True, body, update_id)
+    return await answer(request, contact, True, body, update_id)
 
 
 @router.post("/invitation/decline")
 async def decline(
-    request: DeclineRequest,
-    engine: Annotated[Engine, Depends(get_engine)],
-    temporal: TemporalDep,
-    contact: CurrentContact,
-    update_id: UpdateId,
+    request: Request, decline: DeclineRequest, contact: CurrentContact, update_id: UpdateId
 ) -> InvitationView:
     """Decline the invite to bill, with a reason; the GC's admins are emailed."""
-    body = Answer(actor=f"contact:{contact.email}", reason=request.reason)
-    return await answer(engine, temporal, contact, False, body, update_id)
+    body = Answer(actor=f"contact:{contact.email}", reason=decline.reason)
+    return await answer(request, contact, False, body, update_id)

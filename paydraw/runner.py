@@ -2,8 +2,8 @@
 
 It starts, in order, the Temporal dev server (persisted to ``<data_dir>/temporal.db``), the local
 mailbox (an SMTP server that keeps every message for the app's /mailbox page), the worker and the
-API, each once the one before it answers; prints the URLs; then supervises. Ctrl-C or SIGTERM
-stops everything in reverse order and exits 0; a child that dies stops the rest and exits 1.
+API; prints the URLs once Temporal and the API answer; then supervises. Ctrl-C or SIGTERM stops
+everything in reverse order and exits 0; a child that dies stops the rest and exits 1.
 
 Every child runs in its own process group, so the terminal's Ctrl-C reaches only this process,
 which then stops the children in an order that lets each finish its work.

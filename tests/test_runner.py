@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -62,6 +63,7 @@ class PaydrawRun:
             start_new_session=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
+        self.seen_children: set[int] = set()
         self.stdout: list[str] = []
         self.stderr = ""
         self._readers = [
@@ -93,7 +95,6 @@ class PaydrawRun:
                 continue
             if line.startswith(label):
                 return line.removeprefix(label).strip()
-        self.stop(signal.SIGKILL)
         pytest.fail(f"no {label!r} line; stdout: {self.stdout}; stderr: {self.stderr}")
 
     def children(self) -> dict[int, str]:
@@ -107,6 +108,7 @@ class PaydrawRun:
                     found[int(stat.parent.name)] = cmdline.decode()
             except (FileNotFoundError, ProcessLookupError):  # exited while we looked
                 continue
+        self.seen_children.update(found)
         return found
 
     def stop(self, signum: int = signal.SIGINT) -> int:
@@ -119,6 +121,16 @@ class PaydrawRun:
         for reader in self._readers:
             reader.join(timeout=5)
         return code
+
+    def kill_leftovers(self) -> None:
+        """After a failed test: kill the runner and every child group it had."""
+        if self.process.poll() is None:
+            self.children()
+            self.process.kill()
+            self.process.wait()
+        for pgid in self.seen_children:
+            if group_alive(pgid):
+                os.killpg(pgid, signal.SIGKILL)
 
 
 @contextmanager
@@ -136,30 +148,22 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
+class StartPaydraw(Protocol):
+    def __call__(self, temporal_port: int | None = None) -> PaydrawRun: ...
+
+
 @pytest.fixture
-def start_paydraw(tmp_path: Path) -> Iterator[type[PaydrawRun]]:
-    """Starts runs; whatever a failed test leaves behind is killed, children included."""
+def start_paydraw(tmp_path: Path) -> Iterator[StartPaydraw]:
+    """Starts runs on one data directory; whatever a failed test leaves behind is killed."""
     runs: list[PaydrawRun] = []
-    children: set[int] = set()
 
-    class TrackedRun(PaydrawRun):
-        def __init__(self, data_dir: Path = tmp_path / "data", **kwargs: int) -> None:
-            super().__init__(data_dir, **kwargs)
-            runs.append(self)
+    def start(temporal_port: int | None = None) -> PaydrawRun:
+        runs.append(PaydrawRun(tmp_path / "data", temporal_port))
+        return runs[-1]
 
-        def children(self) -> dict[int, str]:
-            found = super().children()
-            children.update(found)
-            return found
-
-    yield TrackedRun
+    yield start
     for run in runs:
-        if run.process.poll() is None:
-            run.process.kill()
-            run.process.wait()
-    for pid in children:
-        if group_alive(pid):
-            os.killpg(pid, signal.SIGKILL)
+        run.kill_leftovers()
 
 
 def send_mail(smtp_port: int, subject: str) -> None:
@@ -182,7 +186,7 @@ async def temporal_client(address: str) -> Client:
 @needs_worker
 class TestRunAndStop:
     async def test_everything_answers_and_ctrl_c_stops_every_child(
-        self, start_paydraw: type[PaydrawRun]
+        self, start_paydraw: StartPaydraw
     ) -> None:
         run = start_paydraw()
         docs = run.wait_for_line("API docs")
@@ -208,7 +212,7 @@ class TestRunAndStop:
         assert logs == [str(run.data_dir / f"{name}.log") for name in ("temporal", "worker", "api")]
         assert all(Path(log).read_text().startswith("--- started by paydraw run") for log in logs)
 
-    async def test_sigterm_stops_as_cleanly(self, start_paydraw: type[PaydrawRun]) -> None:
+    async def test_sigterm_stops_as_cleanly(self, start_paydraw: StartPaydraw) -> None:
         run = start_paydraw()
         run.wait_for_line("API docs")
         children = run.children()
@@ -222,7 +226,7 @@ class TestRunAndStop:
 @needs_worker
 class TestRestart:
     async def test_a_restart_with_the_same_data_dir_loses_nothing(
-        self, start_paydraw: type[PaydrawRun]
+        self, start_paydraw: StartPaydraw
     ) -> None:
         first = start_paydraw()
         assert first.wait_for_line("First admin").startswith("admin@paydraw.local, API key")
@@ -243,7 +247,7 @@ class TestRestart:
 
 @needs_worker
 class TestFailures:
-    def test_a_child_that_dies_stops_the_rest(self, start_paydraw: type[PaydrawRun]) -> None:
+    def test_a_child_that_dies_stops_the_rest(self, start_paydraw: StartPaydraw) -> None:
         run = start_paydraw()
         run.wait_for_line("API docs")
         children = run.children()
@@ -258,7 +262,7 @@ class TestFailures:
 
 
 class TestPortTaken:
-    def test_a_taken_temporal_port_is_a_clear_error(self, start_paydraw: type[PaydrawRun]) -> None:
+    def test_a_taken_temporal_port_is_a_clear_error(self, start_paydraw: StartPaydraw) -> None:
         with socket_listening() as port:
             run = start_paydraw(temporal_port=port)
             code = run.wait()

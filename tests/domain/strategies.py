@@ -46,28 +46,27 @@ def retainage_rules(draw: st.DrawFn) -> RetainageRule:
     return RetainageRule((*steps, RetainageStep(step_rates[-1], None)))
 
 
-@st.composite
-def sov_lines(draw: st.DrawFn, index: int) -> SovLine:
-    """A line with its original value, and sometimes approved change orders (adds or deducts that
-    never take it below 0) and a rate of its own."""
-    original = draw(st.integers(0, 10**8))
-    change_orders = draw(st.one_of(st.just(0), st.integers(-original, 10**7)))
+def _sov_line(index: int, original: int, change: int, rate: Decimal | None) -> SovLine:
+    """A line of `original` cents; a negative `change` deducts that percent of it, a positive one
+    adds that many thousands of dollars by change order."""
+    change_orders = original * change // 100 if change < 0 else change * 100_000
     return SovLine(
         id=f"line-{index}",
         code=f"{index + 1:02}",
         description=f"Line {index + 1}",
         original_value=cents(original),
         change_orders=cents(change_orders),
-        retainage_percent=draw(st.none() | rates()),
+        retainage_percent=rate,
     )
 
 
 @st.composite
 def contracts(draw: st.DrawFn, max_lines: int = 30) -> Contract:
     """An SOV of 1 to `max_lines` lines with random change orders and retainage."""
-    count = draw(st.integers(1, max_lines))
+    line_values = st.tuples(st.integers(0, 10**8), st.integers(-100, 100), st.none() | rates())
+    values = draw(st.lists(line_values, min_size=1, max_size=max_lines))
     return Contract(
-        lines=tuple(draw(sov_lines(index)) for index in range(count)),
+        lines=tuple(_sov_line(index, *line) for index, line in enumerate(values)),
         retainage=draw(retainage_rules()),
         stored_materials_retainage_percent=draw(st.none() | rates()),
     )

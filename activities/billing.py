@@ -4,26 +4,35 @@ Database activities are plain functions run on the worker's thread pool; each is
 and idempotent, since Temporal runs an activity again when a worker dies mid-way.
 """
 
+from datetime import UTC
+
 import anyio
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from emails.delivery import deliver
+from paydraw.actors import Actor
 from paydraw.audit import record
 from paydraw.db.engine import session_scope
-from paydraw.db.tables import BillingPeriod, Commitment, EmailOutbox
+from paydraw.db.tables import BillingPeriod, Commitment, EmailOutbox, Project
 from paydraw.domain.transitions import InvitationStatus
-from paydraw.periods import service
+from paydraw.periods import repository, service
 from paydraw.settings import Settings
 from workflows.messages import (
     DeliveryResult,
     DueDateChange,
     InvitationChange,
     InviteDelivery,
+    MonthlyCycleInput,
+    MonthlyPeriod,
+    OpenedPeriod,
     OutboxIds,
     PeriodClosing,
 )
+
+SYSTEM_CYCLE = Actor(kind="system", id="billing-cycle")
 
 
 class BillingActivities:
@@ -176,6 +185,64 @@ class BillingActivities:
             period.status = "closed"
             period.closed_at = closing.at
             session.add(period)
+
+    @activity.defn
+    def plan_monthly_period(self, cycle: MonthlyCycleInput) -> MonthlyPeriod:
+        """Today's period of the project's monthly cycle, and the open period to close first."""
+        today = activity.info().current_attempt_scheduled_time.astimezone(UTC).date()
+        with session_scope(self.engine) as session:
+            project = session.get(Project, cycle.project_id)
+            assert project is not None
+            start, end, due = service.monthly_period_dates(today, project.billing_cycle_due_day)
+            still_open = repository.open_period(session, project.id)
+        if still_open is not None and still_open.start_date == start:
+            still_open = None  # today's period itself: this is a retry
+        return MonthlyPeriod(
+            project_id=cycle.project_id,
+            start_date=start,
+            end_date=end,
+            due_date=due,
+            still_open_period_id=still_open.id
+            if still_open and still_open.start_date != start
+            else None,
+        )
+
+    @activity.defn
+    def open_monthly_period(self, plan: MonthlyPeriod) -> OpenedPeriod:
+        """Open the planned period (or find it, on a retry) and list the commitments to invite."""
+        with session_scope(self.engine) as session:
+            project = session.get(Project, plan.project_id)
+            assert project is not None
+            period = repository.open_period(session, project.id)
+            if period is not None and period.start_date != plan.start_date:
+                raise ApplicationError(f"billing period {period.id} is still closing")
+            if period is None:
+                period = BillingPeriod(
+                    project_id=project.id,
+                    start_date=plan.start_date,
+                    end_date=plan.end_date,
+                    due_date=plan.due_date,
+                )
+                session.add(period)
+                session.flush()
+                record(
+                    session,
+                    SYSTEM_CYCLE,
+                    entity_type="billing_period",
+                    entity_id=period.id,
+                    action="open",
+                    project_id=project.id,
+                    to_state="open",
+                    detail=plan.model_dump(mode="json"),
+                )
+            commitment_ids = [c.id for c in repository.commitments(session, project.id)]
+            eligible, _ = service.eligible_for_invite(session, project, period, commitment_ids)
+            return OpenedPeriod(
+                period_id=period.id,
+                due_date=period.due_date,
+                reminder_offsets_days=project.reminder_offsets_days,
+                eligible_commitment_ids=eligible,
+            )
 
     @activity.defn
     async def deliver_email(self, outbox_id: str) -> DeliveryResult:

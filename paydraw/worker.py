@@ -18,8 +18,9 @@ from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
 from workflows.billing_period import BillingPeriodWorkflow
 from workflows.commitment_billing import CommitmentBillingWorkflow
+from workflows.monthly_cycle import MonthlyBillingCycleWorkflow
 
-WORKFLOWS = [BillingPeriodWorkflow, CommitmentBillingWorkflow]
+WORKFLOWS = [BillingPeriodWorkflow, CommitmentBillingWorkflow, MonthlyBillingCycleWorkflow]
 
 
 async def connect(settings: Settings) -> Client:
@@ -45,6 +46,8 @@ def build_worker(
             billing.persist_invitation,
             billing.extend_due_date,
             billing.close_period,
+            billing.plan_monthly_period,
+            billing.open_monthly_period,
             billing.deliver_email,
         ],
         activity_executor=executor,

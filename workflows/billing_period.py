@@ -45,10 +45,15 @@ class BillingPeriodWorkflow:
         self.invited: set[str] = set()
         self.children: list[ChildWorkflowHandle[CommitmentBillingWorkflow, InvitationView]] = []
         self.closing = False
+        self.close_recorded = False
+        self.closed_by = "system:paydraw"
 
     @workflow.run
     async def run(self, input: PeriodInput) -> PeriodView:
+        if input.initial_invites is not None:
+            await self.invite_commitments(input.initial_invites)
         await workflow.wait_condition(lambda: self.closing)
+        await self.record_close(self.closed_by)
         # Let a running invite update finish starting its children before they are told to end.
         await workflow.wait_condition(workflow.all_handlers_finished)
         for child in self.children:
@@ -59,6 +64,9 @@ class BillingPeriodWorkflow:
     @workflow.update
     async def invite(self, request: InviteCommitments) -> InviteResult:
         """Start one child per commitment not yet invited in this period."""
+        return await self.invite_commitments(request)
+
+    async def invite_commitments(self, request: InviteCommitments) -> InviteResult:
         refused = []
         new = []
         for commitment_id in dict.fromkeys(request.commitment_ids):
@@ -104,13 +112,25 @@ class BillingPeriodWorkflow:
     async def close(self, request: ClosePeriod) -> PeriodView:
         """No new invites; every open commitment workflow is told to end."""
         self.closing = True
+        await self.record_close(request.actor)
+        return self.view()
+
+    @workflow.signal
+    def request_close(self, request: ClosePeriod) -> None:
+        """Close from another workflow (the monthly cycle), which cannot wait for an update."""
+        self.closing = True
+        self.closed_by = request.actor
+
+    async def record_close(self, actor: str) -> None:
+        if self.close_recorded:
+            return
+        self.close_recorded = True
         await workflow.execute_activity_method(
             BillingActivities.close_period,
-            PeriodClosing(period_id=self.input.period_id, actor=request.actor, at=workflow.now()),
+            PeriodClosing(period_id=self.input.period_id, actor=actor, at=workflow.now()),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=DATABASE_RETRY,
         )
-        return self.view()
 
     @close.validator
     def validate_close(self, request: ClosePeriod) -> None:

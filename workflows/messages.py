@@ -8,17 +8,19 @@ from datetime import date, datetime
 from pydantic import BaseModel
 
 
+class InviteCommitments(BaseModel):
+    commitment_ids: list[str]
+    message: str = ""
+    actor: str
+
+
 class PeriodInput(BaseModel):
     period_id: str
     project_id: str
     due_date: date
     reminder_offsets_days: list[int]
-
-
-class InviteCommitments(BaseModel):
-    commitment_ids: list[str]
-    message: str = ""
-    actor: str
+    # The monthly billing cycle opens a period and invites every eligible commitment at once.
+    initial_invites: InviteCommitments | None = None
 
 
 class Refusal(BaseModel):
@@ -121,3 +123,24 @@ class PeriodClosing(BaseModel):
     period_id: str
     actor: str
     at: datetime
+
+
+class MonthlyCycleInput(BaseModel):
+    project_id: str
+
+
+class MonthlyPeriod(BaseModel):
+    """The period the monthly cycle opens today, and the open one it closes first (if any)."""
+
+    project_id: str
+    start_date: date
+    end_date: date
+    due_date: date
+    still_open_period_id: str | None
+
+
+class OpenedPeriod(BaseModel):
+    period_id: str
+    due_date: date
+    reminder_offsets_days: list[int]
+    eligible_commitment_ids: list[str]

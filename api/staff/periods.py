@@ -1,14 +1,11 @@
 """Staff endpoints for billing periods: open, invite (bulk), the board, extend, close."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, status
-from sqlalchemy import Engine
+from fastapi import APIRouter, status
 from sqlmodel import Session
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, get_engine
+from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
 from api.process import TemporalDep, UpdateId, in_transaction, workflow_update
 from paydraw.access import ADMIN_ONLY
 from paydraw.actors import Actor
@@ -36,7 +33,6 @@ from workflows.messages import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["billing periods"])
-EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
 def period_input(period: BillingPeriod | PeriodPublic, project: Project) -> PeriodInput:

@@ -1,24 +1,53 @@
 """Staff endpoints for projects and their members."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, EngineDep, SessionDep
+from api.process import get_temporal, in_transaction
 from paydraw.projects import service
 from paydraw.projects.schemas import (
+    BillingCycle,
     MemberAdd,
     MemberPublic,
     ProjectCreate,
     ProjectMembers,
     ProjectPublic,
 )
+from paydraw.schedules import sync_billing_cycle
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_project(body: ProjectCreate, session: SessionDep, user: CurrentUser) -> ProjectPublic:
+async def create_project(
+    body: ProjectCreate, request: Request, engine: EngineDep, user: CurrentUser
+) -> ProjectPublic:
     """Create a project; the caller becomes its admin."""
-    return service.create_project(session, user, body)
+    project = await in_transaction(
+        engine, lambda session: service.create_project(session, user, body)
+    )
+    if project.billing_cycle.enabled:
+        await sync_schedule(request, project)
+    return project
+
+
+@router.put("/{project_id}/billing-cycle")
+async def set_billing_cycle(
+    project_id: str, body: BillingCycle, request: Request, engine: EngineDep, user: CurrentUser
+) -> ProjectPublic:
+    """Turn the automatic monthly billing cycle on or off (a Temporal Schedule per project)."""
+    project = await in_transaction(
+        engine, lambda session: service.set_billing_cycle(session, user, project_id, body)
+    )
+    await sync_schedule(request, project)
+    return project
+
+
+async def sync_schedule(request: Request, project: ProjectPublic) -> None:
+    temporal = await get_temporal(request)
+    await sync_billing_cycle(
+        temporal, request.app.state.settings, project.id, project.billing_cycle
+    )
 
 
 @router.get("/{project_id}")

@@ -40,8 +40,7 @@ def per_line_percent_complete(
     entries = _carried_over(contract, history)
     for index, line in enumerate(contract.lines):
         if line.id in percents:
-            past = history.get(line.id, LineHistory())
-            entries[line.id] = _to_percent(index, line, past, percents[line.id])
+            entries[line.id] = _to_percent(index, line, _past(history, line), percents[line.id])
     return entries
 
 

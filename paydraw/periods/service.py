@@ -5,7 +5,7 @@ each is one transaction with its audit event, and each is idempotent, because Te
 activity again after a crash.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -67,6 +67,15 @@ def open_period(
         detail=request.model_dump(mode="json"),
     )
     return to_public(period), project
+
+
+def monthly_period_dates(today: date, due_day: int) -> tuple[date, date, date]:
+    """This month's period for a cycle starting ``today``: it ends the day before the same day next
+    month, and is due on ``due_day`` (this month, or next month when that day has passed)."""
+    next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    end = next_month.replace(day=min(today.day, 28)) - timedelta(days=1)
+    due = today.replace(day=due_day) if due_day >= today.day else next_month.replace(day=due_day)
+    return today, end, due
 
 
 def period_for(

@@ -105,3 +105,31 @@ def to_public(project: Project, role: Role) -> ProjectPublic:
         ),
         your_role=StaffRole(role),
     )
+
+
+def set_billing_cycle(
+    session: Session, actor: Actor, project_id: str, cycle: BillingCycle
+) -> ProjectPublic:
+    """Turn the automatic monthly cycle on or off, or move its days."""
+    project, role = project_for(
+        session, actor.id, project_id, ADMIN_ONLY, "change the billing cycle"
+    )
+    before = {
+        "enabled": project.billing_cycle_enabled,
+        "start_day": project.billing_cycle_start_day,
+        "due_day": project.billing_cycle_due_day,
+    }
+    project.billing_cycle_enabled = cycle.enabled
+    project.billing_cycle_start_day = cycle.start_day
+    project.billing_cycle_due_day = cycle.due_day
+    session.add(project)
+    record(
+        session,
+        actor,
+        entity_type="project",
+        entity_id=project.id,
+        action="set_billing_cycle",
+        project_id=project.id,
+        detail={"from": before, "to": cycle.model_dump()},
+    )
+    return to_public(project, role)

@@ -262,8 +262,8 @@ def line_entries(draw: st.DrawFn, line: SovLine, past: LineHistory) -> LineEntry
 
 
 class TestApplicationChain:
-    @given(contracts(max_lines=12), st.data())
-    @examples(400)
+    @given(contracts(max_lines=10), st.data())
+    @examples(300)
     def test_line_8s_sum_to_the_last_certificate_and_the_form_adds_up(
         self, contract: Contract, data: st.DataObject
     ) -> None:
@@ -283,7 +283,7 @@ class TestApplicationChain:
         assert payments_due == certificate
 
     @given(contracts(), st.data())
-    @examples(300)
+    @examples(200)
     def test_retainage_held_on_work_never_drops_without_a_release(
         self, contract: Contract, data: st.DataObject
     ) -> None:

@@ -107,7 +107,7 @@ class TestSpreadProRata:
         money(-(10**9), 10**9),
         st.lists(st.integers(0, 10**9).map(D), min_size=1, max_size=30).filter(any),
     )
-    @examples(1500)
+    @examples(1000)
     def test_sums_to_the_total_each_share_within_a_cent_of_exact(
         self, total: D, weights: list[D]
     ) -> None:
@@ -121,7 +121,7 @@ class TestSpreadProRata:
         assert spread_pro_rata(-total, weights) == [-share for share in shares]
 
     @given(st.data(), st.lists(money(0, 10**9), min_size=1, max_size=30))
-    @examples(1500)
+    @examples(1000)
     def test_no_share_exceeds_its_cap_when_weights_are_caps(
         self, data: st.DataObject, caps: list[D]
     ) -> None:

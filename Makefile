@@ -4,7 +4,7 @@
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: setup run test lint
+.PHONY: setup run demo test lint bench
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -13,6 +13,12 @@ setup:
 
 run: setup
 	$(UV) run paydraw run
+
+demo: setup
+	$(UV) run paydraw run --demo
+
+bench: setup
+	$(UV) run python -m benchmarks.invites
 
 lint: setup
 	$(UV) run ruff check .

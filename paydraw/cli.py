@@ -1,11 +1,13 @@
 """The ``paydraw`` command line: users and keys, migrations, running the API or everything."""
 
+from datetime import date
 from typing import Annotated
 
 import typer
 import uvicorn
 from sqlmodel import Session, select
 
+from paydraw import demo
 from paydraw.db.engine import engine_for, session_scope
 from paydraw.db.migrate import upgrade
 from paydraw.db.tables import User
@@ -57,12 +59,33 @@ def serve(
 
 
 @app.command()
-def run() -> None:
+def run(
+    demo: Annotated[bool, typer.Option(help="seed a demo project and send its invites")] = False,
+) -> None:
     """Run all of Paydraw on this machine: Temporal, the mailbox, the worker and the API."""
     # Imported here because temporalio is slow to load and only this command needs it.
     from paydraw import runner
 
-    runner.main(get_settings(), first_admin_notice)
+    runner.main(get_settings(), first_admin_notice, after_start=seed_demo if demo else None)
+
+
+@app.command("demo")
+def demo_command() -> None:
+    """Seed a demo project in a running Paydraw (``paydraw run``) and send its invites."""
+    seed_demo()
+
+
+def seed_demo() -> None:
+    settings = get_settings()
+    with session_scope(engine_for(settings.resolved_database_url)) as session:
+        key = issue_key(session, ensure_user(session, FIRST_ADMIN_EMAIL, "First admin"))
+    seeded = demo.seed(settings.resolved_public_url, key, date.today())
+    typer.echo(
+        f"Demo: project {seeded['project']['name']} ({seeded['project']['id']}), billing period "
+        f"{seeded['period']['id']}, {len(seeded['invites']['invited'])} invites sent."
+    )
+    typer.echo(f"Demo: the invite emails arrive at {settings.resolved_public_url}/mailbox")
+    typer.echo(f"Demo: API key for {FIRST_ADMIN_EMAIL}: {key}")
 
 
 def first_admin_notice() -> str:

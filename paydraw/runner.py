@@ -104,9 +104,12 @@ class Child:
         return f"The end of {self.log_path}:\n" + "\n".join(f"  {line}" for line in lines)
 
 
-def main(settings: Settings, admin_notice: AdminNotice) -> NoReturn:
-    """Run Paydraw until Ctrl-C or SIGTERM (exit 0) or until something fails (exit 1)."""
-    code = asyncio.run(run(settings, admin_notice))
+def main(
+    settings: Settings, admin_notice: AdminNotice, after_start: Callable[[], None] | None = None
+) -> NoReturn:
+    """Run Paydraw until Ctrl-C or SIGTERM (exit 0) or until something fails (exit 1);
+    ``after_start`` (the demo seed) runs once everything answers."""
+    code = asyncio.run(run(settings, admin_notice, after_start))
     # The temporalio client's Rust threads can crash the interpreter's own shutdown
     # (temporalio/sdk-python#300); every child is stopped by now, so leave at once.
     sys.stdout.flush()
@@ -114,10 +117,14 @@ def main(settings: Settings, admin_notice: AdminNotice) -> NoReturn:
     os._exit(code)
 
 
-async def run(settings: Settings, admin_notice: AdminNotice) -> int:
+async def run(
+    settings: Settings, admin_notice: AdminNotice, after_start: Callable[[], None] | None = None
+) -> int:
     """Start and supervise everything, then stop it all; returns the command's exit code."""
     async with AsyncExitStack() as started:
-        supervision = asyncio.create_task(start_and_supervise(settings, admin_notice, started))
+        supervision = asyncio.create_task(
+            start_and_supervise(settings, admin_notice, started, after_start)
+        )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             # A signal cancels start-up or supervision, and leaving this block stops what was
@@ -143,7 +150,10 @@ async def run(settings: Settings, admin_notice: AdminNotice) -> int:
 
 
 async def start_and_supervise(
-    settings: Settings, admin_notice: AdminNotice, started: AsyncExitStack
+    settings: Settings,
+    admin_notice: AdminNotice,
+    started: AsyncExitStack,
+    after_start: Callable[[], None] | None = None,
 ) -> Child:
     """Start everything in order, print the URLs, and return the first child that exits."""
     data_dir = settings.data_dir
@@ -159,6 +169,8 @@ async def start_and_supervise(
     api = await start_child(started, "api", api_command(settings), data_dir)
     await wait_until_ready(api, functools.partial(api_answers, settings))
     print_urls(settings, notice)
+    if after_start is not None:
+        await asyncio.to_thread(after_start)
     return await first_exit([temporal, worker, api])
 
 

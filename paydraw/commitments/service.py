@@ -144,7 +144,10 @@ def replace_sov(
     )
     if commitment.sov_status != SovStatus.DRAFT:
         raise InvalidTransition(
-            status="approved", action="replace_sov", allowed_actions=["change_order"]
+            "approved",
+            "replace_sov",
+            ["change_order"],
+            message="the schedule of values is approved; change it with a change order",
         )
     repository.delete_sov(session, commitment.id)
     add_sov(session, commitment, request.sov_lines, request.draws)
@@ -167,7 +170,10 @@ def approve_sov(session: Session, actor: Actor, commitment_id: str) -> Commitmen
     )
     if commitment.sov_status != SovStatus.DRAFT:
         raise InvalidTransition(
-            status="approved", action="approve_sov", allowed_actions=["change_order"]
+            "approved",
+            "approve_sov",
+            ["change_order"],
+            message="the schedule of values is already approved",
         )
     contract = load_contract(session, commitment)
     if not contract.lines:
@@ -206,7 +212,10 @@ def add_change_order(
     )
     if commitment.sov_status != SovStatus.APPROVED:
         raise InvalidTransition(
-            status="draft", action="change_order", allowed_actions=["replace_sov", "approve_sov"]
+            "draft",
+            "change_order",
+            ["replace_sov", "approve_sov"],
+            message="the schedule of values is a draft: edit it, or approve it first",
         )
     if repository.change_order(session, commitment.id, request.number):
         raise InvalidInput("number", f"change order {request.number} already exists")
@@ -281,7 +290,7 @@ def approve_change_order(
     if change_order is None or change_order.commitment_id != commitment.id:
         raise InvalidInput("change_order_id", "no such change order on this commitment")
     if change_order.status != ChangeOrderStatus.PENDING:
-        raise InvalidTransition(status=change_order.status, action="approve", allowed_actions=[])
+        raise InvalidTransition(change_order.status, "approve", [], subject="a change order")
     approve(session, actor, commitment, project, change_order)
     return change_order_public(session, commitment, change_order)
 

@@ -169,6 +169,7 @@ class TestSovApproval:
         assert again.status_code == 409
         assert again.json()["status"] == "approved"
         assert again.json()["allowed_actions"] == ["change_order"]
+        assert again.json()["message"] == "the schedule of values is already approved"
 
     def test_an_empty_sov_cannot_be_approved(
         self, client: TestClient, admin: dict[str, str]

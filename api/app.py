@@ -6,6 +6,7 @@ from temporalio.client import Client
 
 from api import contact, errors
 from api.idempotency import IdempotencyMiddleware
+from api.pages import contact as contact_page
 from api.pages import mailbox
 from api.staff import commitments, periods, projects
 from paydraw.db.engine import engine_for
@@ -35,6 +36,7 @@ def create_app(
     app.include_router(periods.router)
     app.include_router(contact.router)
     app.include_router(mailbox.router)
+    app.include_router(contact_page.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -14,12 +14,14 @@ from api.deps import SessionDep, SettingsDep, bearer, unauthorized
 from api.process import UpdateId, get_temporal, in_transaction, workflow_update
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
-from paydraw.domain.errors import InvalidTransition
+from paydraw.domain.errors import InvalidInput, InvalidTransition
 from paydraw.periods.schemas import ContactInvitation
 from workflows.commitment_billing import CommitmentBillingWorkflow, billing_workflow_id
 from workflows.messages import Answer, InvitationView
 
 router = APIRouter(prefix="/api/v1/contact", tags=["invoice contact"])
+
+DECLINE_REASON_MAX_LENGTH = 2000
 
 
 def current_contact(
@@ -40,7 +42,7 @@ CurrentContact = Annotated[ContactClaim, Depends(current_contact)]
 class DeclineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Annotated[str, Field(min_length=1, max_length=DECLINE_REASON_MAX_LENGTH)]
 
 
 @router.get("/invitation")
@@ -50,9 +52,15 @@ def get_invitation(session: SessionDep, contact: CurrentContact) -> ContactInvit
 
 
 async def answer(
-    request: Request, contact: ContactClaim, accept: bool, body: Answer, key: str
+    request: Request, contact: ContactClaim, accept: bool, key: str, reason: str = ""
 ) -> InvitationView:
-    """Check the token's scope in the database first, then send the update to the workflow."""
+    """Check the token's scope in the database first, then send the update to the workflow.
+
+    Shared by these endpoints and the contact's HTML page; ``key`` is the workflow update id, so
+    a repeat with the same key answers once and returns the first result.
+    """
+    if len(reason) > DECLINE_REASON_MAX_LENGTH:
+        raise InvalidInput("reason", f"at most {DECLINE_REASON_MAX_LENGTH} characters")
     engine: Engine = request.app.state.engine
     _, period, _ = await in_transaction(engine, lambda session: service.scope(session, contact))
     if period.status != "open":
@@ -63,6 +71,7 @@ async def answer(
         CommitmentBillingWorkflow.run, billing_workflow_id(contact.commitment_id, contact.period_id)
     )
     update = CommitmentBillingWorkflow.accept if accept else CommitmentBillingWorkflow.decline
+    body = Answer(actor=f"contact:{contact.email}", reason=reason)
     return await workflow_update(
         handle.execute_update(update, body, id=key), "invitation not found"
     )
@@ -71,8 +80,7 @@ async def answer(
 @router.post("/invitation/accept")
 async def accept(request: Request, contact: CurrentContact, update_id: UpdateId) -> InvitationView:
     """Accept the invite to bill for this period."""
-    body = Answer(actor=f"contact:{contact.email}")
-    return await answer(request, contact, True, body, update_id)
+    return await answer(request, contact, True, update_id)
 
 
 @router.post("/invitation/decline")
@@ -80,5 +88,4 @@ async def decline(
     request: Request, decline: DeclineRequest, contact: CurrentContact, update_id: UpdateId
 ) -> InvitationView:
     """Decline the invite to bill, with a reason; the GC's admins are emailed."""
-    body = Answer(actor=f"contact:{contact.email}", reason=decline.reason)
-    return await answer(request, contact, False, body, update_id)
+    return await answer(request, contact, False, update_id, decline.reason)

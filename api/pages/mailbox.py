@@ -4,25 +4,14 @@ A new user sees the invites Paydraw sent without setting up a mail account. Mess
 as received: the HTML part only inside a sandboxed frame, where none of its scripts can run.
 """
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from api.deps import SettingsDep
+from api.pages.html import templates
 from emails.mailbox import Mailbox
 
 router = APIRouter(prefix="/mailbox", tags=["pages"], include_in_schema=False)
-
-templates = Jinja2Templates(
-    env=Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-    )
-)
 
 # Defence in depth for a page that shows mail from anywhere: no scripts, no outside requests.
 # The sandboxed frame's srcdoc document inherits this policy too.

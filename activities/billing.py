@@ -12,12 +12,16 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import pay_app_steps
+from activities.pay_app_steps import mark_step_applied
 from emails.delivery import deliver
+from emails.outbox import pending_for_pay_app
 from paydraw.actors import Actor
 from paydraw.audit import record
 from paydraw.db.engine import session_scope
 from paydraw.db.tables import BillingPeriod, Commitment, EmailOutbox, Project
-from paydraw.domain.transitions import InvitationStatus
+from paydraw.domain.errors import DomainError
+from paydraw.domain.transitions import InvitationStatus, Role
 from paydraw.periods import repository, service
 from paydraw.settings import Settings
 from workflows.messages import (
@@ -29,8 +33,11 @@ from workflows.messages import (
     MonthlyPeriod,
     OpenedPeriod,
     OutboxIds,
+    PayAppResult,
+    PayAppStep,
     PeriodClosing,
 )
+from workflows.rejections import rejection
 
 SYSTEM_CYCLE = Actor(kind="system", id="billing-cycle")
 
@@ -243,6 +250,28 @@ class BillingActivities:
                 reminder_offsets_days=project.reminder_offsets_days,
                 eligible_commitment_ids=eligible,
             )
+
+    @activity.defn
+    def apply_pay_app_step(self, step: PayAppStep) -> PayAppResult:
+        """One pay-app action in one transaction; a retry of a step already applied (the worker
+        died after the commit) changes nothing and answers with the pay app as it now is."""
+        try:
+            with session_scope(self.engine) as session:
+                actor = service.actor_from_label(step.actor)
+                role = Role(step.role)
+                if mark_step_applied(session, step.step_id):
+                    pay_app = pay_app_steps.apply(session, actor, role, step)
+                elif step.pay_app_id is None:
+                    pay_app = pay_app_steps.created_by(session, role, step)
+                else:
+                    pay_app = pay_app_steps.current(session, role, step.pay_app_id)
+                pay_app_id = pay_app.id if pay_app else step.pay_app_id
+                outbox_ids = [row.id for row in pending_for_pay_app(session, pay_app_id or "")]
+        except DomainError as error:
+            # A rule refused the step (over-billing, a state that changed): final, not retried,
+            # and handed back to the caller as the same domain error.
+            raise rejection(error) from None
+        return PayAppResult(pay_app=pay_app, outbox_ids=outbox_ids)
 
     @activity.defn
     async def deliver_email(self, outbox_id: str) -> DeliveryResult:

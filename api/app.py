@@ -8,7 +8,7 @@ from api import contact, errors
 from api.idempotency import IdempotencyMiddleware
 from api.pages import contact as contact_page
 from api.pages import mailbox
-from api.staff import commitments, periods, projects
+from api.staff import commitments, pay_apps, periods, projects
 from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
 
@@ -34,6 +34,7 @@ def create_app(
     app.include_router(projects.router)
     app.include_router(commitments.router)
     app.include_router(periods.router)
+    app.include_router(pay_apps.router)
     app.include_router(contact.router)
     app.include_router(mailbox.router)
     app.include_router(contact_page.router)

@@ -3,21 +3,28 @@
 Everything is scoped to the one commitment and period in the token; anything else is a 404.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from api.deps import SessionDep, SettingsDep, bearer, unauthorized
 from api.process import UpdateId, get_temporal, in_transaction, workflow_update
+from api.staff.pay_apps import send_step
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
-from paydraw.domain.errors import InvalidInput, InvalidTransition
+from paydraw.db.tables import PayApp
+from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
+from paydraw.domain.transitions import PayAppAction, Role
+from paydraw.pay_apps import repository as pay_app_repository
+from paydraw.pay_apps import service as pay_app_service
+from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, PayAppLinesEdit, PayAppPublic
 from paydraw.periods.schemas import ContactInvitation
 from workflows.commitment_billing import CommitmentBillingWorkflow, billing_workflow_id
-from workflows.messages import Answer, InvitationView
+from workflows.messages import Answer, InvitationView, PayAppStep
 
 router = APIRouter(prefix="/api/v1/contact", tags=["invoice contact"])
 
@@ -89,3 +96,64 @@ async def decline(
 ) -> InvitationView:
     """Decline the invite to bill, with a reason; the GC's admins are emailed."""
     return await answer(request, contact, False, update_id, decline.reason)
+
+
+def live_pay_app(session: Session, contact: ContactClaim) -> PayApp | None:
+    """The contact's progress pay app of this period, if any (a void one does not count)."""
+    service.scope(session, contact)
+    return pay_app_repository.live_pay_app(
+        session, contact.commitment_id, contact.period_id, PayAppKind.PROGRESS
+    )
+
+
+@router.get("/pay-app")
+def get_pay_app(session: SessionDep, contact: CurrentContact) -> PayAppPublic:
+    """Your pay app for this period: G703 lines, G702 summary, status and payments."""
+    pay_app = live_pay_app(session, contact)
+    if pay_app is None:
+        raise NotFound("no pay app yet for this period: fill in its lines to start one")
+    return pay_app_service.get(session, Role.CONTACT, pay_app.id)
+
+
+async def contact_step(
+    request: Request, contact: ContactClaim, key: str, **fields: Any
+) -> PayAppPublic:
+    """Send a step on the contact's own pay app to the commitment's billing workflow."""
+    step = PayAppStep(
+        commitment_id=contact.commitment_id,
+        period_id=contact.period_id,
+        actor=f"contact:{contact.email}",
+        role=Role.CONTACT,
+        **fields,
+    )
+    result = await send_step(await get_temporal(request), step, key)
+    assert result is not None
+    return result
+
+
+@router.put("/pay-app/lines")
+async def fill_pay_app(
+    body: PayAppLinesEdit, request: Request, contact: CurrentContact, key: UpdateId
+) -> PayAppPublic:
+    """Fill in this period's pay app: the first call creates the draft, later calls edit it."""
+    engine: Engine = request.app.state.engine
+    existing = await in_transaction(engine, lambda session: live_pay_app(session, contact))
+    if existing is None:
+        create = PayAppCreate(kind=PayAppKind.PROGRESS, **body.model_dump())
+        return await contact_step(request, contact, key, action="create", create=create)
+    return await contact_step(
+        request, contact, key, action=PayAppAction.EDIT_LINES, pay_app_id=existing.id, lines=body
+    )
+
+
+@router.post("/pay-app/submit")
+async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateId) -> PayAppPublic:
+    """Submit the pay app for review (or resubmit it after a send-back)."""
+    engine: Engine = request.app.state.engine
+    existing = await in_transaction(engine, lambda session: live_pay_app(session, contact))
+    if existing is None:
+        raise NotFound("no pay app yet for this period: fill in its lines to start one")
+    action = (
+        PayAppAction.RESUBMIT if existing.status == "revise_and_resubmit" else PayAppAction.SUBMIT
+    )
+    return await contact_step(request, contact, key, action=action, pay_app_id=existing.id)

@@ -87,3 +87,12 @@ def pending(session: Session, limit: int) -> list[EmailOutbox]:
         .limit(limit)
     )
     return list(session.exec(query).all())
+
+
+def pending_for_pay_app(session: Session, pay_app_id: str) -> list[EmailOutbox]:
+    """Emails about one pay app still waiting to be sent (their dedupe keys name the pay app)."""
+    query = select(EmailOutbox).where(
+        col(EmailOutbox.dedupe_key).contains(f":{pay_app_id}:"),
+        EmailOutbox.status == "pending",
+    )
+    return list(session.exec(query.order_by(col(EmailOutbox.created_at))))

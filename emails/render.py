@@ -19,6 +19,9 @@ class EmailKind(StrEnum):
     REMINDER = "reminder"
     DECLINE_NOTICE = "decline_notice"
     OVERDUE_NOTICE = "overdue_notice"
+    PAY_APP_SUBMITTED = "pay_app_submitted"
+    PAY_APP_REVISE = "pay_app_revise"
+    PAY_APP_READY_FOR_PAYMENT = "pay_app_ready_for_payment"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from workflows.billing_period import BillingPeriodWorkflow
 from workflows.commitment_billing import CommitmentBillingWorkflow
 from workflows.monthly_cycle import MonthlyBillingCycleWorkflow
 
+MAX_CONCURRENT_ACTIVITIES = 32
+
 WORKFLOWS = [BillingPeriodWorkflow, CommitmentBillingWorkflow, MonthlyBillingCycleWorkflow]
 
 
@@ -48,10 +50,11 @@ def build_worker(
             billing.close_period,
             billing.plan_monthly_period,
             billing.open_monthly_period,
+            billing.apply_pay_app_step,
             billing.deliver_email,
         ],
         activity_executor=executor,
-        max_concurrent_activities=32,
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
     )
 
 
@@ -62,7 +65,7 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    with ThreadPoolExecutor(max_workers=32) as executor:
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
         worker = build_worker(client, settings, engine, executor)
         async with worker:
             print(f"worker polling task queue {settings.temporal_task_queue!r}", flush=True)

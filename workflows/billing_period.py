@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         InvitationView,
         InviteCommitments,
         InviteResult,
+        OpenBilling,
         PeriodClosing,
         PeriodInput,
         PeriodView,
@@ -43,6 +44,7 @@ class BillingPeriodWorkflow:
     def __init__(self, input: PeriodInput) -> None:
         self.input = input
         self.invited: set[str] = set()
+        self.started: set[str] = set()  # commitments whose billing workflow runs, invited or not
         self.children: list[ChildWorkflowHandle[CommitmentBillingWorkflow, InvitationView]] = []
         self.closing = False
         self.close_recorded = False
@@ -81,12 +83,37 @@ class BillingPeriodWorkflow:
             invited=[cid for cid, ok in zip(new, started, strict=True) if ok], refused=refused
         )
 
+    @workflow.update
+    async def open_billing(self, request: OpenBilling) -> None:
+        """Start a commitment's billing without an invite, so the admin can bill for it."""
+        if request.commitment_id not in self.started:
+            await self.start_child(
+                request.commitment_id,
+                InviteCommitments(commitment_ids=[], actor=request.actor),
+                invite=False,
+            )
+
+    @open_billing.validator
+    def validate_open_billing(self, request: OpenBilling) -> None:
+        if self.closing:
+            raise rejection(InvalidTransition("closed", "bill in", [], "a billing period"))
+
     @invite.validator
     def validate_invite(self, request: InviteCommitments) -> None:
         if self.closing:
             raise rejection(InvalidTransition("closed", "invite", [], "a billing period"))
 
-    async def start_child(self, commitment_id: str, request: InviteCommitments) -> bool:
+    async def start_child(
+        self, commitment_id: str, request: InviteCommitments, invite: bool = True
+    ) -> bool:
+        if commitment_id in self.started:
+            # Its billing already runs without an invite (the admin billed for it): invite it now.
+            await workflow.get_external_workflow_handle_for(
+                CommitmentBillingWorkflow.run,
+                billing_workflow_id(commitment_id, self.input.period_id),
+            ).signal(CommitmentBillingWorkflow.invite, request)
+            return True
+        self.started.add(commitment_id)
         try:
             child = await workflow.start_child_workflow(
                 CommitmentBillingWorkflow.run,
@@ -98,6 +125,7 @@ class BillingPeriodWorkflow:
                     reminder_offsets_days=self.input.reminder_offsets_days,
                     message=request.message,
                     invited_by=request.actor,
+                    invite=invite,
                 ),
                 id=billing_workflow_id(commitment_id, self.input.period_id),
                 # The commitment's billing must outlive an operator terminating the period.

@@ -10,16 +10,27 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
-    from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition
+    from paydraw.domain.errors import (
+        DomainError,
+        InvalidInput,
+        InvalidTransition,
+        NotFound,
+        PermissionDenied,
+    )
     from paydraw.domain.transitions import (
         InvitationAction,
         InvitationStatus,
+        PayAppAction,
+        PayAppStatus,
         Role,
+        transition,
         transition_invitation,
     )
+    from paydraw.pay_apps.schemas import PayAppPublic
     from workflows.messages import (
         Answer,
         CommitmentBillingInput,
@@ -27,8 +38,11 @@ with workflow.unsafe.imports_passed_through():
         ExtendDueDate,
         InvitationChange,
         InvitationView,
+        InviteCommitments,
         InviteDelivery,
         OutboxIds,
+        PayAppResult,
+        PayAppStep,
     )
     from workflows.rejections import rejection
 
@@ -40,6 +54,17 @@ DATABASE_RETRY = RetryPolicy(
 # Temporary SMTP failures back off up to 10 minutes between tries; a 5xx is final (no raise).
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10)
+)
+
+
+# Pay apps that still have a way to go; the workflow outlives its period's close for them.
+LIVE = frozenset(
+    {
+        PayAppStatus.UNDER_REVIEW,
+        PayAppStatus.REVISE_AND_RESUBMIT,
+        PayAppStatus.APPROVED,
+        PayAppStatus.FINALIZED,
+    }
 )
 
 
@@ -64,12 +89,30 @@ class CommitmentBillingWorkflow:
         self.reminders_pending: dict[int, datetime] = {}
         self.reminders_sent: list[int] = []
         self.outbox: list[str] = []
+        self.invite_message = input.message
+        self.invite_requested_by = input.invited_by if input.invite else ""
+        self.pay_apps: dict[str, PayAppStatus] = {}
         self.version = 0
         # Update handlers await activities; the lock keeps two answers from interleaving.
         self.lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, input: CommitmentBillingInput) -> InvitationView:
+        while not self.finished():
+            if self.invite_requested_by and self.status == InvitationStatus.NOT_INVITED:
+                await self.send_invite()
+            await self.deliver_outbox()
+            await self.sleep_until_next_deadline()
+            await self.act_on_deadlines()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.deliver_outbox()
+        return self.view()
+
+    def finished(self) -> bool:
+        """Closed, with no pay app still on its way to being paid or voided."""
+        return self.closed and not any(status in LIVE for status in self.pay_apps.values())
+
+    async def send_invite(self) -> None:
         invite = await workflow.execute_activity_method(
             BillingActivities.record_invited,
             self.delivery("invite"),
@@ -79,13 +122,14 @@ class CommitmentBillingWorkflow:
         self.status = InvitationStatus.INVITED
         self.schedule_reminders()
         self.outbox.extend(invite.ids)
-        while not self.closed:
-            await self.deliver_outbox()
-            await self.sleep_until_next_deadline()
-            await self.act_on_deadlines()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await self.deliver_outbox()
-        return self.view()
+
+    @workflow.signal
+    def invite(self, request: InviteCommitments) -> None:
+        """The period invites a commitment whose billing the admin had already started."""
+        if not self.invite_requested_by:
+            self.invite_requested_by = request.actor
+            self.invite_message = request.message
+            self.version += 1
 
     # -- deadlines ---------------------------------------------------------------------------
 
@@ -103,13 +147,13 @@ class CommitmentBillingWorkflow:
         moments: list[datetime] = []
         if self.status == InvitationStatus.INVITED:
             moments.extend(self.reminders_pending.values())
-        if not self.overdue and self.status != InvitationStatus.DECLINED:
+        if self.may_fall_overdue():
             moments.append(deadline_of(self.due_date))
         return min(moments, default=None)
 
     async def sleep_until_next_deadline(self) -> None:
         seen = self.version
-        wake = lambda: self.closed or self.version != seen or bool(self.outbox)  # noqa: E731
+        wake = lambda: self.finished() or self.version != seen or bool(self.outbox)  # noqa: E731
         moment = self.next_deadline()
         if moment is None:
             await workflow.wait_condition(wake)
@@ -130,10 +174,19 @@ class CommitmentBillingWorkflow:
                     if now < deadline:
                         await self.send("reminder", days_left=offset)
                         self.reminders_sent.append(offset)
-        if now >= deadline and not self.overdue and self.status != InvitationStatus.DECLINED:
+        if now >= deadline and self.may_fall_overdue():
             self.overdue = True
             self.reminders_pending.clear()
             await self.send("overdue_notice")
+
+    def may_fall_overdue(self) -> bool:
+        """Invited or accepted, and no pay app submitted yet."""
+        submitted = any(status != PayAppStatus.DRAFT for status in self.pay_apps.values())
+        return (
+            not self.overdue
+            and not submitted
+            and self.status in (InvitationStatus.INVITED, InvitationStatus.ACCEPTED)
+        )
 
     async def send(self, kind: str, days_left: int = 0) -> None:
         activity = (
@@ -165,9 +218,9 @@ class CommitmentBillingWorkflow:
             commitment_id=self.input.commitment_id,
             kind=kind,
             due_date=self.due_date,
-            message=self.input.message,
+            message=self.invite_message,
             days_left=days_left,
-            actor=self.input.invited_by if kind == "invite" else "system:paydraw",
+            actor=self.invite_requested_by if kind == "invite" else "system:paydraw",
             at=workflow.now(),
         )
 
@@ -267,6 +320,72 @@ class CommitmentBillingWorkflow:
         if request.due_date <= self.due_date:
             raise rejection(
                 InvalidInput("due_date", f"must be after the current due date {self.due_date}")
+            )
+
+    # -- pay applications ---------------------------------------------------------------------
+
+    @workflow.update
+    async def pay_app(self, step: PayAppStep) -> PayAppPublic | None:
+        """Create a pay app or act on one; the activity applies it in one transaction."""
+        async with self.lock:
+            self.validate_pay_app(step)  # again: an earlier step may have changed the status
+            update = workflow.current_update_info()
+            assert update is not None  # inside an update handler
+            step_id = f"{workflow.info().workflow_id}:{update.id}"
+            step = step.model_copy(update={"step_id": step_id})
+            try:
+                result: PayAppResult = await workflow.execute_activity_method(
+                    BillingActivities.apply_pay_app_step,
+                    step,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+            except ActivityError as failure:
+                # A domain refusal inside the transaction fails the update with the same error.
+                if isinstance(failure.cause, ApplicationError):
+                    raise failure.cause from None
+                raise
+            if result.pay_app is None:
+                self.pay_apps.pop(step.pay_app_id or "", None)
+            else:
+                self.pay_apps[result.pay_app.id] = PayAppStatus(result.pay_app.status)
+            self.outbox.extend(result.outbox_ids)
+            self.version += 1
+            return result.pay_app
+
+    @pay_app.validator
+    def validate_pay_app(self, step: PayAppStep) -> None:
+        role = Role(step.role)
+        if step.action == "create":
+            self.validate_create(role)
+            return
+        status = self.pay_apps.get(step.pay_app_id or "")
+        if status is None:
+            raise rejection(NotFound(f"pay app {step.pay_app_id} not found"))
+        action = PayAppAction(step.action)
+        try:
+            transition(status, action, role)
+        except DomainError as error:
+            raise rejection(error) from None
+        if role == Role.CONTACT and action == PayAppAction.SUBMIT and self.locked:
+            raise rejection(InvalidTransition("past_due", action, [], subject="a pay app"))
+
+    def validate_create(self, role: Role) -> None:
+        if role not in (Role.ADMIN, Role.CONTACT):
+            raise rejection(PermissionDenied(f"a {role} may not create pay apps"))
+        if role != Role.CONTACT:
+            return
+        if self.closed:
+            raise rejection(InvalidTransition("closed", "create", [], "a pay app in a period"))
+        if self.status != InvitationStatus.ACCEPTED:
+            raise rejection(
+                InvalidTransition(
+                    self.status, "create", ["accept"], message="accept the invite to bill first"
+                )
+            )
+        if self.locked:
+            raise rejection(
+                InvalidTransition("past_due", "create", [], subject="a pay app in a period")
             )
 
     @workflow.signal

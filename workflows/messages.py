@@ -7,6 +7,15 @@ from datetime import date, datetime
 
 from pydantic import BaseModel
 
+from paydraw.pay_apps.schemas import (
+    PayAppCreate,
+    PayAppDetailsEdit,
+    PayAppLinesEdit,
+    PayAppPublic,
+    PaymentCreate,
+    Review,
+)
+
 
 class InviteCommitments(BaseModel):
     commitment_ids: list[str]
@@ -51,6 +60,7 @@ class CommitmentBillingInput(BaseModel):
     reminder_offsets_days: list[int]
     message: str = ""
     invited_by: str
+    invite: bool = True  # False: the admin bills on the commitment's behalf, no invite email
 
 
 class Answer(BaseModel):
@@ -144,3 +154,33 @@ class OpenedPeriod(BaseModel):
     due_date: date
     reminder_offsets_days: list[int]
     eligible_commitment_ids: list[str]
+
+
+class PayAppStep(BaseModel):
+    """One action on a pay app (or its creation), as the commitment's workflow hands it on."""
+
+    action: str  # "create" or a PayAppAction value
+    commitment_id: str
+    period_id: str
+    pay_app_id: str | None = None
+    actor: str
+    role: str
+    step_id: str = ""  # the update id: a retried activity applies the step only once
+    create: PayAppCreate | None = None
+    lines: PayAppLinesEdit | None = None
+    details: PayAppDetailsEdit | None = None
+    review: Review | None = None
+    payment: PaymentCreate | None = None
+    reason: str = ""
+
+
+class PayAppResult(BaseModel):
+    pay_app: PayAppPublic | None  # None once a draft is deleted
+    outbox_ids: list[str]
+
+
+class OpenBilling(BaseModel):
+    """Start a commitment's billing in the period without an invite (the admin bills for it)."""
+
+    commitment_id: str
+    actor: str

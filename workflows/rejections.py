@@ -1,7 +1,9 @@
-"""Domain refusals across Temporal: an update validator raises an ``ApplicationError`` that carries
-the domain error, and the API turns it back into the same domain error, so a refused workflow
-update answers exactly like a refused database action (409 with allowed actions, 422 with field)."""
+"""Domain refusals across Temporal: an update validator (or an activity) raises an
+``ApplicationError`` that carries the domain error, and the API turns it back into the same domain
+error, so a refused workflow update answers exactly like a refused database action (409 with the
+allowed actions, 422 with the field, over-billing with its lines)."""
 
+from decimal import Decimal
 from typing import Any
 
 from temporalio.exceptions import ApplicationError
@@ -11,21 +13,45 @@ from paydraw.domain.errors import (
     InvalidInput,
     InvalidTransition,
     NotFound,
+    OverBilledLine,
+    OverBillingError,
     PermissionDenied,
 )
 
+MONEY_FIELDS = ("billed_to_date", "scheduled_value", "billable")
 
-def rejection(error: DomainError) -> ApplicationError:
-    details: dict[str, Any] = {"kind": type(error).__name__, "message": error.message}
+
+def details_of(error: DomainError) -> dict[str, Any]:
+    details: dict[str, Any] = {"message": error.message}
     if isinstance(error, InvalidTransition):
-        details |= {
+        return details | {
+            "kind": "InvalidTransition",
             "status": error.status,
             "action": error.action,
             "allowed_actions": error.allowed_actions,
         }
+    if isinstance(error, OverBillingError):
+        lines = [
+            {"line_id": line.line_id, "code": line.code}
+            | {name: str(getattr(line, name)) for name in MONEY_FIELDS}
+            for line in error.lines
+        ]
+        return details | {
+            "kind": "OverBillingError",
+            "field": error.field,
+            "reason": error.reason,
+            "lines": lines,
+        }
     if isinstance(error, InvalidInput):
-        details |= {"field": error.field, "reason": error.reason}
-    return ApplicationError(error.message, details, type=type(error).__name__, non_retryable=True)
+        return details | {"kind": "InvalidInput", "field": error.field, "reason": error.reason}
+    if isinstance(error, PermissionDenied):
+        return details | {"kind": "PermissionDenied"}
+    return details | {"kind": "NotFound"}
+
+
+def rejection(error: DomainError) -> ApplicationError:
+    details = details_of(error)
+    return ApplicationError(error.message, details, type=details["kind"], non_retryable=True)
 
 
 def domain_error_from(failure: ApplicationError) -> DomainError | None:
@@ -33,18 +59,28 @@ def domain_error_from(failure: ApplicationError) -> DomainError | None:
     details = failure.details[0] if failure.details else None
     if not isinstance(details, dict):
         return None
-    kind = details.get("kind")
-    if kind == "InvalidTransition":
-        return InvalidTransition(
-            details["status"],
-            details["action"],
-            details["allowed_actions"],
-            message=details["message"],
-        )
-    if kind == "InvalidInput":
-        return InvalidInput(details["field"], details["reason"])
-    if kind == "PermissionDenied":
-        return PermissionDenied(details["message"])
-    if kind == "NotFound":
-        return NotFound(details["message"])
+    match details.get("kind"):
+        case "InvalidTransition":
+            return InvalidTransition(
+                details["status"],
+                details["action"],
+                details["allowed_actions"],
+                message=details["message"],
+            )
+        case "OverBillingError":
+            lines = [
+                OverBilledLine(
+                    line_id=line["line_id"],
+                    code=line["code"],
+                    **{name: Decimal(line[name]) for name in MONEY_FIELDS},
+                )
+                for line in details["lines"]
+            ]
+            return OverBillingError(details["field"], details["reason"], lines)
+        case "InvalidInput":
+            return InvalidInput(details["field"], details["reason"])
+        case "PermissionDenied":
+            return PermissionDenied(details["message"])
+        case "NotFound":
+            return NotFound(details["message"])
     return None

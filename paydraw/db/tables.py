@@ -212,6 +212,8 @@ class PayApp(SQLModel, table=True):
     overbilling_override_reason: str = ""
     notes: str = Field(default="", sa_type=Text)
     due_terms: str = ""
+    attachments: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    review_note: str = Field(default="", sa_type=Text)
     void_reason: str = ""
     created_at: datetime = Field(default_factory=utcnow)
     submitted_at: datetime | None = None
@@ -230,6 +232,11 @@ class PayAppLine(SQLModel, table=True):
     materials_stored: Decimal = money_field()
     retainage_release: Decimal = money_field()
     retainage_held_work: Decimal = money_field()
+    # What the contact submitted, kept when a reviewer approves as noted with other amounts.
+    submitted_work: Decimal | None = money_field(None)
+    submitted_stored: Decimal | None = money_field(None)
+    approved: bool | None = None
+    review_reason: str = ""
     review_note: str = ""
 
 

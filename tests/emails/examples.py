@@ -21,6 +21,16 @@ INVITE = {
     "message": "Please include lien waivers.",
 }
 
+PAY_APP = {
+    "terminology": "general_contractor",
+    "project_name": "Harbor View Tower",
+    "vendor_name": "Acme Framing",
+    "commitment_number": "SC-014",
+    "application_number": 2,
+    "period_start": "2025-06-01",
+    "period_end": "2025-06-30",
+}
+
 CONTEXTS: dict[EmailKind, dict[str, object]] = {
     EmailKind.INVITE: INVITE,
     EmailKind.REMINDER: {**INVITE, "days_left": 7},
@@ -42,6 +52,25 @@ CONTEXTS: dict[EmailKind, dict[str, object]] = {
         "commitment_number": "SC-014",
         "due_date": "2025-06-25",
         "link": "http://127.0.0.1:8000/contact?token=abc&period=per_1",
+    },
+    EmailKind.PAY_APP_SUBMITTED: {
+        **PAY_APP,
+        "total_completed_and_stored": "64500.00",
+        "current_payment_due": "31950.00",
+    },
+    EmailKind.PAY_APP_REVISE: {
+        **PAY_APP,
+        "note": "Please attach the delivery tickets.",
+        "reasons": [
+            {"code": "03", "description": "Windows", "reason": "Stored material not verified"}
+        ],
+    },
+    EmailKind.PAY_APP_READY_FOR_PAYMENT: {
+        **PAY_APP,
+        "total_earned_less_retainage": "58050.00",
+        "previous_certificates": "26100.00",
+        "current_payment_due": "31950.00",
+        "due_terms": "Net 30",
     },
 }
 

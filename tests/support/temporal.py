@@ -13,7 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from paydraw.settings import Settings
-from paydraw.worker import build_worker
+from paydraw.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
 
 BINARIES = Path(sysconfig.get_path("scripts"))
 
@@ -37,6 +37,6 @@ async def dev_server() -> WorkflowEnvironment:
 @asynccontextmanager
 async def billing_worker(client: Client, settings: Settings, engine: Engine) -> AsyncIterator[None]:
     """A worker on the settings' task queue, polling until the block ends."""
-    with ThreadPoolExecutor(max_workers=32) as executor:
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
         async with build_worker(client, settings, engine, executor):
             yield

@@ -1,0 +1,84 @@
+"""How a pay-app step from the commitment's workflow becomes a call to the pay-app service."""
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from paydraw.actors import Actor
+from paydraw.db.tables import IdempotencyRecord, PayApp
+from paydraw.domain.errors import InvalidInput
+from paydraw.domain.transitions import PayAppAction, Role
+from paydraw.pay_apps import service
+from paydraw.pay_apps.schemas import PayAppPublic
+from workflows.messages import PayAppStep
+
+STEP_PRINCIPAL = "workflow-step"
+
+
+def mark_step_applied(session: Session, step_id: str) -> bool:
+    """Record the step in the caller's transaction; False if an earlier attempt committed it."""
+    if not step_id:
+        return True
+    try:
+        with session.begin_nested():
+            session.add(
+                IdempotencyRecord(
+                    principal=STEP_PRINCIPAL, key=step_id, fingerprint="", state="done"
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def apply(session: Session, actor: Actor, role: Role, step: PayAppStep) -> PayAppPublic | None:
+    """Run the step's service function; None after a draft is deleted."""
+    if step.action == "create":
+        assert step.create is not None
+        return service.create(session, actor, role, step.commitment_id, step.period_id, step.create)
+    pay_app_id = step.pay_app_id
+    assert pay_app_id is not None
+    match PayAppAction(step.action):
+        case PayAppAction.EDIT_LINES:
+            assert step.lines is not None
+            return service.edit_lines(session, actor, role, pay_app_id, step.lines)
+        case PayAppAction.EDIT_DETAILS:
+            assert step.details is not None
+            return service.edit_details(session, actor, role, pay_app_id, step.details)
+        case PayAppAction.DELETE:
+            service.delete_draft(session, actor, role, pay_app_id)
+            return None
+        case PayAppAction.SUBMIT:
+            return service.submit(session, actor, role, pay_app_id)
+        case PayAppAction.RESUBMIT:
+            return service.resubmit(session, actor, role, pay_app_id)
+        case PayAppAction.APPROVE | PayAppAction.APPROVE_AS_NOTED | PayAppAction.REVISE:
+            assert step.review is not None
+            return service.review(session, actor, role, pay_app_id, step.review)
+        case PayAppAction.FINALIZE:
+            return service.finalize(session, actor, role, pay_app_id)
+        case PayAppAction.PAY_PART | PayAppAction.PAY_IN_FULL:
+            assert step.payment is not None
+            return service.record_payment(session, actor, role, pay_app_id, step.payment)
+        case PayAppAction.VOID:
+            return service.void(session, actor, role, pay_app_id, step.reason)
+    raise InvalidInput("action", f"unknown pay app action {step.action}")
+
+
+def current(session: Session, role: Role, pay_app_id: str) -> PayAppPublic | None:
+    """The pay app as it is now (None if it was a draft that is gone)."""
+    if session.get(PayApp, pay_app_id) is None:
+        return None
+    return service.get(session, role, pay_app_id)
+
+
+def created_by(session: Session, role: Role, step: PayAppStep) -> PayAppPublic | None:
+    """On a retried create: the live pay app of that kind the first attempt made."""
+    assert step.create is not None
+    query = select(PayApp).where(
+        PayApp.commitment_id == step.commitment_id,
+        PayApp.period_id == step.period_id,
+        PayApp.kind == step.create.kind,
+        PayApp.status != "void",
+    )
+    pay_app = session.exec(query.order_by(col(PayApp.number).desc())).first()
+    return service.get(session, role, pay_app.id) if pay_app else None

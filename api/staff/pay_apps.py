@@ -1,0 +1,220 @@
+"""Staff endpoints for pay applications: create on behalf, edit, submit, review, finalize,
+pay, void. Every action is a Workflow Update on the commitment's billing workflow."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response, status
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from api.process import TemporalDep, UpdateId, get_temporal, in_transaction, workflow_update
+from api.staff.periods import start_operation
+from paydraw.access import ADMIN_ONLY, commitment_for
+from paydraw.actors import Actor
+from paydraw.domain.errors import InvalidInput, NotFound
+from paydraw.domain.transitions import PayAppAction, Role
+from paydraw.pay_apps import service
+from paydraw.pay_apps.schemas import (
+    PayAppCreate,
+    PayAppDetailsEdit,
+    PayAppLinesEdit,
+    PayAppPublic,
+    PaymentCreate,
+    Review,
+)
+from paydraw.periods import service as periods
+from workflows.billing_period import BillingPeriodWorkflow
+from workflows.commitment_billing import CommitmentBillingWorkflow, billing_workflow_id
+from workflows.messages import OpenBilling, PayAppStep
+
+router = APIRouter(prefix="/api/v1", tags=["pay applications"])
+
+
+@router.post(
+    "/billing-periods/{period_id}/commitments/{commitment_id}/pay-apps",
+    status_code=status.HTTP_201_CREATED,
+)
+async def create_on_behalf(
+    period_id: str,
+    commitment_id: str,
+    body: PayAppCreate,
+    engine: EngineDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    temporal: TemporalDep,
+    update_id: UpdateId,
+) -> PayAppPublic:
+    """Create the period's pay app for a commitment, on its invoice contact's behalf."""
+
+    def check(session: Session) -> Any:
+        _, project, role = commitment_for(
+            session, user.id, commitment_id, ADMIN_ONLY, "create pay apps"
+        )
+        period, _ = periods.period_for(session, user, period_id)
+        if period.project_id != project.id:
+            raise NotFound(f"billing period {period_id} not found")
+        return period, project, role
+
+    period, project, role = await in_transaction(engine, check)
+    await workflow_update(
+        temporal.execute_update_with_start_workflow(
+            BillingPeriodWorkflow.open_billing,
+            OpenBilling(commitment_id=commitment_id, actor=user.label),
+            start_workflow_operation=start_operation(settings, period, project),
+        ),
+        f"billing period {period_id} not found",
+    )
+    step = PayAppStep(
+        action="create",
+        commitment_id=commitment_id,
+        period_id=period_id,
+        actor=user.label,
+        role=role,
+        create=body,
+    )
+    created = await send_step(temporal, step, update_id)
+    assert created is not None
+    return created
+
+
+@router.get("/pay-apps/{pay_app_id}")
+def get_pay_app(pay_app_id: str, session: SessionDep, user: CurrentUser) -> PayAppPublic:
+    """G703 lines, the G702 summary, status, payments and what you may do next."""
+    role = staff_role(session, user, pay_app_id, frozenset(Role) - {Role.CONTACT})
+    return service.get(session, role, pay_app_id)
+
+
+def staff_role(
+    session: Session, user: Actor, pay_app_id: str, allowed: frozenset[Role], action: str = ""
+) -> Role:
+    """The caller's role on the pay app's project; 404 when the caller may not see it."""
+    try:
+        commitment_id = service.commitment_of(session, pay_app_id)
+        _, _, role = commitment_for(session, user.id, commitment_id, allowed, action or "act")
+    except NotFound:
+        raise NotFound(f"pay app {pay_app_id} not found") from None
+    return role
+
+
+async def act(
+    request: Request, user: Actor, pay_app_id: str, action: PayAppAction, key: str, **fields: Any
+) -> PayAppPublic | None:
+    """Resolve the caller's role and send the step to the pay app's workflow."""
+
+    def locate(session: Session) -> tuple[Role, str, str]:
+        role = staff_role(session, user, pay_app_id, frozenset(Role) - {Role.CONTACT})
+        pay_app = service.get(session, role, pay_app_id)
+        assert pay_app.period_id is not None
+        return role, pay_app.commitment_id, pay_app.period_id
+
+    role, commitment_id, period_id = await in_transaction(request.app.state.engine, locate)
+    step = PayAppStep(
+        action=action,
+        commitment_id=commitment_id,
+        period_id=period_id,
+        pay_app_id=pay_app_id,
+        actor=user.label,
+        role=role,
+        **fields,
+    )
+    return await send_step(await get_temporal(request), step, key)
+
+
+async def send_step(temporal: Client, step: PayAppStep, key: str) -> PayAppPublic | None:
+    handle = temporal.get_workflow_handle_for(
+        CommitmentBillingWorkflow.run, billing_workflow_id(step.commitment_id, step.period_id)
+    )
+    return await workflow_update(
+        handle.execute_update(CommitmentBillingWorkflow.pay_app, step, id=key),
+        f"pay app {step.pay_app_id or ''} not found",
+    )
+
+
+def required(pay_app: PayAppPublic | None) -> PayAppPublic:
+    assert pay_app is not None
+    return pay_app
+
+
+@router.put("/pay-apps/{pay_app_id}/lines")
+async def edit_lines(
+    pay_app_id: str, body: PayAppLinesEdit, request: Request, user: CurrentUser, key: UpdateId
+) -> PayAppPublic:
+    """Change the amounts of a draft, or of a pay app sent back for revision."""
+    return required(await act(request, user, pay_app_id, PayAppAction.EDIT_LINES, key, lines=body))
+
+
+@router.patch("/pay-apps/{pay_app_id}")
+async def edit_details(
+    pay_app_id: str, body: PayAppDetailsEdit, request: Request, user: CurrentUser, key: UpdateId
+) -> PayAppPublic:
+    """Notes, attachments and due terms; editable until the pay app is finalized."""
+    return required(
+        await act(request, user, pay_app_id, PayAppAction.EDIT_DETAILS, key, details=body)
+    )
+
+
+@router.delete("/pay-apps/{pay_app_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_draft(
+    pay_app_id: str, request: Request, user: CurrentUser, key: UpdateId
+) -> Response:
+    """Delete a draft; its amounts become billable again (audited)."""
+    await act(request, user, pay_app_id, PayAppAction.DELETE, key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/pay-apps/{pay_app_id}/submit")
+async def submit(
+    pay_app_id: str, request: Request, user: CurrentUser, key: UpdateId
+) -> PayAppPublic:
+    """Submit a draft, or resubmit one sent back, for review; the reviewers are emailed."""
+    action = await submit_or_resubmit(request, user, pay_app_id)
+    return required(await act(request, user, pay_app_id, action, key))
+
+
+async def submit_or_resubmit(request: Request, user: Actor, pay_app_id: str) -> PayAppAction:
+    def status_of(session: Session) -> str:
+        role = staff_role(session, user, pay_app_id, frozenset(Role) - {Role.CONTACT})
+        return service.get(session, role, pay_app_id).status
+
+    current = await in_transaction(request.app.state.engine, status_of)
+    return PayAppAction.RESUBMIT if current == "revise_and_resubmit" else PayAppAction.SUBMIT
+
+
+@router.post("/pay-apps/{pay_app_id}/review")
+async def review(
+    pay_app_id: str, body: Review, request: Request, user: CurrentUser, key: UpdateId
+) -> PayAppPublic:
+    """Approve, approve as noted (adjusted amounts with notes), or send back with reasons."""
+    action = PayAppAction(body.decision.value)
+    return required(await act(request, user, pay_app_id, action, key, review=body))
+
+
+@router.post("/pay-apps/{pay_app_id}/finalize")
+async def finalize(
+    pay_app_id: str, request: Request, user: CurrentUser, key: UpdateId
+) -> PayAppPublic:
+    """Lock the pay app and issue its G702 certificate; "ready for payment" is emailed."""
+    return required(await act(request, user, pay_app_id, PayAppAction.FINALIZE, key))
+
+
+@router.post("/pay-apps/{pay_app_id}/payments")
+async def record_payment(
+    pay_app_id: str, body: PaymentCreate, request: Request, user: CurrentUser, key: UpdateId
+) -> PayAppPublic:
+    """Record a payment (never above what is still due)."""
+    return required(await act(request, user, pay_app_id, PayAppAction.PAY_PART, key, payment=body))
+
+
+@router.post("/pay-apps/{pay_app_id}/void")
+async def void(
+    pay_app_id: str,
+    reason: Annotated[str, Body(embed=True, min_length=1, max_length=2000)],
+    request: Request,
+    user: CurrentUser,
+    key: UpdateId,
+) -> PayAppPublic:
+    """Void an approved or finalized pay app with no payment; its amounts become billable."""
+    if not reason.strip():
+        raise InvalidInput("reason", "a reason is required to void")
+    return required(await act(request, user, pay_app_id, PayAppAction.VOID, key, reason=reason))

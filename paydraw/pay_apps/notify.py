@@ -1,0 +1,124 @@
+"""The emails a pay app's steps queue, inside the same transaction as the step itself.
+
+Each dedupe key carries the id of the step's audit event, so a second submission of the same pay
+app is a second email, while a retried step is not.
+"""
+
+from collections.abc import Mapping
+
+from sqlmodel import Session
+
+from emails.outbox import enqueue
+from emails.render import EmailKind
+from paydraw.commitments import repository as commitments
+from paydraw.db.tables import BillingPeriod, Commitment, PayApp, PayAppLine, Project
+from paydraw.domain.g702 import Application
+from paydraw.domain.transitions import Role
+from paydraw.projects.repository import emails_with_role
+
+
+def submitted(
+    session: Session,
+    project: Project,
+    commitment: Commitment,
+    pay_app: PayApp,
+    app: Application,
+    event_id: str,
+) -> None:
+    """Tell the project's reviewers; a project without reviewers is reviewed by its admins."""
+    reviewers = emails_with_role(session, project.id, Role.REVIEWER) or emails_with_role(
+        session, project.id, Role.ADMIN
+    )
+    context = {
+        "total_completed_and_stored": f"{app.summary.total_completed_and_stored:.2f}",
+        "current_payment_due": f"{app.summary.current_payment_due:.2f}",
+    }
+    _send(
+        session,
+        EmailKind.PAY_APP_SUBMITTED,
+        reviewers,
+        project,
+        commitment,
+        pay_app,
+        event_id,
+        context,
+    )
+
+
+def sent_back(
+    session: Session,
+    project: Project,
+    commitment: Commitment,
+    pay_app: PayApp,
+    lines: list[tuple[str, str, PayAppLine]],
+    event_id: str,
+) -> None:
+    """Tell the invoice contacts what to revise: the overall note and each line's reason.
+    `lines` are (code, description, line) in SOV order."""
+    context = {
+        "note": pay_app.review_note,
+        "reasons": [
+            {"code": code, "description": description, "reason": line.review_reason}
+            for code, description, line in lines
+            if line.review_reason
+        ],
+    }
+    contacts = _invoice_contacts(session, commitment)
+    _send(
+        session, EmailKind.PAY_APP_REVISE, contacts, project, commitment, pay_app, event_id, context
+    )
+
+
+def ready_for_payment(
+    session: Session, project: Project, commitment: Commitment, pay_app: PayApp, event_id: str
+) -> None:
+    """Tell the invoice contacts and the project's admins what the certificate says is due."""
+    context = {
+        "total_earned_less_retainage": f"{pay_app.total_earned_less_retainage:.2f}",
+        "previous_certificates": f"{pay_app.previous_certificates:.2f}",
+        "current_payment_due": f"{pay_app.current_payment_due:.2f}",
+        "due_terms": pay_app.due_terms,
+    }
+    recipients = _invoice_contacts(session, commitment) + emails_with_role(
+        session, project.id, Role.ADMIN
+    )
+    kind = EmailKind.PAY_APP_READY_FOR_PAYMENT
+    _send(session, kind, recipients, project, commitment, pay_app, event_id, context)
+
+
+def _invoice_contacts(session: Session, commitment: Commitment) -> list[str]:
+    contacts = commitments.contacts(session, commitment.id)
+    return [contact.email for contact in contacts if contact.invoice_contact]
+
+
+def _send(
+    session: Session,
+    kind: EmailKind,
+    recipients: list[str],
+    project: Project,
+    commitment: Commitment,
+    pay_app: PayApp,
+    event_id: str,
+    context: Mapping[str, object],
+) -> None:
+    period = session.get(BillingPeriod, pay_app.period_id) if pay_app.period_id else None
+    common = {
+        "terminology": project.terminology,
+        "project_name": project.name,
+        "vendor_name": commitment.vendor_name,
+        "commitment_number": commitment.number,
+        "application_number": pay_app.number,
+        "period_start": period.start_date.isoformat() if period else "",
+        "period_end": period.end_date.isoformat() if period else "",
+    }
+    for email in dict.fromkeys(recipients):
+        enqueue(
+            session,
+            kind=kind,
+            dedupe_key=f"{kind}:{pay_app.id}:{event_id}:{email}",
+            to_address=email,
+            context={**common, **context},
+            project_id=project.id,
+            commitment_id=commitment.id,
+            period_id=pay_app.period_id,
+        )

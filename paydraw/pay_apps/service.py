@@ -1,0 +1,615 @@
+"""Pay applications: create, edit, submit, review, finalize, pay and void.
+
+Every function takes the caller's `role` on the commitment (resolved by the caller: a staff role
+through access.commitment_for, or `contact` for the invoice contact already scoped to the
+commitment) and checks the action against the transition table. Every change locks the
+commitment row first, so two requests never bill from the same history, and writes one audit
+event in the same transaction.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from paydraw.actors import Actor
+from paydraw.audit import record
+from paydraw.commitments import repository as commitments
+from paydraw.db.tables import (
+    AuditEvent,
+    BillingPeriod,
+    Commitment,
+    CreditEntry,
+    PayApp,
+    PayAppLine,
+    Payment,
+    Project,
+    utcnow,
+)
+from paydraw.domain.contract import OverbillingPolicy
+from paydraw.domain.credit import apply_credit, check_payment, payment_status
+from paydraw.domain.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OverBilledLine,
+    PermissionDenied,
+)
+from paydraw.domain.g702 import Application
+from paydraw.domain.money import ZERO, to_money
+from paydraw.domain.overbilling import check_overbilling
+from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, allowed_actions, transition
+from paydraw.pay_apps import computation, notify, repository
+from paydraw.pay_apps.entries import domain_draws, line_entries, rolled_over
+from paydraw.pay_apps.public import to_public
+from paydraw.pay_apps.schemas import (
+    CreditBalance,
+    PayAppCreate,
+    PayAppDetailsEdit,
+    PayAppKind,
+    PayAppLinesEdit,
+    PayAppPublic,
+    PaymentCreate,
+    PaymentMethod,
+    Review,
+    ReviewDecision,
+    SelectedDraws,
+)
+from paydraw.periods.repository import invitation
+from paydraw.periods.service import due_date_of
+
+CAN_CREATE = frozenset({Role.ADMIN, Role.CONTACT})
+
+Move = tuple[PayAppStatus | None, PayAppStatus | None]
+"""From and to: None before a pay app is created and after a draft is deleted."""
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A pay app read after its commitment was locked, with the project whose rules apply."""
+
+    pay_app: PayApp
+    commitment: Commitment
+    project: Project
+
+
+def commitment_of(session: Session, pay_app_id: str) -> str:
+    """The commitment a pay app belongs to, for the caller to resolve its role on; NotFound if
+    there is no such pay app."""
+    commitment_id = repository.commitment_id_of(session, pay_app_id)
+    if commitment_id is None:
+        raise NotFound(f"pay app {pay_app_id} not found")
+    return commitment_id
+
+
+def get(session: Session, role: Role, pay_app_id: str) -> PayAppPublic:
+    """The pay app with its G703 lines, G702 summary, payments and what `role` may do next."""
+    pay_app = session.get(PayApp, pay_app_id)
+    if pay_app is None:
+        raise NotFound(f"pay app {pay_app_id} not found")
+    commitment = session.get(Commitment, pay_app.commitment_id)
+    assert commitment is not None
+    return to_public(session, commitment, pay_app, role)
+
+
+def create(
+    session: Session,
+    actor: Actor,
+    role: Role,
+    commitment_id: str,
+    period_id: str,
+    request: PayAppCreate,
+) -> PayAppPublic:
+    """A draft pay app numbered after the commitment's last one."""
+    if role not in CAN_CREATE:
+        raise PermissionDenied(f"a {role} may not create pay apps")
+    commitment = repository.lock_commitment(session, commitment_id)
+    project = _project(session, commitment)
+    period = _period(session, commitment, period_id)
+    _require_billable(session, commitment, period, role, request)
+    pay_app = PayApp(
+        commitment_id=commitment.id,
+        period_id=period.id,
+        number=repository.next_number(session, commitment.id),
+        kind=request.kind,
+        entry_mode=request.entry_mode,
+        notes=request.notes,
+        due_terms=request.due_terms,
+    )
+    _insert(session, pay_app)
+    locked = Locked(pay_app, commitment, project)
+    app, over_billed = _bill(session, locked, request)
+    _audit(session, actor, locked, "create", (None, PayAppStatus.DRAFT), app, over_billed)
+    return to_public(session, commitment, pay_app, role)
+
+
+def edit_lines(
+    session: Session, actor: Actor, role: Role, pay_app_id: str, request: PayAppLinesEdit
+) -> PayAppPublic:
+    """New amounts for a draft or a pay app sent back for revision."""
+    locked = _lock(session, pay_app_id)
+    pay_app = locked.pay_app
+    move = _allow(pay_app, PayAppAction.EDIT_LINES, role)
+    if mismatch := request.kind_mismatch(PayAppKind(pay_app.kind)):
+        raise InvalidInput(*mismatch)
+    app, over_billed = _bill(session, locked, request)
+    pay_app.entry_mode = request.entry_mode
+    _audit(session, actor, locked, PayAppAction.EDIT_LINES, move, app, over_billed)
+    return to_public(session, locked.commitment, pay_app, role)
+
+
+def edit_details(
+    session: Session, actor: Actor, role: Role, pay_app_id: str, request: PayAppDetailsEdit
+) -> PayAppPublic:
+    """Notes, due terms and attachments, editable until the pay app is finalized."""
+    locked = _lock(session, pay_app_id)
+    pay_app = locked.pay_app
+    move = _allow(pay_app, PayAppAction.EDIT_DETAILS, role)
+    changes = request.model_dump(mode="json", exclude_none=True)
+    before = {field: getattr(pay_app, field) for field in changes}
+    if changes != before:  # nothing changed is no change to audit
+        for field, value in changes.items():
+            setattr(pay_app, field, value)
+        detail = {"from": before, "to": changes}
+        _record(session, actor, locked, PayAppAction.EDIT_DETAILS, move, detail=detail)
+    return to_public(session, locked.commitment, pay_app, role)
+
+
+def delete_draft(session: Session, actor: Actor, role: Role, pay_app_id: str) -> None:
+    """Remove a draft: what it billed is billable again, and so are the draws it selected."""
+    locked = _lock(session, pay_app_id)
+    pay_app = locked.pay_app
+    move = _allow(pay_app, PayAppAction.DELETE, role)
+    _, app = computation.priced(session, locked.commitment, pay_app)
+    released = repository.release_draws(session, pay_app.id)
+    detail = computation.money_detail(app) | {"draws_released": released}
+    _record(session, actor, locked, PayAppAction.DELETE, move, detail=detail)
+    repository.delete(session, pay_app)
+
+
+def submit(session: Session, actor: Actor, role: Role, pay_app_id: str) -> PayAppPublic:
+    """Send a draft for review."""
+    return _submit(session, actor, role, pay_app_id, PayAppAction.SUBMIT)
+
+
+def resubmit(session: Session, actor: Actor, role: Role, pay_app_id: str) -> PayAppPublic:
+    """Send a revised pay app for review again; the last review's reasons are cleared."""
+    return _submit(session, actor, role, pay_app_id, PayAppAction.RESUBMIT)
+
+
+def _submit(
+    session: Session, actor: Actor, role: Role, pay_app_id: str, action: PayAppAction
+) -> PayAppPublic:
+    """The amounts as submitted are kept apart, so an approval as noted can show both."""
+    locked = _lock(session, pay_app_id)
+    pay_app = locked.pay_app
+    move = _allow(pay_app, action, role)
+    if pay_app.period_id is not None:
+        period = _period(session, locked.commitment, pay_app.period_id)
+        _require_before_due(session, locked.commitment, period, role, action)
+    before, app = computation.priced(session, locked.commitment, pay_app)
+    over_billed = _check_overbilling(locked, before, app, pay_app.overbilling_override_reason)
+    for line in repository.lines(session, pay_app.id).values():
+        line.submitted_work = line.work_this_period
+        line.submitted_stored = line.materials_stored
+        line.approved, line.review_reason, line.review_note = None, "", ""
+        session.add(line)
+    pay_app.review_note = ""
+    pay_app.submitted_at = utcnow()
+    event = _audit(session, actor, locked, action, move, app, over_billed)
+    notify.submitted(session, locked.project, locked.commitment, pay_app, app, event.id)
+    return to_public(session, locked.commitment, pay_app, role)
+
+
+def review(
+    session: Session, actor: Actor, role: Role, pay_app_id: str, request: Review
+) -> PayAppPublic:
+    """Approve, approve as noted (adjusted amounts, each with a note), or send back to revise
+    (with reasons, which the invoice contacts get by email)."""
+    locked = _lock(session, pay_app_id)
+    pay_app = locked.pay_app
+    move = _allow(pay_app, PayAppAction(request.decision), role)
+    stored = repository.lines(session, pay_app.id)
+    before = computation.before(session, locked.commitment, pay_app.number)
+    for index, line_review in enumerate(request.lines):
+        if line_review.sov_line_id not in stored:
+            raise InvalidInput(f"lines[{index}].sov_line_id", "not a line of this pay app")
+    if request.decision == ReviewDecision.APPROVE_AS_NOTED:
+        _adjust(locked, stored, before, request)
+    app = before.compute(computation.stored_entries(stored))
+    override = request.overbilling_override_reason or pay_app.overbilling_override_reason
+    over_billed = []
+    if request.decision != ReviewDecision.REVISE:
+        over_billed = _check_overbilling(locked, before, app, override)
+        pay_app.overbilling_override_reason = override if over_billed else ""
+        pay_app.approved_at = utcnow()
+    _note_review(session, stored, request)
+    pay_app.review_note = request.note
+    action = PayAppAction(request.decision)
+    event = _audit(session, actor, locked, action, move, app, over_billed, reason=request.note)
+    if request.decision == ReviewDecision.REVISE:
+        reviewed = [
+            (line.code, line.description, stored[line.line_id])
+            for line in app.lines
+            if line.line_id in stored
+        ]
+        notify.sent_back(session, locked.project, locked.commitment, pay_app, reviewed, event.id)
+    return to_public(session, locked.commitment, pay_app, role)
+
+
+def _adjust(
+    locked: Locked, stored: dict[str, PayAppLine], before: computation.Before, request: Review
+) -> None:
+    """Apply the reviewer's amounts. A line not approved and given no amounts bills nothing new:
+    no work, and the stored material the previous application left (if it rolls over)."""
+    history = rolled_over(before.history, locked.project.stored_materials_rollover)
+    for line_review in request.lines:
+        line = stored[line_review.sov_line_id]
+        if line_review.adjusted:
+            if line_review.work_this_period is not None:
+                line.work_this_period = line_review.work_this_period
+            if line_review.materials_stored is not None:
+                line.materials_stored = line_review.materials_stored
+        elif not line_review.approved:
+            past = history.get(line.sov_line_id)
+            line.work_this_period = ZERO
+            line.materials_stored = past.materials_stored if past else ZERO
+
+
+def _note_review(session: Session, stored: dict[str, PayAppLine], request: Review) -> None:
+    """Each line's verdict: a line the reviewer names keeps their words; under a revise, a line
+    with a reason is the one sent back, and the others are left undecided."""
+    reviews = {line.sov_line_id: line for line in request.lines}
+    revise = request.decision == ReviewDecision.REVISE
+    for sov_line_id, line in stored.items():
+        line_review = reviews.get(sov_line_id)
+        if line_review is None:
+            line.approved = None if revise else True
+        else:
+            line.approved = line_review.approved and not line_review.reason.strip()
+            line.review_reason = line_review.reason
+            line.review_note = line_review.note
+        session.add(line)
+
+
+def finalize(session: Session, actor: Actor, role: Role, pay_app_id: str) -> PayAppPublic:
+    """Lock the amounts and issue the G702 certificate: its figures are frozen as strings, line 7
+    being line 6 of the last certificate, and each line's retainage held on work is stored."""
+    locked = _lock(session, pay_app_id)
+    pay_app = locked.pay_app
+    move = _allow(pay_app, PayAppAction.FINALIZE, role)
+    stored = repository.lines(session, pay_app.id)
+    before, app = computation.priced(session, locked.commitment, pay_app)
+    over_billed = _check_overbilling(locked, before, app, pay_app.overbilling_override_reason)
+    pay_app.certificate = computation.certificate(app.summary)
+    pay_app.previous_certificates = app.summary.previous_certificates
+    pay_app.total_earned_less_retainage = app.summary.total_earned_less_retainage
+    pay_app.current_payment_due = app.summary.current_payment_due
+    pay_app.finalized_at = utcnow()
+    for line in app.lines:
+        if line.line_id in stored:
+            stored[line.line_id].retainage_held_work = line.retainage_work
+            session.add(stored[line.line_id])
+    event = _audit(session, actor, locked, PayAppAction.FINALIZE, move, app, over_billed)
+    notify.ready_for_payment(session, locked.project, locked.commitment, pay_app, event.id)
+    return to_public(session, locked.commitment, pay_app, role)
+
+
+def record_payment(
+    session: Session, actor: Actor, role: Role, pay_app_id: str, request: PaymentCreate
+) -> PayAppPublic:
+    """A payment against the certificate's current payment due, never beyond what is left of it;
+    paid from the credit balance, it draws that balance down. The payment that completes it
+    makes the pay app paid."""
+    locked = _lock(session, pay_app_id)
+    pay_app = locked.pay_app
+    paid = sum((payment.amount for payment in repository.payments(session, pay_app.id)), ZERO)
+    due = pay_app.current_payment_due
+    action = PayAppAction.PAY_IN_FULL if paid + request.amount >= due else PayAppAction.PAY_PART
+    move = _allow(pay_app, action, role)
+    check_payment(due, paid, request.amount)
+    if request.method == PaymentMethod.CREDIT_BALANCE:
+        _apply_credit(session, actor, pay_app, request.amount, due - paid)
+    session.add(
+        Payment(
+            pay_app_id=pay_app.id,
+            amount=request.amount,
+            method=request.method,
+            reference=request.reference,
+            paid_on=request.paid_on,
+            created_by=actor.label,
+        )
+    )
+    pay_app.payment_status = payment_status(due, paid + request.amount)
+    detail = request.model_dump(mode="json") | {
+        "paid_to_date": f"{paid + request.amount:.2f}",
+        "remaining_due": f"{due - paid - request.amount:.2f}",
+        "payment_status": pay_app.payment_status,
+    }
+    _record(session, actor, locked, action, move, detail=detail)
+    return to_public(session, locked.commitment, pay_app, role)
+
+
+def _apply_credit(
+    session: Session, actor: Actor, pay_app: PayApp, amount: Decimal, remaining: Decimal
+) -> None:
+    """Draw the payment from the commitment's credit balance, which never goes negative."""
+    balance = commitments.credit_balance(session, pay_app.commitment_id)
+    apply_credit(balance, remaining, amount)
+    session.add(
+        CreditEntry(
+            commitment_id=pay_app.commitment_id,
+            amount=-amount,
+            pay_app_id=pay_app.id,
+            memo=f"applied to pay app #{pay_app.number}",
+            created_by=actor.label,
+        )
+    )
+
+
+def void(session: Session, actor: Actor, role: Role, pay_app_id: str, reason: str) -> PayAppPublic:
+    """Void an approved or finalized pay app that has no payment: its amounts are billable again,
+    its draws too, and the period and kind can be invoiced anew."""
+    locked = _lock(session, pay_app_id)
+    pay_app = locked.pay_app
+    move = _allow(pay_app, PayAppAction.VOID, role)
+    status = PayAppStatus(pay_app.status)
+    if pay_app.payment_status != "unpaid":
+        raise InvalidTransition(
+            status,
+            PayAppAction.VOID,
+            allowed_actions(status, role),
+            message=f"pay app #{pay_app.number} is {pay_app.payment_status}: a pay app with "
+            "payments cannot be voided",
+        )
+    if (later := repository.later_pay_app(session, pay_app)) is not None:
+        raise InvalidTransition(
+            status,
+            PayAppAction.VOID,
+            allowed_actions(status, role),
+            message=f"pay app #{later.number} was billed after it; void or delete that one first",
+        )
+    if not reason.strip():
+        raise InvalidInput("reason", "say why the pay app is void")
+    _, app = computation.priced(session, locked.commitment, pay_app)
+    released = repository.release_draws(session, pay_app.id)
+    pay_app.void_reason = reason
+    pay_app.voided_at = utcnow()
+    detail = computation.money_detail(app) | {"draws_released": released}
+    _record(session, actor, locked, PayAppAction.VOID, move, reason=reason, detail=detail)
+    return to_public(session, locked.commitment, pay_app, role)
+
+
+def add_credit(
+    session: Session, actor: Actor, role: Role, commitment_id: str, amount: Decimal, memo: str
+) -> CreditBalance:
+    """A deposit or advance on the commitment, applied later as a credit_balance payment."""
+    if role != Role.ADMIN:
+        raise PermissionDenied(f"a {role} may not add credit")
+    if amount <= 0:
+        raise InvalidInput("amount", "must be more than 0.00")
+    commitment = repository.lock_commitment(session, commitment_id)
+    session.add(
+        CreditEntry(
+            commitment_id=commitment.id, amount=to_money(amount), memo=memo, created_by=actor.label
+        )
+    )
+    session.flush()
+    balance = commitments.credit_balance(session, commitment.id)
+    record(
+        session,
+        actor,
+        entity_type="commitment",
+        entity_id=commitment.id,
+        action="add_credit",
+        project_id=commitment.project_id,
+        reason=memo,
+        detail={"amount": f"{to_money(amount):.2f}", "credit_balance": f"{balance:.2f}"},
+    )
+    return CreditBalance(commitment_id=commitment.id, credit_balance=balance)
+
+
+# -- the steps every change shares --------------------------------------------------------------
+
+
+def _lock(session: Session, pay_app_id: str) -> Locked:
+    """Lock the pay app's commitment, then read the pay app as it stands after any change that
+    held the lock before us."""
+    commitment = repository.lock_commitment(session, commitment_of(session, pay_app_id))
+    pay_app = repository.fresh(session, pay_app_id)
+    if pay_app is None:
+        raise NotFound(f"pay app {pay_app_id} not found")
+    return Locked(pay_app, commitment, _project(session, commitment))
+
+
+def _allow(pay_app: PayApp, action: PayAppAction, role: Role) -> Move:
+    """The pay app's status and the one `action` takes it to, if `role` may do it now."""
+    status = PayAppStatus(pay_app.status)
+    return status, transition(status, action, role)
+
+
+def _project(session: Session, commitment: Commitment) -> Project:
+    project = session.get(Project, commitment.project_id)
+    assert project is not None
+    return project
+
+
+def _period(session: Session, commitment: Commitment, period_id: str) -> BillingPeriod:
+    period = session.get(BillingPeriod, period_id)
+    if period is None or period.project_id != commitment.project_id:
+        raise NotFound(f"billing period {period_id} not found")
+    return period
+
+
+def _require_billable(
+    session: Session,
+    commitment: Commitment,
+    period: BillingPeriod,
+    role: Role,
+    request: PayAppCreate,
+) -> None:
+    """A pay app needs an approved SOV, a free slot for its period and kind, and no earlier pay
+    app still on its way to a certificate (certificates are issued in number order, so line 7
+    is always the certificate before)."""
+    if commitment.sov_status != "approved":
+        raise InvalidTransition(
+            commitment.sov_status,
+            "create",
+            ["approve_sov"],
+            message="the schedule of values is not approved yet; approve it before billing",
+        )
+    existing = repository.live_pay_app(session, commitment.id, period.id, request.kind)
+    if existing is not None:
+        raise _already_billed(existing, role)
+    unfinished = repository.unfinished_pay_app(session, commitment.id)
+    if unfinished is not None:
+        raise InvalidTransition(
+            unfinished.status,
+            "create",
+            allowed_actions(PayAppStatus(unfinished.status), role),
+            message=f"pay app #{unfinished.number} is still {unfinished.status}; finalize, void "
+            "or delete it before the next one",
+        )
+    _require_before_due(session, commitment, period, role, "create")
+
+
+def _already_billed(existing: PayApp, role: Role) -> InvalidTransition:
+    return InvalidTransition(
+        existing.status,
+        "create",
+        allowed_actions(PayAppStatus(existing.status), role),
+        message=f"pay app #{existing.number} already bills this period as {existing.kind} and "
+        f"is {existing.status}; only a void one can be invoiced again",
+    )
+
+
+def _require_before_due(
+    session: Session, commitment: Commitment, period: BillingPeriod, role: Role, action: str
+) -> None:
+    """The invoice contact bills only in an open period, until its due date (or the date the
+    admin extended it to); an admin may always bill on the contact's behalf."""
+    if role != Role.CONTACT:
+        return
+    due = due_date_of(period, invitation(session, period.id, commitment.id))
+    if period.status != "open":
+        problem = "the billing period is closed"
+    elif utcnow().date() > due:
+        problem = f"the billing period was due {due}"
+    else:
+        return
+    raise InvalidTransition(
+        period.status,
+        action,
+        [],
+        subject="a billing period",
+        message=f"{problem}; ask the billing team to extend it or to bill on your behalf",
+    )
+
+
+def _insert(session: Session, pay_app: PayApp) -> None:
+    """Add the pay app; the database's unique index is the last word when requests race."""
+    try:
+        with session.begin_nested():
+            session.add(pay_app)
+    except IntegrityError:
+        assert pay_app.period_id is not None
+        existing = repository.live_pay_app(
+            session, pay_app.commitment_id, pay_app.period_id, pay_app.kind
+        )
+        if existing is None:
+            raise
+        raise _already_billed(existing, Role.ADMIN) from None
+
+
+def _bill(
+    session: Session, locked: Locked, request: PayAppLinesEdit
+) -> tuple[Application, list[OverBilledLine]]:
+    """Compute what `request` bills on each line, refuse over-billing as the project's policy
+    says, then store the lines and mark the selected draws billed."""
+    pay_app, commitment, project = locked.pay_app, locked.commitment, locked.project
+    before = computation.before(session, commitment, pay_app.number)
+    entries = line_entries(
+        before.contract,
+        rolled_over(before.history, project.stored_materials_rollover),
+        request.entry,
+        request.retainage_release,
+        domain_draws(commitments.draws(session, commitment.id), pay_app.id),
+    )
+    app = before.compute(entries)
+    over_billed = _check_overbilling(locked, before, app, request.overbilling_override_reason)
+    pay_app.overbilling_override_reason = request.overbilling_override_reason if over_billed else ""
+    repository.save_entries(session, pay_app.id, entries)
+    repository.release_draws(session, pay_app.id)
+    if isinstance(request.entry, SelectedDraws):
+        repository.bill_draws(session, pay_app.id, request.entry.draw_ids)
+    return app, over_billed
+
+
+def _check_overbilling(
+    locked: Locked, before: computation.Before, app: Application, override_reason: str
+) -> list[OverBilledLine]:
+    policy = OverbillingPolicy(locked.project.overbilling_policy)
+    return check_overbilling(before.contract, app, policy, override_reason)
+
+
+def _audit(
+    session: Session,
+    actor: Actor,
+    locked: Locked,
+    action: str,
+    move: Move,
+    app: Application,
+    over_billed: list[OverBilledLine],
+    reason: str = "",
+) -> AuditEvent:
+    """A change to the money: the G702 figures, each line, and any over-billing let through
+    with the override reason that allowed it."""
+    detail = computation.money_detail(app)
+    if over_billed:
+        override = locked.pay_app.overbilling_override_reason
+        detail["overbilling_override"] = {
+            "reason": override,
+            "lines": [
+                {
+                    "code": line.code,
+                    "billed_to_date": f"{line.billed_to_date:.2f}",
+                    "scheduled_value": f"{line.scheduled_value:.2f}",
+                    "billable": f"{line.billable:.2f}",
+                }
+                for line in over_billed
+            ],
+        }
+        reason = reason or override
+    return _record(session, actor, locked, action, move, reason=reason, detail=detail)
+
+
+def _record(
+    session: Session,
+    actor: Actor,
+    locked: Locked,
+    action: str,
+    move: Move,
+    *,
+    reason: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Move the pay app to its new status with the change's one audit event."""
+    from_status, to_status = move
+    pay_app = locked.pay_app
+    if to_status is not None:
+        pay_app.status = to_status
+        session.add(pay_app)
+    return record(
+        session,
+        actor,
+        entity_type="pay_app",
+        entity_id=pay_app.id,
+        action=action,
+        project_id=locked.project.id,
+        from_state=from_status,
+        to_state=to_status,
+        reason=reason,
+        detail={"number": pay_app.number, "kind": pay_app.kind, **(detail or {})},
+    )

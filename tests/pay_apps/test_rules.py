@@ -1,0 +1,174 @@
+"""What the service refuses: over-billing, wrong roles, wrong states, a second pay app."""
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine
+
+from paydraw.domain.errors import (
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OverBillingError,
+    PermissionDenied,
+)
+from paydraw.domain.transitions import Role
+from paydraw.pay_apps import service
+from paydraw.pay_apps.schemas import PayAppLinesEdit, Review
+from tests.pay_apps.builders import CONTACT, design_job
+
+
+class TestOverBilling:
+    def test_block_names_the_line_and_what_is_billable(self, engine: Engine) -> None:
+        job = design_job(engine)
+        job.certify(job.create({"02": "24000"}).id)
+        job.period()
+
+        with pytest.raises(OverBillingError) as refused:
+            job.create({"02": "40000"})
+
+        assert "line 02: billable 36000.00, asked 40000.00" in refused.value.message
+        assert refused.value.lines[0].billable == Decimal("36000.00")
+
+    def test_warn_needs_a_reason_and_audits_it(self, engine: Engine) -> None:
+        job = design_job(engine, overbilling_policy="warn")
+        with pytest.raises(OverBillingError, match="needs an override reason"):
+            job.create({"01": "6000"})
+
+        pay_app = job.create({"01": "6000"}, overbilling_override_reason="owner-approved extra")
+
+        assert pay_app.overbilling_override_reason == "owner-approved extra"
+        [event] = job.events(pay_app.id)
+        assert event.reason == "owner-approved extra"
+        assert event.detail["overbilling_override"]["lines"] == [
+            {
+                "code": "01",
+                "billed_to_date": "6000.00",
+                "scheduled_value": "5000.00",
+                "billable": "5000.00",
+            }
+        ]
+
+    def test_an_adjusted_amount_in_review_is_checked_too(self, engine: Engine) -> None:
+        job = design_job(engine)
+        pay_app = job.create({"01": "1000"})
+        job.submit(pay_app.id)
+
+        with pytest.raises(OverBillingError, match="line 01"):
+            job.review(
+                pay_app.id,
+                decision="approve_as_noted",
+                lines=[{"sov_line_id": job.lines["01"], "work_this_period": "5001", "note": "x"}],
+            )
+
+
+class TestWhoActs:
+    def test_a_contact_cannot_review(self, engine: Engine) -> None:
+        job = design_job(engine)
+        pay_app = job.create({"01": "1000"})
+        job.submit(pay_app.id)
+
+        with pytest.raises(PermissionDenied):
+            job.run(service.review, CONTACT, Role.CONTACT, pay_app.id, Review(decision="approve"))
+
+    def test_a_reviewer_cannot_finalize_or_create(self, engine: Engine) -> None:
+        job = design_job(engine)
+        pay_app = job.create({"01": "1000"})
+        job.submit(pay_app.id)
+        job.approve(pay_app.id)
+
+        with pytest.raises(PermissionDenied):
+            job.finalize(pay_app.id, role=Role.REVIEWER)
+        with pytest.raises(PermissionDenied):
+            job.create({"02": "1"}, role=Role.REVIEWER)
+
+    def test_a_viewer_sees_no_actions(self, engine: Engine) -> None:
+        job = design_job(engine)
+        pay_app = job.create({"01": "1000"})
+
+        assert job.get(pay_app.id, Role.VIEWER).allowed_actions == []
+        assert job.get(pay_app.id, Role.CONTACT).allowed_actions == [
+            "delete",
+            "edit_details",
+            "edit_lines",
+            "submit",
+        ]
+
+
+class TestWrongState:
+    def test_finalizing_a_draft_names_the_allowed_actions(self, engine: Engine) -> None:
+        job = design_job(engine)
+        pay_app = job.create({"01": "1000"})
+
+        with pytest.raises(InvalidTransition) as refused:
+            job.finalize(pay_app.id)
+
+        assert refused.value.status == "draft"
+        assert refused.value.allowed_actions == [
+            "delete",
+            "edit_details",
+            "edit_lines",
+            "submit",
+        ]
+
+    def test_amounts_are_locked_under_review(self, engine: Engine) -> None:
+        job = design_job(engine)
+        pay_app = job.create({"01": "1000"})
+        job.submit(pay_app.id)
+
+        with pytest.raises(InvalidTransition, match="cannot edit_lines a pay app that is under"):
+            job.run(
+                service.edit_lines,
+                job.admin,
+                Role.ADMIN,
+                pay_app.id,
+                PayAppLinesEdit(entry=job.amounts({"01": "2000"})),
+            )
+
+
+class TestOnePayAppAtATime:
+    def test_one_per_period_and_kind(self, engine: Engine) -> None:
+        job = design_job(engine)
+        job.certify(job.create({"01": "1000"}).id)
+
+        with pytest.raises(InvalidTransition, match="already bills this period as progress"):
+            job.create({"02": "1000"})
+
+    def test_the_next_waits_for_the_last_certificate(self, engine: Engine) -> None:
+        job = design_job(engine)
+        job.create({"01": "1000"})
+        job.period()
+
+        with pytest.raises(InvalidTransition, match="pay app #1 is still draft"):
+            job.create({"02": "1000"})
+
+    def test_a_draft_schedule_of_values_cannot_be_billed(self, engine: Engine) -> None:
+        job = design_job(engine, approve_sov=False)
+        with pytest.raises(InvalidTransition, match="not approved"):
+            job.create({"01": "1"})
+
+    def test_another_projects_period_is_not_found(self, engine: Engine) -> None:
+        job = design_job(engine)
+        other = design_job(engine)
+        with pytest.raises(NotFound):
+            job.create({"01": "1"}, period_id=other.periods[-1])
+
+    def test_the_kind_decides_what_is_billed(self, engine: Engine) -> None:
+        job = design_job(engine)
+        with pytest.raises(ValueError, match="needs a retainage release"):
+            job.create({"01": "1"}, kind="progress_and_retainage")
+        pay_app = job.create({"01": "1"})
+        edit = PayAppLinesEdit(retainage_release={"amount": None})
+        with pytest.raises(InvalidInput, match="entry: a progress pay app needs a progress"):
+            job.run(service.edit_lines, job.admin, Role.ADMIN, pay_app.id, edit)
+
+
+class TestTheContactsDeadline:
+    def test_a_contact_cannot_bill_a_closed_period_but_an_admin_can(self, engine: Engine) -> None:
+        job = design_job(engine)
+        closed = job.periods[-1]
+        job.period()
+
+        with pytest.raises(InvalidTransition, match="the billing period is closed"):
+            job.create({"01": "1000"}, role=Role.CONTACT, actor=CONTACT, period_id=closed)
+        assert job.create({"01": "1000"}, period_id=closed).status == "draft"

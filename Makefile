@@ -23,7 +23,7 @@ bench: setup
 lint: setup
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy
+	$(UV) run mypy --no-incremental
 
 test: lint
 	bash scripts/ensure-postgres.sh

@@ -23,7 +23,10 @@ from paydraw.pay_apps import repository as pay_app_repository
 from paydraw.pay_apps import service as pay_app_service
 from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, PayAppLinesEdit, PayAppPublic
 from paydraw.periods.schemas import ContactInvitation
-from workflows.commitment_billing import CommitmentBillingWorkflow, billing_workflow_id
+from workflows.commitment_billing import (
+    CommitmentBillingWorkflow,
+    billing_handle,
+)
 from workflows.messages import Answer, InvitationView, PayAppStep
 
 router = APIRouter(prefix="/api/v1/contact", tags=["invoice contact"])
@@ -74,9 +77,7 @@ async def answer(
         action = "accept" if accept else "decline"
         raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
     temporal = await get_temporal(request)
-    handle = temporal.get_workflow_handle_for(
-        CommitmentBillingWorkflow.run, billing_workflow_id(contact.commitment_id, contact.period_id)
-    )
+    handle = billing_handle(temporal, contact.commitment_id, contact.period_id)
     update = CommitmentBillingWorkflow.accept if accept else CommitmentBillingWorkflow.decline
     body = Answer(actor=f"contact:{contact.email}", reason=reason)
     return await workflow_update(

@@ -7,10 +7,14 @@ idempotent activity (database row + audit event), and emails go through the outb
 
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHandle
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
@@ -75,6 +79,13 @@ def deadline_of(due_date: date) -> datetime:
 
 def billing_workflow_id(commitment_id: str, period_id: str) -> str:
     return f"billing:{commitment_id}:{period_id}"
+
+
+def billing_handle(
+    client: "Client", commitment_id: str, period_id: str
+) -> "WorkflowHandle[CommitmentBillingWorkflow, InvitationView]":
+    """The handle of one commitment's billing in one period, for updates from the API."""
+    return client.get_workflow_handle(billing_workflow_id(commitment_id, period_id))
 
 
 @workflow.defn

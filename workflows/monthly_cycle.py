@@ -38,8 +38,8 @@ class MonthlyBillingCycleWorkflow:
             retry_policy=DATABASE_RETRY,
         )
         if plan.still_open_period_id:
-            previous = workflow.get_external_workflow_handle_for(
-                BillingPeriodWorkflow.run, period_workflow_id(plan.still_open_period_id)
+            previous: workflow.ExternalWorkflowHandle[BillingPeriodWorkflow] = (
+                workflow.get_external_workflow_handle(period_workflow_id(plan.still_open_period_id))
             )
             await previous.signal(
                 BillingPeriodWorkflow.request_close, ClosePeriod(actor=CYCLE_ACTOR)

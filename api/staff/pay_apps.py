@@ -25,7 +25,10 @@ from paydraw.pay_apps.schemas import (
 )
 from paydraw.periods import service as periods
 from workflows.billing_period import BillingPeriodWorkflow
-from workflows.commitment_billing import CommitmentBillingWorkflow, billing_workflow_id
+from workflows.commitment_billing import (
+    CommitmentBillingWorkflow,
+    billing_handle,
+)
 from workflows.messages import OpenBilling, PayAppStep
 
 router = APIRouter(prefix="/api/v1", tags=["pay applications"])
@@ -122,9 +125,7 @@ async def act(
 
 
 async def send_step(temporal: Client, step: PayAppStep, key: str) -> PayAppPublic | None:
-    handle = temporal.get_workflow_handle_for(
-        CommitmentBillingWorkflow.run, billing_workflow_id(step.commitment_id, step.period_id)
-    )
+    handle = billing_handle(temporal, step.commitment_id, step.period_id)
     return await workflow_update(
         handle.execute_update(CommitmentBillingWorkflow.pay_app, step, id=key),
         f"pay app {step.pay_app_id or ''} not found",

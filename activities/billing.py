@@ -22,6 +22,8 @@ from paydraw.db.engine import session_scope
 from paydraw.db.tables import BillingPeriod, Commitment, EmailOutbox, Project
 from paydraw.domain.errors import DomainError
 from paydraw.domain.transitions import InvitationStatus, Role
+from paydraw.pay_apps import service as pay_apps
+from paydraw.pay_apps.notify import Links
 from paydraw.periods import repository, service
 from paydraw.settings import Settings
 from workflows.messages import (
@@ -192,6 +194,9 @@ class BillingActivities:
             period.status = "closed"
             period.closed_at = closing.at
             session.add(period)
+            pay_apps.delete_drafts_of_closed_period(
+                session, service.actor_from_label(closing.actor), period.id
+            )
 
     @activity.defn
     def plan_monthly_period(self, cycle: MonthlyCycleInput) -> MonthlyPeriod:
@@ -260,7 +265,7 @@ class BillingActivities:
                 actor = service.actor_from_label(step.actor)
                 role = Role(step.role)
                 if mark_step_applied(session, step.step_id):
-                    pay_app = pay_app_steps.apply(session, actor, role, step)
+                    pay_app = pay_app_steps.apply(session, actor, role, step, Links(self.settings))
                 elif step.pay_app_id is None:
                     pay_app = pay_app_steps.created_by(session, role, step)
                 else:

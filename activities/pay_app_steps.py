@@ -8,6 +8,7 @@ from paydraw.db.tables import IdempotencyRecord, PayApp
 from paydraw.domain.errors import InvalidInput
 from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.pay_apps import service
+from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.schemas import PayAppPublic
 from workflows.messages import PayAppStep
 
@@ -30,7 +31,9 @@ def mark_step_applied(session: Session, step_id: str) -> bool:
     return True
 
 
-def apply(session: Session, actor: Actor, role: Role, step: PayAppStep) -> PayAppPublic | None:
+def apply(
+    session: Session, actor: Actor, role: Role, step: PayAppStep, links: Links
+) -> PayAppPublic | None:
     """Run the step's service function; None after a draft is deleted."""
     if step.action == "create":
         assert step.create is not None
@@ -48,14 +51,14 @@ def apply(session: Session, actor: Actor, role: Role, step: PayAppStep) -> PayAp
             service.delete_draft(session, actor, role, pay_app_id)
             return None
         case PayAppAction.SUBMIT:
-            return service.submit(session, actor, role, pay_app_id)
+            return service.submit(session, actor, role, pay_app_id, links=links)
         case PayAppAction.RESUBMIT:
-            return service.resubmit(session, actor, role, pay_app_id)
+            return service.resubmit(session, actor, role, pay_app_id, links=links)
         case PayAppAction.APPROVE | PayAppAction.APPROVE_AS_NOTED | PayAppAction.REVISE:
             assert step.review is not None
-            return service.review(session, actor, role, pay_app_id, step.review)
+            return service.review(session, actor, role, pay_app_id, step.review, links=links)
         case PayAppAction.FINALIZE:
-            return service.finalize(session, actor, role, pay_app_id)
+            return service.finalize(session, actor, role, pay_app_id, links=links)
         case PayAppAction.PAY_PART | PayAppAction.PAY_IN_FULL:
             assert step.payment is not None
             return service.record_payment(session, actor, role, pay_app_id, step.payment)

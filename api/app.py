@@ -36,7 +36,8 @@ def create_app(
     app.include_router(periods.router)
     app.include_router(pay_apps.router)
     app.include_router(contact.router)
-    app.include_router(mailbox.router)
+    if settings.local_mailbox:
+        app.include_router(mailbox.router)
     app.include_router(contact_page.router)
 
     @app.get("/healthz", tags=["operations"])

@@ -81,7 +81,7 @@ async def answer(
     update = CommitmentBillingWorkflow.accept if accept else CommitmentBillingWorkflow.decline
     body = Answer(actor=f"contact:{contact.email}", reason=reason)
     return await workflow_update(
-        handle.execute_update(update, body, id=key), "invitation not found"
+        lambda: handle.execute_update(update, body, id=key), "invitation not found"
     )
 
 
@@ -105,6 +105,21 @@ def live_pay_app(session: Session, contact: ContactClaim) -> PayApp | None:
     return pay_app_repository.live_pay_app(
         session, contact.commitment_id, contact.period_id, PayAppKind.PROGRESS
     )
+
+
+def pay_app_to_change(session: Session, contact: ContactClaim, action: str) -> PayApp | None:
+    """The pay app a contact's change acts on; none in a closed period is a 409, since a closed
+    period takes no new pay app (one already submitted there still goes on)."""
+    _, period, _ = service.scope(session, contact)
+    pay_app = live_pay_app(session, contact)
+    if pay_app is None and period.status == "closed":
+        raise InvalidTransition(
+            "closed",
+            action,
+            [],
+            message="the billing period is closed; it takes no new pay app",
+        )
+    return pay_app
 
 
 @router.get("/pay-app")
@@ -138,7 +153,9 @@ async def fill_pay_app(
 ) -> PayAppPublic:
     """Fill in this period's pay app: the first call creates the draft, later calls edit it."""
     engine: Engine = request.app.state.engine
-    existing = await in_transaction(engine, lambda session: live_pay_app(session, contact))
+    existing = await in_transaction(
+        engine, lambda session: pay_app_to_change(session, contact, "bill in")
+    )
     if existing is None:
         create = PayAppCreate(kind=PayAppKind.PROGRESS, **body.model_dump())
         return await contact_step(request, contact, key, action="create", create=create)
@@ -151,7 +168,9 @@ async def fill_pay_app(
 async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateId) -> PayAppPublic:
     """Submit the pay app for review (or resubmit it after a send-back)."""
     engine: Engine = request.app.state.engine
-    existing = await in_transaction(engine, lambda session: live_pay_app(session, contact))
+    existing = await in_transaction(
+        engine, lambda session: pay_app_to_change(session, contact, "submit")
+    )
     if existing is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")
     action = (

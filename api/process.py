@@ -5,6 +5,7 @@ model of every endpoint is one and the same.
 """
 
 import asyncio
+import random
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -63,19 +64,42 @@ async def in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
     return await anyio.to_thread.run_sync(run)
 
 
-async def workflow_update(call: Awaitable[T], missing: str) -> T:
-    """Await a workflow update; a refusal becomes its domain error, a missing workflow a 404."""
-    try:
-        return await call
-    except WorkflowUpdateFailedError as failure:
-        cause = failure.cause
-        error = domain_error_from(cause) if isinstance(cause, ApplicationError) else None
-        if error is None:
-            raise
-        raise error from None
-    except RPCError as failure:
-        if failure.status == RPCStatusCode.NOT_FOUND:
-            raise NotFound(missing) from None
-        if "already completed" in failure.message:
-            raise InvalidTransition("closed", "act on", [], subject=missing) from None
-        raise
+# The server answers UNAVAILABLE when it aborted an update that was waiting (the workflow's state
+# was reloaded, as happens under load), and RESOURCE_EXHAUSTED when too many updates are in flight
+# on one workflow. Neither applied the update, so it is sent again, under the same update id, after
+# a jittered back-off; past the budget the caller gets a 503 to retry later.
+RETRIED = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED})
+RETRY_BUDGET_SECONDS = 20.0
+FIRST_RETRY_DELAY = 0.05
+MAX_RETRY_DELAY = 2.0
+
+
+async def workflow_update(call: Callable[[], Awaitable[T]], missing: str) -> T:
+    """Send a workflow update; a refusal becomes its domain error, a missing workflow a 404."""
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + RETRY_BUDGET_SECONDS
+    delay = FIRST_RETRY_DELAY
+    while True:
+        try:
+            return await call()
+        except WorkflowUpdateFailedError as failure:
+            cause = failure.cause
+            error = domain_error_from(cause) if isinstance(cause, ApplicationError) else None
+            if error is None:
+                raise
+            raise error from None
+        except RPCError as failure:
+            if failure.status == RPCStatusCode.NOT_FOUND:
+                raise NotFound(missing) from None
+            if "already completed" in failure.message:
+                raise InvalidTransition("closed", "act on", [], subject=missing) from None
+            if failure.status not in RETRIED:
+                raise
+            if loop.time() + delay > give_up_at:
+                raise HTTPException(
+                    503,
+                    "the billing process is busy with this commitment; try again shortly",
+                    headers={"Retry-After": "5"},
+                ) from failure
+        await asyncio.sleep(random.uniform(delay / 2, delay))
+        delay = min(delay * 2, MAX_RETRY_DELAY)

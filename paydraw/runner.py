@@ -59,7 +59,9 @@ class Child:
     log_path: Path
 
     @classmethod
-    async def spawn(cls, name: str, command: list[str], data_dir: Path) -> Self:
+    async def spawn(
+        cls, name: str, command: list[str], data_dir: Path, env: dict[str, str] | None = None
+    ) -> Self:
         log_path = data_dir / f"{name}.log"
         with log_path.open("a") as log:
             log.write(f"--- started by paydraw run at {datetime.now():%Y-%m-%d %H:%M:%S}\n")
@@ -71,7 +73,7 @@ class Child:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 # Unbuffered, so the log already holds the last words of a child that crashes.
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             )
         return cls(name, process, log_path)
 
@@ -166,7 +168,9 @@ async def start_and_supervise(
     worker = await start_child(started, "worker", WORKER_COMMAND, data_dir)
     # Asked only now, just before the API: a failed start must not swallow a key shown once.
     notice = admin_notice()
-    api = await start_child(started, "api", api_command(settings), data_dir)
+    # The API shows the mailbox page only here, where the mailbox is this machine's own.
+    local = {"PAYDRAW_LOCAL_MAILBOX": "true"}
+    api = await start_child(started, "api", api_command(settings), data_dir, local)
     await wait_until_ready(api, functools.partial(api_answers, settings))
     print_urls(settings, notice)
     if after_start is not None:
@@ -193,9 +197,13 @@ def ensure_ports_free(settings: Settings) -> None:
 
 
 async def start_child(
-    started: AsyncExitStack, name: str, command: list[str], data_dir: Path
+    started: AsyncExitStack,
+    name: str,
+    command: list[str],
+    data_dir: Path,
+    env: dict[str, str] | None = None,
 ) -> Child:
-    child = await Child.spawn(name, command, data_dir)
+    child = await Child.spawn(name, command, data_dir, env)
     started.push_async_callback(child.stop)
     return child
 

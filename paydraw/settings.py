@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     mail_from: str = "Paydraw <billing@paydraw.local>"
 
     contact_link_max_age_days: int = 45
+    # The /mailbox page shows the local SMTP catcher's messages, unauthenticated: `paydraw run`
+    # turns it on for its own API; a deployment leaves it off.
+    local_mailbox: bool = False
 
     @property
     def resolved_database_url(self) -> str:

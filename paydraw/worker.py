@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.billing import BillingActivities
+from activities.fan_out import FanOutActivities
 from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
 from workflows.billing_period import BillingPeriodWorkflow
@@ -37,6 +38,7 @@ def build_worker(
     client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
 ) -> Worker:
     billing = BillingActivities(engine, settings)
+    fan_out = FanOutActivities(client)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -52,6 +54,8 @@ def build_worker(
             billing.open_monthly_period,
             billing.apply_pay_app_step,
             billing.deliver_email,
+            fan_out.start_commitment_billings,
+            fan_out.close_commitment_billings,
         ],
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,

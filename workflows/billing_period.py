@@ -1,4 +1,4 @@
-"""A billing period: fans out one CommitmentBillingWorkflow per invited commitment.
+"""A billing period: starts one CommitmentBillingWorkflow per invited commitment.
 
 Workflow id ``billing-period:{period_id}``. Invites and closing are Updates, so the HTTP caller
 gets the answer synchronously and a repeated Idempotency-Key (the update id) changes nothing.
@@ -7,22 +7,15 @@ gets the answer synchronously and a repeated Idempotency-Key (the update id) cha
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
+    from activities.fan_out import FanOutActivities
     from paydraw.domain.errors import InvalidTransition
-    from workflows.commitment_billing import (
-        ACTIVITY_TIMEOUT,
-        DATABASE_RETRY,
-        CommitmentBillingWorkflow,
-        billing_workflow_id,
-    )
+    from workflows.commitment_billing import ACTIVITY_TIMEOUT, DATABASE_RETRY
     from workflows.messages import (
+        CloseBillings,
         ClosePeriod,
-        CommitmentBillingInput,
-        InvitationView,
         InviteCommitments,
         InviteResult,
         OpenBilling,
@@ -30,12 +23,13 @@ with workflow.unsafe.imports_passed_through():
         PeriodInput,
         PeriodView,
         Refusal,
+        StartBillings,
     )
     from workflows.rejections import rejection
 
 
-def period_workflow_id(period_id: str) -> str:
-    return f"billing-period:{period_id}"
+# Commitments per fan-out activity: a retried batch redoes little, and batches run side by side.
+START_BATCH = 100
 
 
 @workflow.defn
@@ -45,7 +39,6 @@ class BillingPeriodWorkflow:
         self.input = input
         self.invited: set[str] = set()
         self.started: set[str] = set()  # commitments whose billing workflow runs, invited or not
-        self.children: list[ChildWorkflowHandle[CommitmentBillingWorkflow, InvitationView]] = []
         self.closing = False
         self.close_recorded = False
         self.closed_by = "system:paydraw"
@@ -56,16 +49,19 @@ class BillingPeriodWorkflow:
             await self.invite_commitments(input.initial_invites)
         await workflow.wait_condition(lambda: self.closing)
         await self.record_close(self.closed_by)
-        # Let a running invite update finish starting its children before they are told to end.
+        # Let a running invite update finish starting its billings before they are told to end.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        for child in self.children:
-            await child.signal(CommitmentBillingWorkflow.close)
-        await asyncio.gather(*self.children)
+        await workflow.execute_activity_method(
+            FanOutActivities.close_commitment_billings,
+            CloseBillings(period_id=self.input.period_id, commitment_ids=sorted(self.started)),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
         return self.view()
 
     @workflow.update
     async def invite(self, request: InviteCommitments) -> InviteResult:
-        """Start one child per commitment not yet invited in this period."""
+        """Start the billing of every commitment not yet invited in this period."""
         return await self.invite_commitments(request)
 
     async def invite_commitments(self, request: InviteCommitments) -> InviteResult:
@@ -78,17 +74,15 @@ class BillingPeriodWorkflow:
                 # Marked before the first await, so a racing invite sees it and refuses.
                 self.invited.add(commitment_id)
                 new.append(commitment_id)
-        started = await asyncio.gather(*(self.start_child(cid, request) for cid in new))
-        return InviteResult(
-            invited=[cid for cid, ok in zip(new, started, strict=True) if ok], refused=refused
-        )
+        started = await self.start_billings(new, request) if new else set()
+        return InviteResult(invited=[cid for cid in new if cid in started], refused=refused)
 
     @workflow.update
     async def open_billing(self, request: OpenBilling) -> None:
         """Start a commitment's billing without an invite, so the admin can bill for it."""
         if request.commitment_id not in self.started:
-            await self.start_child(
-                request.commitment_id,
+            await self.start_billings(
+                [request.commitment_id],
                 InviteCommitments(commitment_ids=[], actor=request.actor),
                 invite=False,
             )
@@ -103,38 +97,35 @@ class BillingPeriodWorkflow:
         if self.closing:
             raise rejection(InvalidTransition("closed", "invite", [], "a billing period"))
 
-    async def start_child(
-        self, commitment_id: str, request: InviteCommitments, invite: bool = True
-    ) -> bool:
-        if commitment_id in self.started:
-            # Its billing already runs without an invite (the admin billed for it): invite it now.
-            await workflow.get_external_workflow_handle_for(
-                CommitmentBillingWorkflow.run,
-                billing_workflow_id(commitment_id, self.input.period_id),
-            ).signal(CommitmentBillingWorkflow.invite, request)
-            return True
-        self.started.add(commitment_id)
-        try:
-            child = await workflow.start_child_workflow(
-                CommitmentBillingWorkflow.run,
-                CommitmentBillingInput(
-                    period_id=self.input.period_id,
-                    project_id=self.input.project_id,
-                    commitment_id=commitment_id,
-                    due_date=self.input.due_date,
-                    reminder_offsets_days=self.input.reminder_offsets_days,
-                    message=request.message,
-                    invited_by=request.actor,
-                    invite=invite,
-                ),
-                id=billing_workflow_id(commitment_id, self.input.period_id),
-                # The commitment's billing must outlive an operator terminating the period.
-                parent_close_policy=ParentClosePolicy.ABANDON,
+    async def start_billings(
+        self, commitment_ids: list[str], request: InviteCommitments, invite: bool = True
+    ) -> set[str]:
+        """Start the commitments' billing workflows (or invite the ones already running), in
+        batches that run side by side; returns the commitments whose billing now runs."""
+        batches = [
+            commitment_ids[start : start + START_BATCH]
+            for start in range(0, len(commitment_ids), START_BATCH)
+        ]
+        results = await asyncio.gather(
+            *(
+                workflow.execute_activity_method(
+                    FanOutActivities.start_commitment_billings,
+                    StartBillings(
+                        period=self.input.model_copy(update={"initial_invites": None}),
+                        commitment_ids=batch,
+                        message=request.message,
+                        actor=request.actor,
+                        invite=invite,
+                    ),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+                for batch in batches
             )
-        except WorkflowAlreadyStartedError:
-            return False
-        self.children.append(child)
-        return True
+        )
+        started = {cid for result in results for cid in result.commitment_ids}
+        self.started |= started
+        return started
 
     @workflow.update
     async def close(self, request: ClosePeriod) -> PeriodView:

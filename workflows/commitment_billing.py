@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         transition_invitation,
     )
     from paydraw.pay_apps.schemas import PayAppPublic
+    from workflows.ids import COMMITMENT_BILLING, billing_workflow_id
     from workflows.messages import (
         Answer,
         CommitmentBillingInput,
@@ -77,10 +78,6 @@ def deadline_of(due_date: date) -> datetime:
     return datetime.combine(due_date + timedelta(days=1), time(0), tzinfo=UTC)
 
 
-def billing_workflow_id(commitment_id: str, period_id: str) -> str:
-    return f"billing:{commitment_id}:{period_id}"
-
-
 def billing_handle(
     client: "Client", commitment_id: str, period_id: str
 ) -> "WorkflowHandle[CommitmentBillingWorkflow, InvitationView]":
@@ -88,7 +85,7 @@ def billing_handle(
     return client.get_workflow_handle(billing_workflow_id(commitment_id, period_id))
 
 
-@workflow.defn
+@workflow.defn(name=COMMITMENT_BILLING)
 class CommitmentBillingWorkflow:
     @workflow.init
     def __init__(self, input: CommitmentBillingInput) -> None:

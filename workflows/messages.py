@@ -63,6 +63,27 @@ class CommitmentBillingInput(BaseModel):
     invite: bool = True  # False: the admin bills on the commitment's behalf, no invite email
 
 
+class StartBillings(BaseModel):
+    """Start the billing workflows of these commitments in one period (the period's fan-out)."""
+
+    period: PeriodInput
+    commitment_ids: list[str]
+    message: str = ""
+    actor: str
+    invite: bool = True
+
+
+class StartedBillings(BaseModel):
+    """The commitments whose billing now runs; one already ended is left out."""
+
+    commitment_ids: list[str]
+
+
+class CloseBillings(BaseModel):
+    period_id: str
+    commitment_ids: list[str]
+
+
 class Answer(BaseModel):
     """A contact's accept or decline; ``actor`` is who answered, for the audit trail."""
 

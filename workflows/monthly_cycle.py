@@ -10,8 +10,9 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
-    from workflows.billing_period import BillingPeriodWorkflow, period_workflow_id
+    from workflows.billing_period import BillingPeriodWorkflow
     from workflows.commitment_billing import ACTIVITY_TIMEOUT, DATABASE_RETRY
+    from workflows.ids import period_workflow_id
     from workflows.messages import (
         ClosePeriod,
         InviteCommitments,

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, status
 
 from api.deps import CurrentUser, SessionDep
+from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.commitments import service
 from paydraw.commitments.schemas import (
     BillingSummary,
@@ -12,6 +13,8 @@ from paydraw.commitments.schemas import (
     CommitmentPublic,
     SovReplace,
 )
+from paydraw.pay_apps import service as pay_apps
+from paydraw.pay_apps.schemas import CreditBalance, CreditCreate
 
 router = APIRouter(prefix="/api/v1", tags=["commitments"])
 
@@ -64,3 +67,12 @@ def approve_change_order(
 def billing_summary(commitment_id: str, session: SessionDep, user: CurrentUser) -> BillingSummary:
     """Contract sum to date, billed, retainage held and released, certified, paid, balance."""
     return service.billing_summary(session, user, commitment_id)
+
+
+@router.post("/commitments/{commitment_id}/credits", status_code=status.HTTP_201_CREATED)
+def add_credit(
+    commitment_id: str, body: CreditCreate, session: SessionDep, user: CurrentUser
+) -> CreditBalance:
+    """Record a deposit or advance; pay apps are paid from it with the `credit_balance` method."""
+    _, _, role = commitment_for(session, user.id, commitment_id, ADMIN_ONLY, "add credit")
+    return pay_apps.add_credit(session, user, role, commitment_id, body.amount, body.memo)

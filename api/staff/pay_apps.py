@@ -61,7 +61,7 @@ async def create_on_behalf(
 
     period, project, role = await in_transaction(engine, check)
     await workflow_update(
-        temporal.execute_update_with_start_workflow(
+        lambda: temporal.execute_update_with_start_workflow(
             BillingPeriodWorkflow.open_billing,
             OpenBilling(commitment_id=commitment_id, actor=user.label),
             start_workflow_operation=start_operation(settings, period, project),
@@ -127,7 +127,7 @@ async def act(
 async def send_step(temporal: Client, step: PayAppStep, key: str) -> PayAppPublic | None:
     handle = billing_handle(temporal, step.commitment_id, step.period_id)
     return await workflow_update(
-        handle.execute_update(CommitmentBillingWorkflow.pay_app, step, id=key),
+        lambda: handle.execute_update(CommitmentBillingWorkflow.pay_app, step, id=key),
         f"pay app {step.pay_app_id or ''} not found",
     )
 

@@ -21,11 +21,12 @@ from paydraw.periods.schemas import (
     PeriodPublic,
 )
 from paydraw.settings import Settings
-from workflows.billing_period import BillingPeriodWorkflow, period_workflow_id
+from workflows.billing_period import BillingPeriodWorkflow
 from workflows.commitment_billing import (
     CommitmentBillingWorkflow,
     billing_handle,
 )
+from workflows.ids import period_workflow_id
 from workflows.messages import (
     ClosePeriod,
     ExtendDueDate,
@@ -128,7 +129,7 @@ async def invite(
     if not eligible:
         return InviteResponse(invited=[], refused=refused)
     result = await workflow_update(
-        temporal.execute_update_with_start_workflow(
+        lambda: temporal.execute_update_with_start_workflow(
             BillingPeriodWorkflow.invite,
             InviteCommitments(commitment_ids=eligible, message=body.message, actor=user.label),
             start_workflow_operation=start_operation(settings, period, project),
@@ -154,7 +155,7 @@ async def close_period(
         engine, lambda session: admin_period(session, user, period_id, "close")
     )
     await workflow_update(
-        temporal.execute_update_with_start_workflow(
+        lambda: temporal.execute_update_with_start_workflow(
             BillingPeriodWorkflow.close,
             ClosePeriod(actor=user.label),
             start_workflow_operation=start_operation(settings, period, project),
@@ -183,7 +184,7 @@ async def extend_due_date(
     )
     handle = billing_handle(temporal, commitment_id, period_id)
     return await workflow_update(
-        handle.execute_update(
+        lambda: handle.execute_update(
             CommitmentBillingWorkflow.extend_due_date,
             ExtendDueDate(due_date=body.due_date, actor=user.label),
             id=update_id,

@@ -5,20 +5,39 @@ app is a second email, while a retried step is not.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
 from emails.outbox import enqueue
 from emails.render import EmailKind
 from paydraw.commitments import repository as commitments
+from paydraw.contacts.tokens import ContactClaim, link
 from paydraw.db.tables import BillingPeriod, Commitment, PayApp, PayAppLine, Project
 from paydraw.domain.g702 import Application
 from paydraw.domain.transitions import Role
 from paydraw.projects.repository import emails_with_role
+from paydraw.settings import Settings
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the emails point: an invoice contact gets a signed link to their own page (as in the
+    invite), staff get the pay app's address in the API."""
+
+    settings: Settings
+
+    def contact_page(self, pay_app: PayApp, email: str) -> str:
+        assert pay_app.period_id is not None
+        return link(self.settings, ContactClaim(pay_app.commitment_id, pay_app.period_id, email))
+
+    def staff_page(self, pay_app: PayApp) -> str:
+        return f"{self.settings.resolved_public_url}/api/v1/pay-apps/{pay_app.id}"
 
 
 def submitted(
     session: Session,
+    links: Links,
     project: Project,
     commitment: Commitment,
     pay_app: PayApp,
@@ -36,7 +55,7 @@ def submitted(
     _send(
         session,
         EmailKind.PAY_APP_SUBMITTED,
-        reviewers,
+        {email: links.staff_page(pay_app) for email in reviewers},
         project,
         commitment,
         pay_app,
@@ -47,6 +66,7 @@ def submitted(
 
 def sent_back(
     session: Session,
+    links: Links,
     project: Project,
     commitment: Commitment,
     pay_app: PayApp,
@@ -63,14 +83,22 @@ def sent_back(
             if line.review_reason
         ],
     }
-    contacts = _invoice_contacts(session, commitment)
+    contacts = {
+        email: links.contact_page(pay_app, email)
+        for email in _invoice_contacts(session, commitment)
+    }
     _send(
         session, EmailKind.PAY_APP_REVISE, contacts, project, commitment, pay_app, event_id, context
     )
 
 
 def ready_for_payment(
-    session: Session, project: Project, commitment: Commitment, pay_app: PayApp, event_id: str
+    session: Session,
+    links: Links,
+    project: Project,
+    commitment: Commitment,
+    pay_app: PayApp,
+    event_id: str,
 ) -> None:
     """Tell the invoice contacts and the project's admins what the certificate says is due."""
     context = {
@@ -79,9 +107,13 @@ def ready_for_payment(
         "current_payment_due": f"{pay_app.current_payment_due:.2f}",
         "due_terms": pay_app.due_terms,
     }
-    recipients = _invoice_contacts(session, commitment) + emails_with_role(
-        session, project.id, Role.ADMIN
-    )
+    recipients = {
+        email: links.staff_page(pay_app)
+        for email in emails_with_role(session, project.id, Role.ADMIN)
+    } | {
+        email: links.contact_page(pay_app, email)
+        for email in _invoice_contacts(session, commitment)
+    }
     kind = EmailKind.PAY_APP_READY_FOR_PAYMENT
     _send(session, kind, recipients, project, commitment, pay_app, event_id, context)
 
@@ -94,7 +126,7 @@ def _invoice_contacts(session: Session, commitment: Commitment) -> list[str]:
 def _send(
     session: Session,
     kind: EmailKind,
-    recipients: list[str],
+    recipients: Mapping[str, str],
     project: Project,
     commitment: Commitment,
     pay_app: PayApp,
@@ -111,13 +143,13 @@ def _send(
         "period_start": period.start_date.isoformat() if period else "",
         "period_end": period.end_date.isoformat() if period else "",
     }
-    for email in dict.fromkeys(recipients):
+    for email, address in recipients.items():
         enqueue(
             session,
             kind=kind,
             dedupe_key=f"{kind}:{pay_app.id}:{event_id}:{email}",
             to_address=email,
-            context={**common, **context},
+            context={**common, **context, "link": address},
             project_id=project.id,
             commitment_id=commitment.id,
             period_id=pay_app.period_id,

@@ -61,6 +61,14 @@ def live_pay_app(session: Session, commitment_id: str, period_id: str, kind: str
     return session.exec(query).first()
 
 
+def drafts_in_period(session: Session, period_id: str) -> list[str]:
+    """The ids of the period's pay apps still in draft, oldest first."""
+    query = select(PayApp.id).where(
+        PayApp.period_id == period_id, PayApp.status == PayAppStatus.DRAFT
+    )
+    return list(session.exec(query.order_by(col(PayApp.number))))
+
+
 def unfinished_pay_app(session: Session, commitment_id: str) -> PayApp | None:
     """A pay app of the commitment still on its way to a certificate."""
     query = select(PayApp).where(

@@ -237,6 +237,13 @@ class PaymentCreate(Strict):
     paid_on: date
 
 
+class CreditCreate(Strict):
+    """A deposit or advance the GC holds for the commitment, applied later as a payment."""
+
+    amount: PositiveMoney
+    memo: Annotated[str, Field(max_length=500)] = ""
+
+
 class CreditBalance(BaseModel):
     commitment_id: str
     credit_balance: MoneyAmount

@@ -43,6 +43,7 @@ from paydraw.domain.overbilling import check_overbilling
 from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, allowed_actions, transition
 from paydraw.pay_apps import computation, notify, repository
 from paydraw.pay_apps.entries import domain_draws, line_entries, rolled_over
+from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.public import to_public
 from paydraw.pay_apps.schemas import (
     CreditBalance,
@@ -60,6 +61,7 @@ from paydraw.pay_apps.schemas import (
 from paydraw.periods.repository import invitation
 from paydraw.periods.service import due_date_of
 
+DRAFT_LEFT_AT_CLOSE = "the billing period closed before the draft was submitted"
 CAN_CREATE = frozenset({Role.ADMIN, Role.CONTACT})
 
 Move = tuple[PayAppStatus | None, PayAppStatus | None]
@@ -157,7 +159,9 @@ def edit_details(
     return to_public(session, locked.commitment, pay_app, role)
 
 
-def delete_draft(session: Session, actor: Actor, role: Role, pay_app_id: str) -> None:
+def delete_draft(
+    session: Session, actor: Actor, role: Role, pay_app_id: str, reason: str = ""
+) -> None:
     """Remove a draft: what it billed is billable again, and so are the draws it selected."""
     locked = _lock(session, pay_app_id)
     pay_app = locked.pay_app
@@ -165,22 +169,35 @@ def delete_draft(session: Session, actor: Actor, role: Role, pay_app_id: str) ->
     _, app = computation.priced(session, locked.commitment, pay_app)
     released = repository.release_draws(session, pay_app.id)
     detail = computation.money_detail(app) | {"draws_released": released}
-    _record(session, actor, locked, PayAppAction.DELETE, move, detail=detail)
+    _record(session, actor, locked, PayAppAction.DELETE, move, reason=reason, detail=detail)
     repository.delete(session, pay_app)
 
 
-def submit(session: Session, actor: Actor, role: Role, pay_app_id: str) -> PayAppPublic:
+def delete_drafts_of_closed_period(session: Session, actor: Actor, period_id: str) -> list[str]:
+    """A period closed with drafts never submitted: nothing can submit them any more, so they
+    go, and what they held back is billable in the next period. Returns the deleted ids."""
+    drafts = repository.drafts_in_period(session, period_id)
+    for pay_app_id in drafts:
+        delete_draft(session, actor, Role.ADMIN, pay_app_id, reason=DRAFT_LEFT_AT_CLOSE)
+    return drafts
+
+
+def submit(
+    session: Session, actor: Actor, role: Role, pay_app_id: str, *, links: Links
+) -> PayAppPublic:
     """Send a draft for review."""
-    return _submit(session, actor, role, pay_app_id, PayAppAction.SUBMIT)
+    return _submit(session, actor, role, pay_app_id, PayAppAction.SUBMIT, links)
 
 
-def resubmit(session: Session, actor: Actor, role: Role, pay_app_id: str) -> PayAppPublic:
+def resubmit(
+    session: Session, actor: Actor, role: Role, pay_app_id: str, *, links: Links
+) -> PayAppPublic:
     """Send a revised pay app for review again; the last review's reasons are cleared."""
-    return _submit(session, actor, role, pay_app_id, PayAppAction.RESUBMIT)
+    return _submit(session, actor, role, pay_app_id, PayAppAction.RESUBMIT, links)
 
 
 def _submit(
-    session: Session, actor: Actor, role: Role, pay_app_id: str, action: PayAppAction
+    session: Session, actor: Actor, role: Role, pay_app_id: str, action: PayAppAction, links: Links
 ) -> PayAppPublic:
     """The amounts as submitted are kept apart, so an approval as noted can show both."""
     locked = _lock(session, pay_app_id)
@@ -199,12 +216,12 @@ def _submit(
     pay_app.review_note = ""
     pay_app.submitted_at = utcnow()
     event = _audit(session, actor, locked, action, move, app, over_billed)
-    notify.submitted(session, locked.project, locked.commitment, pay_app, app, event.id)
+    notify.submitted(session, links, locked.project, locked.commitment, pay_app, app, event.id)
     return to_public(session, locked.commitment, pay_app, role)
 
 
 def review(
-    session: Session, actor: Actor, role: Role, pay_app_id: str, request: Review
+    session: Session, actor: Actor, role: Role, pay_app_id: str, request: Review, *, links: Links
 ) -> PayAppPublic:
     """Approve, approve as noted (adjusted amounts, each with a note), or send back to revise
     (with reasons, which the invoice contacts get by email)."""
@@ -235,7 +252,9 @@ def review(
             for line in app.lines
             if line.line_id in stored
         ]
-        notify.sent_back(session, locked.project, locked.commitment, pay_app, reviewed, event.id)
+        notify.sent_back(
+            session, links, locked.project, locked.commitment, pay_app, reviewed, event.id
+        )
     return to_public(session, locked.commitment, pay_app, role)
 
 
@@ -274,7 +293,9 @@ def _note_review(session: Session, stored: dict[str, PayAppLine], request: Revie
         session.add(line)
 
 
-def finalize(session: Session, actor: Actor, role: Role, pay_app_id: str) -> PayAppPublic:
+def finalize(
+    session: Session, actor: Actor, role: Role, pay_app_id: str, *, links: Links
+) -> PayAppPublic:
     """Lock the amounts and issue the G702 certificate: its figures are frozen as strings, line 7
     being line 6 of the last certificate, and each line's retainage held on work is stored."""
     locked = _lock(session, pay_app_id)
@@ -293,7 +314,7 @@ def finalize(session: Session, actor: Actor, role: Role, pay_app_id: str) -> Pay
             stored[line.line_id].retainage_held_work = line.retainage_work
             session.add(stored[line.line_id])
     event = _audit(session, actor, locked, PayAppAction.FINALIZE, move, app, over_billed)
-    notify.ready_for_payment(session, locked.project, locked.commitment, pay_app, event.id)
+    notify.ready_for_payment(session, links, locked.project, locked.commitment, pay_app, event.id)
     return to_public(session, locked.commitment, pay_app, role)
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from paydraw.db.tables import AuditEvent, PayApp, PayAppLine, SovLine
-from tests.api.helpers import create_commitment, create_project
+from tests.api.helpers import add_member, create_commitment, create_project
+from tests.conftest import new_user_headers
 
 
 def approved_design_commitment(client: TestClient, admin: dict[str, str]) -> dict[str, Any]:
@@ -356,6 +357,72 @@ class TestBillingSummary:
         assert summary["billed_to_date"] == "0.00"
         assert summary["awaiting_certification"] == "0.00"
         assert summary["certificates"] == []
+
+
+class TestCredit:
+    def test_a_deposit_shows_in_the_billing_summary_and_is_audited(
+        self, client: TestClient, admin: dict[str, str], engine: Engine
+    ) -> None:
+        commitment = approved_design_commitment(client, admin)
+        path = f"/api/v1/commitments/{commitment['id']}/credits"
+        first = client.post(path, json={"amount": "5000", "memo": "Deposit"}, headers=admin)
+        second = client.post(path, json={"amount": "250.50"}, headers=admin)
+
+        assert first.status_code == 201, first.text
+        assert first.json() == {"commitment_id": commitment["id"], "credit_balance": "5000.00"}
+        assert second.json()["credit_balance"] == "5250.50"
+        summary = client.get(
+            f"/api/v1/commitments/{commitment['id']}/billing-summary", headers=admin
+        ).json()
+        assert summary["credit_balance"] == "5250.50"
+        with Session(engine) as session:
+            events = session.exec(
+                select(AuditEvent).where(
+                    AuditEvent.entity_id == commitment["id"], AuditEvent.action == "add_credit"
+                )
+            ).all()
+        assert [event.reason for event in events] == ["Deposit", ""]
+
+    def test_a_repeated_idempotency_key_adds_the_credit_once(
+        self, client: TestClient, admin: dict[str, str]
+    ) -> None:
+        commitment = approved_design_commitment(client, admin)
+        path = f"/api/v1/commitments/{commitment['id']}/credits"
+        headers = admin | {"Idempotency-Key": "deposit-1"}
+        answers = [client.post(path, json={"amount": "100.00"}, headers=headers) for _ in range(3)]
+
+        assert [answer.json()["credit_balance"] for answer in answers] == ["100.00"] * 3
+        summary = client.get(
+            f"/api/v1/commitments/{commitment['id']}/billing-summary", headers=admin
+        ).json()
+        assert summary["credit_balance"] == "100.00"
+
+    def test_only_an_admin_may_add_credit_and_only_a_positive_amount(
+        self, client: TestClient, admin: dict[str, str], engine: Engine
+    ) -> None:
+        commitment = approved_design_commitment(client, admin)
+        path = f"/api/v1/commitments/{commitment['id']}/credits"
+        add_member(client, admin, commitment["project_id"], "pm@gc.example", "reviewer")
+        reviewer = new_user_headers(engine, "pm@gc.example")
+        stranger = new_user_headers(engine, "someone@elsewhere.example")
+
+        by_reviewer = client.post(path, json={"amount": "10.00"}, headers=reviewer)
+        by_stranger = client.post(path, json={"amount": "10.00"}, headers=stranger)
+        zero = client.post(path, json={"amount": "0.00"}, headers=admin)
+        cents = client.post(path, json={"amount": "1.005"}, headers=admin)
+
+        assert by_reviewer.status_code == 403
+        assert "add credit" in by_reviewer.json()["message"]
+        assert by_stranger.status_code == 404
+        assert by_stranger.json()["message"] == f"commitment {commitment['id']} not found"
+        assert zero.status_code == 422
+        assert zero.json()["errors"][0]["field"] == "amount"
+        assert cents.status_code == 422
+        assert cents.json()["errors"][0]["field"] == "amount"
+        summary = client.get(
+            f"/api/v1/commitments/{commitment['id']}/billing-summary", headers=admin
+        ).json()
+        assert summary["credit_balance"] == "0.00"
 
 
 class TestAudit:

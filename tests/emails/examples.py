@@ -29,6 +29,7 @@ PAY_APP = {
     "application_number": 2,
     "period_start": "2025-06-01",
     "period_end": "2025-06-30",
+    "link": "http://127.0.0.1:8000/contact?token=abc",
 }
 
 CONTEXTS: dict[EmailKind, dict[str, object]] = {

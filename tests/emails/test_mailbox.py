@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from api.app import create_app
 from emails.mailbox import Mailbox, MailboxServer, StoredMessage
 from emails.outbox import message_id_for
 from emails.sender import send
@@ -96,7 +98,21 @@ class TestMailbox:
         assert Mailbox(tmp_path).get(id) is None
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The API as `paydraw run` starts it, next to its own mailbox."""
+    return settings.model_copy(update={"local_mailbox": True})
+
+
 class TestMailboxPages:
+    def test_a_deployment_without_the_local_mailbox_has_no_mailbox_page(
+        self, settings: Settings, engine: Engine
+    ) -> None:
+        deployed = settings.model_copy(update={"local_mailbox": False})
+        with TestClient(create_app(deployed, engine)) as client:
+            assert client.get("/mailbox").status_code == 404
+            assert client.get("/mailbox/20250601120000000000-0123456789abcdef").status_code == 404
+
     async def test_the_list_shows_each_messages_subject_and_recipient(
         self, settings: Settings, client: TestClient
     ) -> None:

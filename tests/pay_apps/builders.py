@@ -26,6 +26,7 @@ from paydraw.db.engine import session_scope
 from paydraw.db.tables import AuditEvent, BillingPeriod, EmailOutbox
 from paydraw.domain.transitions import Role
 from paydraw.pay_apps import service
+from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.schemas import (
     LineAmount,
     PayAppCreate,
@@ -36,6 +37,7 @@ from paydraw.pay_apps.schemas import (
 )
 from paydraw.projects import service as projects
 from paydraw.projects.schemas import MemberAdd, ProjectCreate
+from paydraw.settings import Settings
 from paydraw.users.service import ensure_user
 
 T = TypeVar("T")
@@ -44,6 +46,9 @@ ADMIN_EMAIL = "ap@gc.example"
 REVIEWER_EMAIL = "pm@gc.example"
 CONTACT_EMAIL = "billing@acme.example"
 CONTACT = Actor(kind="contact", id=CONTACT_EMAIL, email=CONTACT_EMAIL)
+PUBLIC_URL = "http://paydraw.test"
+# Where the pay-app emails point; the worker passes its own settings' public address and key.
+LINKS = Links(Settings(secret_key="test-secret", public_url=PUBLIC_URL))
 DESIGN_SOV = [
     ("01", "Mobilization", "5000.00"),
     ("02", "Framing", "60000.00"),
@@ -65,10 +70,11 @@ class Job:
     draws: list[str] = field(default_factory=list)
     periods: list[str] = field(default_factory=list)
 
-    def run(self, call: Callable[..., T], *args: Any) -> T:
-        """`call(session, *args)` in a transaction of its own, rolled back if it raises."""
+    def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`call(session, *args, **kwargs)` in a transaction of its own, rolled back if it
+        raises."""
         with session_scope(self.engine) as session:
-            return call(session, *args)
+            return call(session, *args, **kwargs)
 
     def period(self) -> str:
         """Close the open period, if any, and open the next month."""
@@ -128,18 +134,23 @@ class Job:
         return PerLineAmounts(mode="per_line_amounts", lines=lines)
 
     def submit(self, pay_app_id: str, role: Role = Role.ADMIN) -> PayAppPublic:
-        return self.run(service.submit, self.admin, role, pay_app_id)
+        return self.run(service.submit, self.admin, role, pay_app_id, links=LINKS)
 
     def review(self, pay_app_id: str, role: Role = Role.REVIEWER, **fields: Any) -> PayAppPublic:
         return self.run(
-            service.review, self.reviewer, role, pay_app_id, Review.model_validate(fields)
+            service.review,
+            self.reviewer,
+            role,
+            pay_app_id,
+            Review.model_validate(fields),
+            links=LINKS,
         )
 
     def approve(self, pay_app_id: str) -> PayAppPublic:
         return self.review(pay_app_id, decision="approve")
 
     def finalize(self, pay_app_id: str, role: Role = Role.ADMIN) -> PayAppPublic:
-        return self.run(service.finalize, self.admin, role, pay_app_id)
+        return self.run(service.finalize, self.admin, role, pay_app_id, links=LINKS)
 
     def certify(self, pay_app_id: str) -> PayAppPublic:
         """Submit, approve and finalize."""

@@ -1,14 +1,30 @@
 """A pay app's life through the services: DESIGN.md's example, review, resubmit, delete."""
 
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine
 
 from paydraw.commitments.schemas import ChangeOrderLineIn
+from paydraw.contacts.tokens import ContactClaim, verify
 from paydraw.domain.transitions import Role
 from paydraw.pay_apps import service
 from paydraw.pay_apps.schemas import PayAppDetailsEdit, PayAppLinesEdit
-from tests.pay_apps.builders import CONTACT, CONTACT_EMAIL, REVIEWER_EMAIL, design_job
+from tests.pay_apps.builders import (
+    CONTACT,
+    CONTACT_EMAIL,
+    LINKS,
+    PUBLIC_URL,
+    REVIEWER_EMAIL,
+    design_job,
+)
+
+
+def contact_claim(body: str, label: str) -> ContactClaim:
+    """What the signed link after `label` in an email grants: one commitment, period and contact."""
+    url = next(line for line in body.splitlines() if line.startswith(label)).removeprefix(label)
+    assert url.startswith(f"{PUBLIC_URL}/contact?token=")
+    return verify(LINKS.settings, parse_qs(urlsplit(url).query)["token"][0])
 
 
 class TestDesignExample:
@@ -39,12 +55,20 @@ class TestDesignExample:
 
     def test_finalizing_emails_the_contacts_and_admins_what_is_due(self, engine: Engine) -> None:
         job = design_job(engine)
-        job.certify(job.create({"01": "5000", "02": "24000"}).id)
+        pay_app = job.create({"01": "5000", "02": "24000"})
+        job.certify(pay_app.id)
 
-        emails = job.emails("pay_app_ready_for_payment")
-        assert sorted(email.to_address for email in emails) == ["ap@gc.example", CONTACT_EMAIL]
-        assert "26100.00" in emails[0].subject
-        assert "Current payment due: 26100.00" in emails[0].text_body
+        emails = {email.to_address: email for email in job.emails("pay_app_ready_for_payment")}
+        assert sorted(emails) == ["ap@gc.example", CONTACT_EMAIL]
+        assert "26100.00" in emails[CONTACT_EMAIL].subject
+        assert "Current payment due: 26100.00" in emails[CONTACT_EMAIL].text_body
+        assert (
+            f"Open it: {PUBLIC_URL}/api/v1/pay-apps/{pay_app.id}"
+            in emails["ap@gc.example"].text_body
+        )
+        assert contact_claim(emails[CONTACT_EMAIL].text_body, "Open it: ") == ContactClaim(
+            job.commitment_id, job.periods[-1], CONTACT_EMAIL
+        )
 
 
 class TestSubmitAndReview:
@@ -52,7 +76,7 @@ class TestSubmitAndReview:
         job = design_job(engine)
         pay_app = job.create({"02": "10000"}, role=Role.CONTACT, actor=CONTACT)
 
-        submitted = job.run(service.submit, CONTACT, Role.CONTACT, pay_app.id)
+        submitted = job.run(service.submit, CONTACT, Role.CONTACT, pay_app.id, links=LINKS)
 
         assert submitted.status == "under_review"
         assert submitted.submitted_at is not None
@@ -60,6 +84,8 @@ class TestSubmitAndReview:
         [email] = job.emails("pay_app_submitted")
         assert email.to_address == REVIEWER_EMAIL
         assert "Current payment due: 9000.00" in email.text_body
+        assert f"Review it: {PUBLIC_URL}/api/v1/pay-apps/{pay_app.id}" in email.text_body
+        assert f'href="{PUBLIC_URL}/api/v1/pay-apps/{pay_app.id}"' in email.html_body
 
     def test_approve_as_noted_keeps_what_was_submitted(self, engine: Engine) -> None:
         job = design_job(engine)
@@ -112,10 +138,12 @@ class TestSubmitAndReview:
         assert email.to_address == CONTACT_EMAIL
         assert "02 Framing: Framing is 40% done, not 50%." in email.text_body
         assert "Attach the lien waiver." in email.text_body
+        claim = contact_claim(email.text_body, "Revise it here: ")
+        assert claim == ContactClaim(job.commitment_id, job.periods[-1], CONTACT_EMAIL)
 
         revised = PayAppLinesEdit(entry=job.amounts({"02": "24000"}))
         job.run(service.edit_lines, CONTACT, Role.CONTACT, pay_app.id, revised)
-        resubmitted = job.run(service.resubmit, CONTACT, Role.CONTACT, pay_app.id)
+        resubmitted = job.run(service.resubmit, CONTACT, Role.CONTACT, pay_app.id, links=LINKS)
 
         assert resubmitted.status == "under_review"
         assert resubmitted.summary.total_completed_and_stored == Decimal("24000.00")

@@ -15,7 +15,7 @@ from paydraw.domain.errors import (
 from paydraw.domain.transitions import Role
 from paydraw.pay_apps import service
 from paydraw.pay_apps.schemas import PayAppLinesEdit, Review
-from tests.pay_apps.builders import CONTACT, design_job
+from tests.pay_apps.builders import CONTACT, LINKS, design_job
 
 
 class TestOverBilling:
@@ -69,7 +69,14 @@ class TestWhoActs:
         job.submit(pay_app.id)
 
         with pytest.raises(PermissionDenied):
-            job.run(service.review, CONTACT, Role.CONTACT, pay_app.id, Review(decision="approve"))
+            job.run(
+                service.review,
+                CONTACT,
+                Role.CONTACT,
+                pay_app.id,
+                Review(decision="approve"),
+                links=LINKS,
+            )
 
     def test_a_reviewer_cannot_finalize_or_create(self, engine: Engine) -> None:
         job = design_job(engine)

@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from paydraw.contacts.tokens import ContactClaim, issue
-from paydraw.db.tables import PayApp
+from paydraw.db.tables import AuditEvent, PayApp
+from paydraw.pay_apps.service import DRAFT_LEFT_AT_CLOSE
 from paydraw.settings import Settings
 from tests.conftest import new_user_headers
 from tests.support.smtp import SmtpTestServer
@@ -23,6 +24,7 @@ from tests.workflows.helpers import api_client, contact_token, post, today, wait
 
 @dataclass
 class Billing:
+    env: WorkflowEnvironment
     api: httpx.AsyncClient
     admin: dict[str, str]
     reviewer: dict[str, str]
@@ -115,6 +117,7 @@ async def billing(
         contact = {"Authorization": f"Bearer {tokens['billing@acme.example']}"}
         await post(api, "/api/v1/contact/invitation/accept", contact)
         yield Billing(
+            env=env,
             api=api,
             admin=admin,
             reviewer=new_user_headers(engine, "pm@gc.example"),
@@ -247,6 +250,62 @@ class TestRefusals:
         )
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "amount"
+
+
+class TestClosingThePeriod:
+    async def test_a_draft_left_at_close_is_deleted_and_its_amounts_billable_again(
+        self, billing: Billing, engine: Engine
+    ) -> None:
+        draft = await billing.pay_app(**{"02": "30000.00"})
+
+        await post(billing.api, f"/api/v1/billing-periods/{billing.period_id}/close", billing.admin)
+
+        async def draft_gone() -> bool:
+            response = await billing.api.get(
+                f"/api/v1/pay-apps/{draft['id']}", headers=billing.admin
+            )
+            return response.status_code == 404
+
+        await wait_for(draft_gone, what="the draft deleted at close")
+        late = await billing.api.post("/api/v1/contact/pay-app/submit", headers=billing.contact)
+        assert late.status_code == 409, late.text
+        assert late.json()["message"] == "the billing period is closed; it takes no new pay app"
+        assert late.json()["status"] == "closed"
+        with Session(engine) as session:
+            [deleted] = session.exec(
+                select(AuditEvent).where(
+                    AuditEvent.entity_id == draft["id"], AuditEvent.action == "delete"
+                )
+            ).all()
+        assert deleted.reason == DRAFT_LEFT_AT_CLOSE
+        assert deleted.detail["lines"]["02"]["work_this_period"] == "30000.00"
+
+        commitment = (
+            await billing.api.get(
+                f"/api/v1/commitments/{billing.commitment_id}", headers=billing.admin
+            )
+        ).json()
+        start = await today(billing.env)
+        period = await post(
+            billing.api,
+            f"/api/v1/projects/{commitment['project_id']}/billing-periods",
+            billing.admin,
+            start_date=(start + timedelta(days=30)).isoformat(),
+            end_date=(start + timedelta(days=59)).isoformat(),
+            due_date=(start + timedelta(days=50)).isoformat(),
+        )
+        response = await billing.api.post(
+            f"/api/v1/billing-periods/{period['id']}/commitments/{billing.commitment_id}/pay-apps",
+            json={
+                "entry": {
+                    "mode": "per_line_amounts",
+                    "lines": [{"sov_line_id": billing.lines["02"], "work_this_period": "60000.00"}],
+                }
+            },
+            headers=billing.admin,
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["summary"]["total_completed_and_stored"] == "60000.00"
 
 
 class TestRaces:

@@ -1,0 +1,107 @@
+"""A billing period's fan-out: the client starts and closes its commitments' billing workflows.
+
+The period could start them as child workflows, but Temporal records every child's start in the
+parent's own history, one after the other, which halves the rate at which a period of a thousand
+commitments gets its invites out. Started by the client, the workflows start side by side; the
+deterministic ids keep a retried activity from starting any of them twice.
+"""
+
+import asyncio
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.ids import COMMITMENT_BILLING, billing_workflow_id
+from workflows.messages import (
+    CloseBillings,
+    CommitmentBillingInput,
+    InviteCommitments,
+    StartBillings,
+    StartedBillings,
+)
+
+# Requests to the Temporal server in flight at once from one activity.
+CONCURRENT_REQUESTS = 64
+
+
+class FanOutActivities:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    @activity.defn
+    async def start_commitment_billings(self, request: StartBillings) -> StartedBillings:
+        """Start each commitment's billing; one already running (the admin bills for it) is
+        invited instead when the request invites, and one that already ended is left out."""
+        limit = asyncio.Semaphore(CONCURRENT_REQUESTS)
+        task_queue = activity.info().task_queue
+
+        async def start(commitment_id: str) -> bool:
+            async with limit:
+                return await self.start_one(request, commitment_id, task_queue)
+
+        started = await asyncio.gather(*(start(cid) for cid in request.commitment_ids))
+        return StartedBillings(
+            commitment_ids=[
+                cid for cid, ok in zip(request.commitment_ids, started, strict=True) if ok
+            ]
+        )
+
+    async def start_one(self, request: StartBillings, commitment_id: str, task_queue: str) -> bool:
+        period = request.period
+        billing = CommitmentBillingInput(
+            period_id=period.period_id,
+            project_id=period.project_id,
+            commitment_id=commitment_id,
+            due_date=period.due_date,
+            reminder_offsets_days=period.reminder_offsets_days,
+            message=request.message,
+            invited_by=request.actor,
+            invite=request.invite,
+        )
+        invite = InviteCommitments(
+            commitment_ids=[commitment_id], message=request.message, actor=request.actor
+        )
+        try:
+            await self.client.start_workflow(
+                COMMITMENT_BILLING,
+                billing,
+                id=billing_workflow_id(commitment_id, period.period_id),
+                task_queue=task_queue,
+                # A billing that ended (its period closed) is never started again.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # Signal-with-start: a billing already running (the admin bills for it) is invited.
+                start_signal="invite" if request.invite else None,
+                start_signal_args=[invite] if request.invite else [],
+            )
+        except WorkflowAlreadyStartedError:
+            # Without an invite, the billing already running is what was asked for.
+            return not request.invite and await self.is_running(commitment_id, period.period_id)
+        return True
+
+    async def is_running(self, commitment_id: str, period_id: str) -> bool:
+        handle: WorkflowHandle[object, object] = self.client.get_workflow_handle(
+            billing_workflow_id(commitment_id, period_id)
+        )
+        description = await handle.describe()
+        return description.close_time is None
+
+    @activity.defn
+    async def close_commitment_billings(self, request: CloseBillings) -> None:
+        """Tell each commitment's billing that its period closed; one already ended is fine."""
+        limit = asyncio.Semaphore(CONCURRENT_REQUESTS)
+
+        async def close(commitment_id: str) -> None:
+            handle = self.client.get_workflow_handle(
+                billing_workflow_id(commitment_id, request.period_id)
+            )
+            async with limit:
+                try:
+                    await handle.signal("close")
+                except RPCError as error:
+                    if error.status != RPCStatusCode.NOT_FOUND:
+                        raise
+
+        await asyncio.gather(*(close(cid) for cid in request.commitment_ids))

@@ -89,10 +89,15 @@ async def workflow_update(call: Callable[[], Awaitable[T]], missing: str) -> T:
                 raise
             raise error from None
         except RPCError as failure:
+            if "already completed" in failure.message:
+                raise InvalidTransition(
+                    "closed",
+                    "act on",
+                    [],
+                    message="the billing of this commitment in that period has ended",
+                ) from None
             if failure.status == RPCStatusCode.NOT_FOUND:
                 raise NotFound(missing) from None
-            if "already completed" in failure.message:
-                raise InvalidTransition("closed", "act on", [], subject=missing) from None
             if failure.status not in RETRIED:
                 raise
             if loop.time() + delay > give_up_at:

@@ -13,7 +13,7 @@ from api.staff.periods import start_operation
 from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.actors import Actor
 from paydraw.domain.errors import InvalidInput, NotFound
-from paydraw.domain.transitions import PayAppAction, Role
+from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, transition
 from paydraw.pay_apps import service
 from paydraw.pay_apps.schemas import (
     PayAppCreate,
@@ -109,6 +109,9 @@ async def act(
         role = staff_role(session, user, pay_app_id, frozenset(Role) - {Role.CONTACT})
         pay_app = service.get(session, role, pay_app_id)
         assert pay_app.period_id is not None
+        # The workflow's validator decides; this answers at once for a pay app whose billing
+        # has ended (void, paid, or its period closed), which has no workflow left to ask.
+        transition(PayAppStatus(pay_app.status), action, role)
         return role, pay_app.commitment_id, pay_app.period_id
 
     role, commitment_id, period_id = await in_transaction(request.app.state.engine, locate)

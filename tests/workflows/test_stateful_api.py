@@ -1137,12 +1137,6 @@ async def a_void_pay_app_in_a_closed_period(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="once the commitment's billing workflow of a period has ended, an action on one of "
-    "its pay apps answers 404 'not found' instead of 409 naming the status (api/process.py "
-    "maps the completed workflow's NOT_FOUND before its 'already completed' case)",
-)
 async def test_acting_on_a_void_pay_app_after_its_period_closed_is_409(
     dev_server_env: WorkflowEnvironment,
     process_settings: Settings,

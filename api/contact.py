@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.deps import SessionDep, SettingsDep, bearer, unauthorized
-from api.process import UpdateId, get_temporal, in_transaction, workflow_update
+from api.process import UpdateId, get_temporal, reading, workflow_update
 from api.staff.pay_apps import send_step
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
@@ -72,7 +72,7 @@ async def answer(
     if len(reason) > DECLINE_REASON_MAX_LENGTH:
         raise InvalidInput("reason", f"at most {DECLINE_REASON_MAX_LENGTH} characters")
     engine: Engine = request.app.state.engine
-    _, period, _ = await in_transaction(engine, lambda session: service.scope(session, contact))
+    _, period, _ = await reading(engine, lambda session: service.scope(session, contact))
     if period.status != "open":
         action = "accept" if accept else "decline"
         raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
@@ -153,9 +153,7 @@ async def fill_pay_app(
 ) -> PayAppPublic:
     """Fill in this period's pay app: the first call creates the draft, later calls edit it."""
     engine: Engine = request.app.state.engine
-    existing = await in_transaction(
-        engine, lambda session: pay_app_to_change(session, contact, "bill in")
-    )
+    existing = await reading(engine, lambda session: pay_app_to_change(session, contact, "bill in"))
     if existing is None:
         create = PayAppCreate(kind=PayAppKind.PROGRESS, **body.model_dump())
         return await contact_step(request, contact, key, action="create", create=create)
@@ -168,9 +166,7 @@ async def fill_pay_app(
 async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateId) -> PayAppPublic:
     """Submit the pay app for review (or resubmit it after a send-back)."""
     engine: Engine = request.app.state.engine
-    existing = await in_transaction(
-        engine, lambda session: pay_app_to_change(session, contact, "submit")
-    )
+    existing = await reading(engine, lambda session: pay_app_to_change(session, contact, "submit"))
     if existing is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")
     action = (

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from paydraw.actors import Actor
+from paydraw.db.engine import read_scope
 from paydraw.settings import Settings
 from paydraw.users.service import authenticate
 
@@ -25,8 +26,15 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back on error."""
+def get_session(
+    request: Request, engine: Annotated[Engine, Depends(get_engine)]
+) -> Iterator[Session]:
+    """One transaction per request: committed when the endpoint returns, rolled back on error.
+    A GET only reads, so it takes no write lock and never waits for a writer."""
+    if request.method in ("GET", "HEAD"):
+        with read_scope(engine) as session:
+            yield session
+        return
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -55,7 +63,7 @@ def current_user(
 ) -> Actor:
     if credentials is None:
         raise unauthorized("missing bearer API key")
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         user = authenticate(session, credentials.credentials)
         if user is None:
             raise unauthorized("unknown or revoked API key")

@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from paydraw.db.engine import session_scope
+from paydraw.db.engine import read_scope, session_scope
 from paydraw.domain.errors import InvalidTransition, NotFound
 from paydraw.worker import connect
 from workflows.rejections import domain_error_from
@@ -52,6 +52,17 @@ def update_id(idempotency_key: Annotated[str | None, Header()] = None) -> str:
 
 
 UpdateId = Annotated[str, Depends(update_id)]
+
+
+async def reading(engine: Engine, work: Callable[[Session], T]) -> T:
+    """Run database reads on a worker thread, off the event loop, without taking a write lock
+    (the checks an endpoint makes before it asks a workflow to act)."""
+
+    def run() -> T:
+        with read_scope(engine) as session:
+            return work(session)
+
+    return await anyio.to_thread.run_sync(run)
 
 
 async def in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:

@@ -9,11 +9,11 @@ from enum import StrEnum
 
 import anyio
 from sqlalchemy import Engine, update
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from emails.outbox import OutboxStatus, by_id
 from emails.sender import PermanentDeliveryError, TemporaryDeliveryError, send
-from paydraw.db.engine import session_scope
+from paydraw.db.engine import read_scope, session_scope
 from paydraw.db.tables import EmailOutbox, utcnow
 
 
@@ -69,7 +69,7 @@ async def deliver(
 
 
 def load(engine: Engine, outbox_id: str) -> QueuedEmail:
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         row = by_id(session, outbox_id)
         if row is None:
             raise LookupError(f"no email {outbox_id} in the outbox")

@@ -121,7 +121,7 @@ class CommitmentBillingWorkflow:
         return self.closed and not any(status in LIVE for status in self.pay_apps.values())
 
     async def send_invite(self) -> None:
-        invite = await workflow.execute_activity_method(
+        invite = await workflow.execute_local_activity_method(
             BillingActivities.record_invited,
             self.delivery("invite"),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
@@ -202,7 +202,7 @@ class CommitmentBillingWorkflow:
             if kind == "overdue_notice"
             else BillingActivities.record_reminder
         )
-        queued: OutboxIds = await workflow.execute_activity_method(
+        queued: OutboxIds = await workflow.execute_local_activity_method(
             activity,
             self.delivery(kind, days_left),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
@@ -213,7 +213,7 @@ class CommitmentBillingWorkflow:
     async def deliver_outbox(self) -> None:
         while self.outbox:
             outbox_id = self.outbox.pop(0)
-            await workflow.execute_activity_method(
+            await workflow.execute_local_activity_method(
                 BillingActivities.deliver_email,
                 outbox_id,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from api.contact import DECLINE_REASON_MAX_LENGTH, answer
 from api.deps import SettingsDep
 from api.pages.html import templates
-from api.process import in_transaction
+from api.process import reading
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
 from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
@@ -149,7 +149,7 @@ async def contact_page(
 ) -> Response:
     engine: Engine = request.app.state.engine
     try:
-        page = await in_transaction(engine, lambda session: load_page(session, claim))
+        page = await reading(engine, lambda session: load_page(session, claim))
     except NotFound:
         return not_in_scope(request)
     field_errors: dict[str, str] = {}

@@ -8,10 +8,11 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from api.process import TemporalDep, UpdateId, get_temporal, in_transaction, workflow_update
+from api.process import TemporalDep, UpdateId, get_temporal, reading, workflow_update
 from api.staff.periods import start_operation
 from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.actors import Actor
+from paydraw.db.tables import PayApp
 from paydraw.domain.errors import InvalidInput, NotFound
 from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, transition
 from paydraw.pay_apps import service
@@ -59,7 +60,7 @@ async def create_on_behalf(
             raise NotFound(f"billing period {period_id} not found")
         return period, project, role
 
-    period, project, role = await in_transaction(engine, check)
+    period, project, role = await reading(engine, check)
     await workflow_update(
         lambda: temporal.execute_update_with_start_workflow(
             BillingPeriodWorkflow.open_billing,
@@ -100,6 +101,14 @@ def staff_role(
     return role
 
 
+def stored(session: Session, pay_app_id: str) -> PayApp:
+    """The pay app's row: its commitment, period and status, without pricing it."""
+    pay_app = session.get(PayApp, pay_app_id)
+    if pay_app is None:
+        raise NotFound(f"pay app {pay_app_id} not found")
+    return pay_app
+
+
 async def act(
     request: Request, user: Actor, pay_app_id: str, action: PayAppAction, key: str, **fields: Any
 ) -> PayAppPublic | None:
@@ -107,14 +116,14 @@ async def act(
 
     def locate(session: Session) -> tuple[Role, str, str]:
         role = staff_role(session, user, pay_app_id, frozenset(Role) - {Role.CONTACT})
-        pay_app = service.get(session, role, pay_app_id)
+        pay_app = stored(session, pay_app_id)
         assert pay_app.period_id is not None
         # The workflow's validator decides; this answers at once for a pay app whose billing
         # has ended (void, paid, or its period closed), which has no workflow left to ask.
         transition(PayAppStatus(pay_app.status), action, role)
         return role, pay_app.commitment_id, pay_app.period_id
 
-    role, commitment_id, period_id = await in_transaction(request.app.state.engine, locate)
+    role, commitment_id, period_id = await reading(request.app.state.engine, locate)
     step = PayAppStep(
         action=action,
         commitment_id=commitment_id,
@@ -178,10 +187,10 @@ async def submit(
 
 async def submit_or_resubmit(request: Request, user: Actor, pay_app_id: str) -> PayAppAction:
     def status_of(session: Session) -> str:
-        role = staff_role(session, user, pay_app_id, frozenset(Role) - {Role.CONTACT})
-        return service.get(session, role, pay_app_id).status
+        staff_role(session, user, pay_app_id, frozenset(Role) - {Role.CONTACT})
+        return stored(session, pay_app_id).status
 
-    current = await in_transaction(request.app.state.engine, status_of)
+    current = await reading(request.app.state.engine, status_of)
     return PayAppAction.RESUBMIT if current == "revise_and_resubmit" else PayAppAction.SUBMIT
 
 

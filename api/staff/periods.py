@@ -6,7 +6,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from api.process import TemporalDep, UpdateId, in_transaction, workflow_update
+from api.process import TemporalDep, UpdateId, in_transaction, reading, workflow_update
 from paydraw.access import ADMIN_ONLY
 from paydraw.actors import Actor
 from paydraw.db.tables import BillingPeriod, Project
@@ -125,7 +125,7 @@ async def invite(
             *service.eligible_for_invite(session, project, period, body.commitment_ids),
         )
 
-    period, project, eligible, refused = await in_transaction(engine, check)
+    period, project, eligible, refused = await reading(engine, check)
     if not eligible:
         return InviteResponse(invited=[], refused=refused)
     result = await workflow_update(
@@ -151,7 +151,7 @@ async def close_period(
     update_id: UpdateId,
 ) -> PeriodPublic:
     """Close the period: no new invites, every open commitment workflow ends cleanly."""
-    period, project = await in_transaction(
+    period, project = await reading(
         engine, lambda session: admin_period(session, user, period_id, "close")
     )
     await workflow_update(
@@ -163,7 +163,7 @@ async def close_period(
         ),
         f"billing period {period_id} not found",
     )
-    closed = await in_transaction(engine, lambda session: session.get(BillingPeriod, period_id))
+    closed = await reading(engine, lambda session: session.get(BillingPeriod, period_id))
     assert closed is not None
     return service.to_public(closed)
 
@@ -179,7 +179,7 @@ async def extend_due_date(
     update_id: UpdateId,
 ) -> InvitationView:
     """Give one commitment a later due date; its contact can accept and submit again."""
-    await in_transaction(
+    await reading(
         engine, lambda session: admin_period(session, user, period_id, "extend due dates")
     )
     handle = billing_handle(temporal, commitment_id, period_id)

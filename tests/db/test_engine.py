@@ -1,0 +1,70 @@
+"""Transactions: writers queue for SQLite's one write lock, readers never wait for it."""
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from paydraw.db.engine import read_scope, session_scope
+from paydraw.db.tables import User
+from tests.api.helpers import create_project
+
+
+@contextmanager
+def writer_holding_the_lock(engine: Engine) -> Iterator[None]:
+    """Another request in the middle of a write transaction, holding it open meanwhile."""
+    holding, release = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with session_scope(engine) as session:
+            session.add(User(email="written-meanwhile@gc.example"))
+            session.flush()
+            holding.set()
+            release.wait(timeout=60)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert holding.wait(timeout=10)
+        yield
+    finally:
+        release.set()
+        writer.join()
+
+
+class TestReaders:
+    def test_a_read_does_not_wait_for_a_writer(self, engine: Engine) -> None:
+        with writer_holding_the_lock(engine):
+            started = time.monotonic()
+            with read_scope(engine) as session:
+                emails = session.exec(select(User.email)).all()
+
+        assert time.monotonic() - started < 5  # a reader that queued would wait 30 s
+        assert "written-meanwhile@gc.example" not in emails
+
+    def test_a_get_request_answers_while_a_writer_holds_the_lock(
+        self, client: TestClient, admin: dict[str, str], engine: Engine
+    ) -> None:
+        project = create_project(client, admin)
+        with writer_holding_the_lock(engine):
+            started = time.monotonic()
+            response = client.get(f"/api/v1/projects/{project['id']}", headers=admin)
+            waited = time.monotonic() - started
+
+        assert response.status_code == 200, response.text
+        assert response.json()["name"] == "Harbor View Tower"
+        assert waited < 5
+
+    def test_whatever_a_read_scope_writes_is_rolled_back(self, engine: Engine) -> None:
+        with read_scope(engine) as session:
+            session.add(User(email="never-kept@gc.example"))
+            session.flush()
+
+        with read_scope(engine) as session:
+            assert (
+                session.exec(select(User).where(User.email == "never-kept@gc.example")).all() == []
+            )

@@ -1,9 +1,10 @@
 """A billing period's fan-out: the client starts and closes its commitments' billing workflows.
 
 The period could start them as child workflows, but Temporal records every child's start in the
-parent's own history, one after the other, which halves the rate at which a period of a thousand
-commitments gets its invites out. Started by the client, the workflows start side by side; the
-deterministic ids keep a retried activity from starting any of them twice.
+parent's own history, one after the other, and a period of many thousand commitments would carry
+three events per child. Started by the client, the workflows start side by side and the period's
+history holds one activity per batch; the deterministic ids keep a retried activity from starting
+any of them twice.
 """
 
 import asyncio

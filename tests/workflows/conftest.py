@@ -2,14 +2,17 @@
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
-from tests.support.temporal import dev_server, time_skipping
+from tests.support.temporal import billing_worker, dev_server, time_skipping
+from tests.workflows.helpers import Paydraw, api_client
 
 
 @pytest.fixture
@@ -47,3 +50,32 @@ def process_settings(tmp_path: Path, database_url: str, smtp: SmtpTestServer) ->
         # A task queue per test: workflows left waiting by one test never meet another's worker.
         temporal_task_queue=f"paydraw-test-{uuid.uuid4().hex}",
     )
+
+
+@asynccontextmanager
+async def running(
+    env: WorkflowEnvironment, settings: Settings, engine: Engine
+) -> AsyncIterator[Paydraw]:
+    async with (
+        api_client(env, settings, engine) as api,
+        billing_worker(env.client, settings, engine),
+    ):
+        yield Paydraw(env, api)
+
+
+@pytest.fixture
+async def on_dev_server(
+    dev_server_env: WorkflowEnvironment, process_settings: Settings, engine: Engine
+) -> AsyncIterator[Paydraw]:
+    """Paydraw on the real dev server: the real clock, real timers."""
+    async with running(dev_server_env, process_settings, engine) as paydraw:
+        yield paydraw
+
+
+@pytest.fixture
+async def time_skipping_paydraw(
+    time_skipping_env: WorkflowEnvironment, process_settings: Settings, engine: Engine
+) -> AsyncIterator[Paydraw]:
+    """Paydraw on the time-skipping test server, whose clock a test moves with ``env.sleep``."""
+    async with running(time_skipping_env, process_settings, engine) as paydraw:
+        yield paydraw

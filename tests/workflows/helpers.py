@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -19,6 +20,14 @@ SOV = [
     {"code": "01", "description": "Mobilization", "scheduled_value": "5000.00"},
     {"code": "02", "description": "Framing", "scheduled_value": "60000.00"},
 ]
+
+
+@dataclass(frozen=True)
+class Paydraw:
+    """Paydraw running for one test: its API (in the test's event loop) and a worker, on ``env``."""
+
+    env: WorkflowEnvironment
+    api: httpx.AsyncClient
 
 
 def api_client(env: WorkflowEnvironment, settings: Settings, engine: Engine) -> httpx.AsyncClient:

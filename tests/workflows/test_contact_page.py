@@ -24,6 +24,7 @@ from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
 from tests.support.temporal import billing_worker
 from tests.workflows.helpers import (
+    Paydraw,
     api_client,
     contact_token,
     messages_to,
@@ -305,56 +306,52 @@ class TestWhatALinkMayShow:
 
     async def test_hostile_text_is_shown_as_text(
         self,
-        time_skipping_env: WorkflowEnvironment,
+        time_skipping_paydraw: Paydraw,
         process_settings: Settings,
         engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
     ) -> None:
-        env = time_skipping_env
-        async with (
-            api_client(env, process_settings, engine) as api,
-            billing_worker(env.client, process_settings, engine),
-        ):
-            project = await post(
-                api,
-                "/api/v1/projects",
-                admin,
-                name=f"{HOSTILE} Tower",
-                general_contractor=f'GC "{HOSTILE}"',
-            )
-            commitment = await post(
-                api,
-                f"/api/v1/projects/{project['id']}/commitments",
-                admin,
-                number="SC-0000",
-                vendor_name=f"<b>Vendor</b>{HOSTILE}",
-                contacts=[{"name": "Clerk", "email": CONTACT}],
-                sov_lines=[
-                    {"code": "01", "description": HOSTILE, "scheduled_value": "1234.56"},
-                ],
-            )
-            await post(api, f"/api/v1/commitments/{commitment['id']}/sov/approve", admin)
-            period_id = await open_period(env, api, admin, project["id"], due_in_days=10)
-            await post(
-                api,
-                f"/api/v1/billing-periods/{period_id}/invites",
-                admin,
-                commitment_ids=[commitment["id"]],
-            )
-            await wait_for(lambda: len(messages_to(smtp, CONTACT)) == 1, what="the invite")
-            token = contact_token(messages_to(smtp, CONTACT)[0])
-            _, decline_key = form_keys(await api.get("/contact", params={"token": token}))
-            declined = await api.post(
-                "/contact/decline",
-                data={"token": token, "idempotency_key": decline_key, "reason": HOSTILE},
-            )
-            assert declined.status_code == 303
+        env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
+        project = await post(
+            api,
+            "/api/v1/projects",
+            admin,
+            name=f"{HOSTILE} Tower",
+            general_contractor=f'GC "{HOSTILE}"',
+        )
+        commitment = await post(
+            api,
+            f"/api/v1/projects/{project['id']}/commitments",
+            admin,
+            number="SC-0000",
+            vendor_name=f"<b>Vendor</b>{HOSTILE}",
+            contacts=[{"name": "Clerk", "email": CONTACT}],
+            sov_lines=[
+                {"code": "01", "description": HOSTILE, "scheduled_value": "1234.56"},
+            ],
+        )
+        await post(api, f"/api/v1/commitments/{commitment['id']}/sov/approve", admin)
+        period_id = await open_period(env, api, admin, project["id"], due_in_days=10)
+        await post(
+            api,
+            f"/api/v1/billing-periods/{period_id}/invites",
+            admin,
+            commitment_ids=[commitment["id"]],
+        )
+        await wait_for(lambda: len(messages_to(smtp, CONTACT)) == 1, what="the invite")
+        token = contact_token(messages_to(smtp, CONTACT)[0])
+        _, decline_key = form_keys(await api.get("/contact", params={"token": token}))
+        declined = await api.post(
+            "/contact/decline",
+            data={"token": token, "idempotency_key": decline_key, "reason": HOSTILE},
+        )
+        assert declined.status_code == 303
 
-            page = await api.get("/contact", params={"token": token})
+        page = await api.get("/contact", params={"token": token})
 
-            assert page.status_code == 200
-            assert "<script>" not in page.text and "<b>Vendor" not in page.text
-            escaped = "&lt;script&gt;alert(&#34;paydraw&#34;)&lt;/script&gt;"
-            assert page.text.count(escaped) >= 5  # title, heading, GC, vendor, SOV line, reason
-            assert table_rows(page.text)[-2][-3:] == ["1,234.56", "0.00", "1,234.56"]
+        assert page.status_code == 200
+        assert "<script>" not in page.text and "<b>Vendor" not in page.text
+        escaped = "&lt;script&gt;alert(&#34;paydraw&#34;)&lt;/script&gt;"
+        assert page.text.count(escaped) >= 5  # title, heading, GC, vendor, SOV line, reason
+        assert table_rows(page.text)[-2][-3:] == ["1,234.56", "0.00", "1,234.56"]

@@ -6,14 +6,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.testing import WorkflowEnvironment
 
 from paydraw.db.tables import AuditEvent, EmailOutbox
 from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
-from tests.support.temporal import billing_worker
 from tests.workflows.helpers import (
-    api_client,
+    Paydraw,
     contact_token,
     messages_to,
     open_period,
@@ -36,274 +34,249 @@ def sent(engine: Engine, kind: str) -> list[EmailOutbox]:
 class TestRemindersAndDueDate:
     async def test_reminders_at_the_offsets_then_overdue_then_the_lock_until_extended(
         self,
-        time_skipping_env: WorkflowEnvironment,
+        time_skipping_paydraw: Paydraw,
         process_settings: Settings,
         engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
     ) -> None:
-        env = time_skipping_env
-        async with (
-            api_client(env, process_settings, engine) as api,
-            billing_worker(env.client, process_settings, engine),
-        ):
-            project_id, (commitment_id,) = await project_with_commitments(api, admin, 1)
-            period_id = await open_period(env, api, admin, project_id, due_in_days=10)
-            invited = await post(
-                api,
-                f"/api/v1/billing-periods/{period_id}/invites",
-                admin,
-                commitment_ids=[commitment_id],
-                message="Please bill by the 10th.",
-            )
-            assert invited == {"invited": [commitment_id], "refused": []}
-            await wait_for(lambda: len(messages_to(smtp, CONTACT)) == 1, what="the invite")
-            token = contact_token(messages_to(smtp, CONTACT)[0])
+        env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
+        project_id, (commitment_id,) = await project_with_commitments(api, admin, 1)
+        period_id = await open_period(env, api, admin, project_id, due_in_days=10)
+        invited = await post(
+            api,
+            f"/api/v1/billing-periods/{period_id}/invites",
+            admin,
+            commitment_ids=[commitment_id],
+            message="Please bill by the 10th.",
+        )
+        assert invited == {"invited": [commitment_id], "refused": []}
+        await wait_for(lambda: len(messages_to(smtp, CONTACT)) == 1, what="the invite")
+        token = contact_token(messages_to(smtp, CONTACT)[0])
 
-            await env.sleep(timedelta(days=2))  # 8+ days before the due date: no reminder yet
-            assert sent(engine, "reminder") == []
+        await env.sleep(timedelta(days=2))  # 8+ days before the due date: no reminder yet
+        assert sent(engine, "reminder") == []
 
-            await env.sleep(timedelta(days=3))  # past 7 days before
-            await wait_for(lambda: len(sent(engine, "reminder")) == 1, what="the 7-day reminder")
-            await env.sleep(timedelta(days=5))  # past 1 day before
-            await wait_for(lambda: len(sent(engine, "reminder")) == 2, what="the 1-day reminder")
-            assert "7 days" in sent(engine, "reminder")[0].text_body
-            assert "due tomorrow" in sent(engine, "reminder")[1].text_body
+        await env.sleep(timedelta(days=3))  # past 7 days before
+        await wait_for(lambda: len(sent(engine, "reminder")) == 1, what="the 7-day reminder")
+        await env.sleep(timedelta(days=5))  # past 1 day before
+        await wait_for(lambda: len(sent(engine, "reminder")) == 2, what="the 1-day reminder")
+        assert "7 days" in sent(engine, "reminder")[0].text_body
+        assert "due tomorrow" in sent(engine, "reminder")[1].text_body
 
-            await env.sleep(timedelta(days=2))  # past the due date
-            await wait_for(lambda: len(sent(engine, "overdue_notice")) == 1, what="overdue")
-            board = (await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)).json()
-            assert board["rows"][0]["overdue"] is True
-            assert board["counts"]["overdue"] == 1
-            assert len(messages_to(smtp, CONTACT)) == 4  # invite, two reminders, overdue notice
+        await env.sleep(timedelta(days=2))  # past the due date
+        await wait_for(lambda: len(sent(engine, "overdue_notice")) == 1, what="overdue")
+        board = (await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)).json()
+        assert board["rows"][0]["overdue"] is True
+        assert board["counts"]["overdue"] == 1
+        assert len(messages_to(smtp, CONTACT)) == 4  # invite, two reminders, overdue notice
 
-            contact = {"Authorization": f"Bearer {token}"}
-            locked = await api.post("/api/v1/contact/invitation/accept", headers=contact)
-            assert locked.status_code == 409
-            assert locked.json()["status"] == "past_due"
-            assert locked.json()["allowed_actions"] == ["decline"]
+        contact = {"Authorization": f"Bearer {token}"}
+        locked = await api.post("/api/v1/contact/invitation/accept", headers=contact)
+        assert locked.status_code == 409
+        assert locked.json()["status"] == "past_due"
+        assert locked.json()["allowed_actions"] == ["decline"]
 
-            new_due = (await today(env) + timedelta(days=10)).isoformat()
-            extended = await post(
-                api,
-                f"/api/v1/billing-periods/{period_id}/commitments/{commitment_id}/extend-due-date",
-                admin,
-                due_date=new_due,
-            )
-            assert extended["overdue"] is False and extended["locked"] is False
-            accepted = await api.post("/api/v1/contact/invitation/accept", headers=contact)
-            assert accepted.status_code == 200, accepted.text
-            assert accepted.json()["status"] == "accepted"
-            board = (await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)).json()
-            assert board["rows"][0]["overdue"] is False
-            assert board["rows"][0]["due_date"] == new_due
-            assert board["counts"]["accepted"] == 1
+        new_due = (await today(env) + timedelta(days=10)).isoformat()
+        extended = await post(
+            api,
+            f"/api/v1/billing-periods/{period_id}/commitments/{commitment_id}/extend-due-date",
+            admin,
+            due_date=new_due,
+        )
+        assert extended["overdue"] is False and extended["locked"] is False
+        accepted = await api.post("/api/v1/contact/invitation/accept", headers=contact)
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["status"] == "accepted"
+        board = (await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)).json()
+        assert board["rows"][0]["overdue"] is False
+        assert board["rows"][0]["due_date"] == new_due
+        assert board["counts"]["accepted"] == 1
 
     async def test_no_reminder_after_an_answer(
         self,
-        time_skipping_env: WorkflowEnvironment,
+        time_skipping_paydraw: Paydraw,
         process_settings: Settings,
         engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
     ) -> None:
-        env = time_skipping_env
-        async with (
-            api_client(env, process_settings, engine) as api,
-            billing_worker(env.client, process_settings, engine),
-        ):
-            project_id, commitment_ids = await project_with_commitments(api, admin, 1)
-            period_id = await open_period(env, api, admin, project_id, due_in_days=10)
-            await post(
-                api,
-                f"/api/v1/billing-periods/{period_id}/invites",
-                admin,
-                commitment_ids=commitment_ids,
-            )
-            await wait_for(lambda: len(messages_to(smtp, CONTACT)) == 1, what="the invite")
-            contact = {"Authorization": f"Bearer {contact_token(messages_to(smtp, CONTACT)[0])}"}
-            await post(api, "/api/v1/contact/invitation/accept", contact)
+        env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
+        project_id, commitment_ids = await project_with_commitments(api, admin, 1)
+        period_id = await open_period(env, api, admin, project_id, due_in_days=10)
+        await post(
+            api,
+            f"/api/v1/billing-periods/{period_id}/invites",
+            admin,
+            commitment_ids=commitment_ids,
+        )
+        await wait_for(lambda: len(messages_to(smtp, CONTACT)) == 1, what="the invite")
+        contact = {"Authorization": f"Bearer {contact_token(messages_to(smtp, CONTACT)[0])}"}
+        await post(api, "/api/v1/contact/invitation/accept", contact)
 
-            await env.sleep(timedelta(days=9, hours=12))
-            assert sent(engine, "reminder") == []
-            assert len(messages_to(smtp, CONTACT)) == 1
+        await env.sleep(timedelta(days=9, hours=12))
+        assert sent(engine, "reminder") == []
+        assert len(messages_to(smtp, CONTACT)) == 1
 
 
 class TestClosePeriod:
     async def test_every_child_ends_cleanly_and_nothing_is_lost(
         self,
-        time_skipping_env: WorkflowEnvironment,
+        time_skipping_paydraw: Paydraw,
         process_settings: Settings,
         engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
     ) -> None:
-        env = time_skipping_env
-        async with (
-            api_client(env, process_settings, engine) as api,
-            billing_worker(env.client, process_settings, engine),
-        ):
-            project_id, ids = await project_with_commitments(api, admin, 3)
-            period_id = await open_period(env, api, admin, project_id, due_in_days=20)
-            await post(
-                api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=ids
-            )
-            await wait_for(lambda: len(smtp.received) == 3, what="three invites")
-            tokens = {
-                n: contact_token(messages_to(smtp, f"billing@vendor-{n}.example")[0])
-                for n in range(3)
-            }
-            await post(
-                api,
-                "/api/v1/contact/invitation/accept",
-                {"Authorization": f"Bearer {tokens[0]}"},
-            )
-            await post(
-                api,
-                "/api/v1/contact/invitation/decline",
-                {"Authorization": f"Bearer {tokens[1]}"},
-                reason="No work this month",
-            )
+        env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
+        project_id, ids = await project_with_commitments(api, admin, 3)
+        period_id = await open_period(env, api, admin, project_id, due_in_days=20)
+        await post(api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=ids)
+        await wait_for(lambda: len(smtp.received) == 3, what="three invites")
+        tokens = {
+            n: contact_token(messages_to(smtp, f"billing@vendor-{n}.example")[0]) for n in range(3)
+        }
+        await post(
+            api,
+            "/api/v1/contact/invitation/accept",
+            {"Authorization": f"Bearer {tokens[0]}"},
+        )
+        await post(
+            api,
+            "/api/v1/contact/invitation/decline",
+            {"Authorization": f"Bearer {tokens[1]}"},
+            reason="No work this month",
+        )
 
-            closed = await post(api, f"/api/v1/billing-periods/{period_id}/close", admin)
-            assert closed["status"] == "closed"
+        closed = await post(api, f"/api/v1/billing-periods/{period_id}/close", admin)
+        assert closed["status"] == "closed"
 
-            async def all_ended() -> bool:
-                for commitment_id in ids:
-                    handle = env.client.get_workflow_handle(
-                        billing_workflow_id(commitment_id, period_id)
+        async def all_ended() -> bool:
+            for commitment_id in ids:
+                handle = env.client.get_workflow_handle(
+                    billing_workflow_id(commitment_id, period_id)
+                )
+                status = (await handle.describe()).status
+                if status != WorkflowExecutionStatus.COMPLETED:
+                    return False
+            return True
+
+        await wait_for(all_ended, what="every commitment workflow completed")
+        board = (await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)).json()
+        assert [row["invitation_status"] for row in board["rows"]] == [
+            "accepted",
+            "declined",
+            "invited",
+        ]
+        assert board["rows"][1]["decline_reason"] == "No work this month"
+        assert board["period"]["status"] == "closed"
+
+        again = await api.post(
+            f"/api/v1/billing-periods/{period_id}/invites",
+            json={"commitment_ids": ids},
+            headers=admin,
+        )
+        assert again.status_code == 409
+        assert again.json()["status"] == "closed"
+        late = await api.post(
+            "/api/v1/contact/invitation/accept",
+            headers={"Authorization": f"Bearer {tokens[2]}"},
+        )
+        assert late.status_code == 409
+
+        with Session(engine) as session:
+            actions = [
+                event.action
+                for event in session.exec(
+                    select(AuditEvent).where(
+                        col(AuditEvent.entity_type).in_(["invitation", "billing_period"])
                     )
-                    status = (await handle.describe()).status
-                    if status != WorkflowExecutionStatus.COMPLETED:
-                        return False
-                return True
-
-            await wait_for(all_ended, what="every commitment workflow completed")
-            board = (await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)).json()
-            assert [row["invitation_status"] for row in board["rows"]] == [
-                "accepted",
-                "declined",
-                "invited",
+                )
             ]
-            assert board["rows"][1]["decline_reason"] == "No work this month"
-            assert board["period"]["status"] == "closed"
-
-            again = await api.post(
-                f"/api/v1/billing-periods/{period_id}/invites",
-                json={"commitment_ids": ids},
-                headers=admin,
-            )
-            assert again.status_code == 409
-            assert again.json()["status"] == "closed"
-            late = await api.post(
-                "/api/v1/contact/invitation/accept",
-                headers={"Authorization": f"Bearer {tokens[2]}"},
-            )
-            assert late.status_code == 409
-
-            with Session(engine) as session:
-                actions = [
-                    event.action
-                    for event in session.exec(
-                        select(AuditEvent).where(
-                            col(AuditEvent.entity_type).in_(["invitation", "billing_period"])
-                        )
-                    )
-                ]
-            assert sorted(actions) == sorted(
-                ["open", "invite", "invite", "invite", "accept", "decline", "close"]
-            )
+        assert sorted(actions) == sorted(
+            ["open", "invite", "invite", "invite", "accept", "decline", "close"]
+        )
 
 
 class TestOpenAndInvite:
     async def test_refusals_come_back_with_their_reasons(
         self,
-        time_skipping_env: WorkflowEnvironment,
+        time_skipping_paydraw: Paydraw,
         process_settings: Settings,
         engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
     ) -> None:
-        env = time_skipping_env
-        async with (
-            api_client(env, process_settings, engine) as api,
-            billing_worker(env.client, process_settings, engine),
-        ):
-            project_id, (ready,) = await project_with_commitments(api, admin, 1)
-            no_contact = await post(
-                api,
-                f"/api/v1/projects/{project_id}/commitments",
-                admin,
-                number="SC-NC",
-                vendor_name="No Contact Co",
-                sov_lines=[{"code": "01", "scheduled_value": "10.00"}],
-            )
-            draft = await post(
-                api,
-                f"/api/v1/projects/{project_id}/commitments",
-                admin,
-                number="SC-DR",
-                vendor_name="Draft Co",
-                contacts=[{"email": "ap@draft.example"}],
-                sov_lines=[{"code": "01", "scheduled_value": "10.00"}],
-            )
-            period_id = await open_period(env, api, admin, project_id, due_in_days=10)
-            second = await api.post(
-                f"/api/v1/projects/{project_id}/billing-periods",
-                json={
-                    "start_date": "2030-01-01",
-                    "end_date": "2030-01-31",
-                    "due_date": "2030-01-25",
-                },
-                headers=admin,
-            )
-            assert second.status_code == 409
-            assert period_id in second.json()["message"]
+        env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
+        project_id, (ready,) = await project_with_commitments(api, admin, 1)
+        no_contact = await post(
+            api,
+            f"/api/v1/projects/{project_id}/commitments",
+            admin,
+            number="SC-NC",
+            vendor_name="No Contact Co",
+            sov_lines=[{"code": "01", "scheduled_value": "10.00"}],
+        )
+        draft = await post(
+            api,
+            f"/api/v1/projects/{project_id}/commitments",
+            admin,
+            number="SC-DR",
+            vendor_name="Draft Co",
+            contacts=[{"email": "ap@draft.example"}],
+            sov_lines=[{"code": "01", "scheduled_value": "10.00"}],
+        )
+        period_id = await open_period(env, api, admin, project_id, due_in_days=10)
+        second = await api.post(
+            f"/api/v1/projects/{project_id}/billing-periods",
+            json={
+                "start_date": "2030-01-01",
+                "end_date": "2030-01-31",
+                "due_date": "2030-01-25",
+            },
+            headers=admin,
+        )
+        assert second.status_code == 409
+        assert period_id in second.json()["message"]
 
-            result = await post(
-                api,
-                f"/api/v1/billing-periods/{period_id}/invites",
-                admin,
-                commitment_ids=[ready, no_contact["id"], draft["id"], "cmt_unknown"],
-            )
-            assert result["invited"] == [ready]
-            assert {r["commitment_id"]: r["reason"] for r in result["refused"]} == {
-                no_contact["id"]: "no invoice contact",
-                draft["id"]: "schedule of values not approved",
-                "cmt_unknown": "no such commitment on this project",
-            }
-            await wait_for(lambda: len(smtp.received) == 1, what="the invite")
-            again = await post(
-                api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=[ready]
-            )
-            assert again["refused"][0]["reason"].startswith("already invited")
+        result = await post(
+            api,
+            f"/api/v1/billing-periods/{period_id}/invites",
+            admin,
+            commitment_ids=[ready, no_contact["id"], draft["id"], "cmt_unknown"],
+        )
+        assert result["invited"] == [ready]
+        assert {r["commitment_id"]: r["reason"] for r in result["refused"]} == {
+            no_contact["id"]: "no invoice contact",
+            draft["id"]: "schedule of values not approved",
+            "cmt_unknown": "no such commitment on this project",
+        }
+        await wait_for(lambda: len(smtp.received) == 1, what="the invite")
+        again = await post(
+            api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=[ready]
+        )
+        assert again["refused"][0]["reason"].startswith("already invited")
 
     @pytest.mark.parametrize("reason", ["", "   "])
     async def test_a_decline_needs_a_reason(
         self,
         reason: str,
-        time_skipping_env: WorkflowEnvironment,
+        time_skipping_paydraw: Paydraw,
         process_settings: Settings,
         engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
     ) -> None:
-        env = time_skipping_env
-        async with (
-            api_client(env, process_settings, engine) as api,
-            billing_worker(env.client, process_settings, engine),
-        ):
-            project_id, ids = await project_with_commitments(api, admin, 1)
-            period_id = await open_period(env, api, admin, project_id, due_in_days=10)
-            await post(
-                api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=ids
-            )
-            await wait_for(lambda: len(smtp.received) == 1, what="the invite")
-            token = contact_token(smtp.received[0])
-            response = await api.post(
-                "/api/v1/contact/invitation/decline",
-                json={"reason": reason},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            assert response.status_code == 422
-            assert response.json()["errors"][0]["field"] == "reason"
+        env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
+        project_id, ids = await project_with_commitments(api, admin, 1)
+        period_id = await open_period(env, api, admin, project_id, due_in_days=10)
+        await post(api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=ids)
+        await wait_for(lambda: len(smtp.received) == 1, what="the invite")
+        token = contact_token(smtp.received[0])
+        response = await api.post(
+            "/api/v1/contact/invitation/decline",
+            json={"reason": reason},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "reason"

@@ -11,8 +11,8 @@ from paydraw.db.tables import BillingPeriod
 from paydraw.periods.service import monthly_period_dates
 from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
-from tests.support.temporal import billing_worker
 from tests.workflows.helpers import (
+    Paydraw,
     api_client,
     post,
     project_with_commitments,
@@ -40,64 +40,58 @@ class TestPeriodDates:
 class TestBillingCycleSchedule:
     async def test_the_schedule_closes_the_open_period_opens_the_next_and_invites(
         self,
-        dev_server_env: WorkflowEnvironment,
+        on_dev_server: Paydraw,
         process_settings: Settings,
         engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
     ) -> None:
-        env = dev_server_env
-        async with (
-            api_client(env, process_settings, engine) as api,
-            billing_worker(env.client, process_settings, engine),
-        ):
-            project_id, ids = await project_with_commitments(api, admin, 2)
-            last_month = await today(env) - timedelta(days=30)
-            old = await post(
-                api,
-                f"/api/v1/projects/{project_id}/billing-periods",
-                admin,
-                start_date=last_month.isoformat(),
-                end_date=(last_month + timedelta(days=29)).isoformat(),
-                due_date=(last_month + timedelta(days=25)).isoformat(),
-            )
-            old_period = old["id"]
-            cycle = {"enabled": True, "start_day": 1, "due_day": 20}
-            response = await api.put(
-                f"/api/v1/projects/{project_id}/billing-cycle", json=cycle, headers=admin
-            )
-            assert response.json()["billing_cycle"] == cycle
+        env, api = on_dev_server.env, on_dev_server.api
+        project_id, ids = await project_with_commitments(api, admin, 2)
+        last_month = await today(env) - timedelta(days=30)
+        old = await post(
+            api,
+            f"/api/v1/projects/{project_id}/billing-periods",
+            admin,
+            start_date=last_month.isoformat(),
+            end_date=(last_month + timedelta(days=29)).isoformat(),
+            due_date=(last_month + timedelta(days=25)).isoformat(),
+        )
+        old_period = old["id"]
+        cycle = {"enabled": True, "start_day": 1, "due_day": 20}
+        response = await api.put(
+            f"/api/v1/projects/{project_id}/billing-cycle", json=cycle, headers=admin
+        )
+        assert response.json()["billing_cycle"] == cycle
 
-            handle = env.client.get_schedule_handle(schedule_id(project_id))
-            described = await handle.describe()
-            (calendar,) = described.schedule.spec.calendars
-            assert [r.start for r in calendar.day_of_month] == [1]
-            assert described.info.next_action_times[0].day == 1
+        handle = env.client.get_schedule_handle(schedule_id(project_id))
+        described = await handle.describe()
+        (calendar,) = described.schedule.spec.calendars
+        assert [r.start for r in calendar.day_of_month] == [1]
+        assert described.info.next_action_times[0].day == 1
 
-            await handle.trigger()
-            await wait_for(lambda: len(smtp.received) == 2, timeout=60, what="cycle invites")
-            with Session(engine) as session:
-                periods = session.exec(
-                    select(BillingPeriod).order_by(col(BillingPeriod.created_at))
-                ).all()
-            assert [(p.id == old_period, p.status) for p in periods] == [
-                (True, "closed"),
-                (False, "open"),
-            ]
-            assert periods[1].due_date.day == 20
-            board = (
-                await api.get(f"/api/v1/billing-periods/{periods[1].id}", headers=admin)
-            ).json()
-            assert board["counts"]["invited"] == len(ids)
+        await handle.trigger()
+        await wait_for(lambda: len(smtp.received) == 2, timeout=60, what="cycle invites")
+        with Session(engine) as session:
+            periods = session.exec(
+                select(BillingPeriod).order_by(col(BillingPeriod.created_at))
+            ).all()
+        assert [(p.id == old_period, p.status) for p in periods] == [
+            (True, "closed"),
+            (False, "open"),
+        ]
+        assert periods[1].due_date.day == 20
+        board = (await api.get(f"/api/v1/billing-periods/{periods[1].id}", headers=admin)).json()
+        assert board["counts"]["invited"] == len(ids)
 
-            off = await api.put(
-                f"/api/v1/projects/{project_id}/billing-cycle",
-                json={**cycle, "enabled": False},
-                headers=admin,
-            )
-            assert off.status_code == 200
-            with pytest.raises(Exception, match="not found"):
-                await handle.describe()
+        off = await api.put(
+            f"/api/v1/projects/{project_id}/billing-cycle",
+            json={**cycle, "enabled": False},
+            headers=admin,
+        )
+        assert off.status_code == 200
+        with pytest.raises(Exception, match="not found"):
+            await handle.describe()
 
 
 async def test_a_project_created_with_the_cycle_on_gets_its_schedule(

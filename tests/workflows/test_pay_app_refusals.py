@@ -18,8 +18,7 @@ from paydraw.pay_apps.service import DRAFT_LEFT_AT_CLOSE
 from paydraw.settings import Settings
 from tests.conftest import new_user_headers
 from tests.support.smtp import SmtpTestServer
-from tests.support.temporal import billing_worker
-from tests.workflows.helpers import api_client, contact_token, post, today, wait_for
+from tests.workflows.helpers import Paydraw, contact_token, post, today, wait_for
 
 
 @dataclass
@@ -64,70 +63,64 @@ class Billing:
 
 @pytest.fixture
 async def billing(
-    dev_server_env: WorkflowEnvironment,
+    on_dev_server: Paydraw,
     process_settings: Settings,
     engine: Engine,
     smtp: SmtpTestServer,
     admin: dict[str, str],
 ) -> AsyncIterator[Billing]:
     """Two commitments invited to an open period; the first one's contact has accepted."""
-    env = dev_server_env
-    async with (
-        api_client(env, process_settings, engine) as api,
-        billing_worker(env.client, process_settings, engine),
-    ):
-        project = await post(api, "/api/v1/projects", admin, name="Harbor View Tower")
-        for email, role in (("pm@gc.example", "reviewer"), ("lender@bank.example", "viewer")):
-            await post(
-                api, f"/api/v1/projects/{project['id']}/members", admin, email=email, role=role
-            )
-        ids = []
-        for number, email in (("SC-1", "billing@acme.example"), ("SC-2", "ar@glazing.example")):
-            commitment = await post(
-                api,
-                f"/api/v1/projects/{project['id']}/commitments",
-                admin,
-                number=number,
-                vendor_name=f"Vendor {number}",
-                contacts=[{"email": email}],
-                sov_lines=[
-                    {"code": "01", "scheduled_value": "5000.00"},
-                    {"code": "02", "scheduled_value": "60000.00"},
-                ],
-            )
-            await post(api, f"/api/v1/commitments/{commitment['id']}/sov/approve", admin)
-            ids.append(commitment)
-        start = await today(env)
-        period = await post(
+    env, api = on_dev_server.env, on_dev_server.api
+    project = await post(api, "/api/v1/projects", admin, name="Harbor View Tower")
+    for email, role in (("pm@gc.example", "reviewer"), ("lender@bank.example", "viewer")):
+        await post(api, f"/api/v1/projects/{project['id']}/members", admin, email=email, role=role)
+    ids = []
+    for number, email in (("SC-1", "billing@acme.example"), ("SC-2", "ar@glazing.example")):
+        commitment = await post(
             api,
-            f"/api/v1/projects/{project['id']}/billing-periods",
+            f"/api/v1/projects/{project['id']}/commitments",
             admin,
-            start_date=start.isoformat(),
-            end_date=(start + timedelta(days=29)).isoformat(),
-            due_date=(start + timedelta(days=20)).isoformat(),
+            number=number,
+            vendor_name=f"Vendor {number}",
+            contacts=[{"email": email}],
+            sov_lines=[
+                {"code": "01", "scheduled_value": "5000.00"},
+                {"code": "02", "scheduled_value": "60000.00"},
+            ],
         )
-        await post(
-            api,
-            f"/api/v1/billing-periods/{period['id']}/invites",
-            admin,
-            commitment_ids=[c["id"] for c in ids],
-        )
-        await wait_for(lambda: len(smtp.received) == 2, what="two invites")
-        tokens = {str(m["To"]): contact_token(m) for m in smtp.received}
-        contact = {"Authorization": f"Bearer {tokens['billing@acme.example']}"}
-        await post(api, "/api/v1/contact/invitation/accept", contact)
-        yield Billing(
-            env=env,
-            api=api,
-            admin=admin,
-            reviewer=new_user_headers(engine, "pm@gc.example"),
-            viewer=new_user_headers(engine, "lender@bank.example"),
-            contact=contact,
-            other_contact={"Authorization": f"Bearer {tokens['ar@glazing.example']}"},
-            commitment_id=ids[0]["id"],
-            period_id=period["id"],
-            lines={line["code"]: line["id"] for line in ids[0]["sov_lines"]},
-        )
+        await post(api, f"/api/v1/commitments/{commitment['id']}/sov/approve", admin)
+        ids.append(commitment)
+    start = await today(env)
+    period = await post(
+        api,
+        f"/api/v1/projects/{project['id']}/billing-periods",
+        admin,
+        start_date=start.isoformat(),
+        end_date=(start + timedelta(days=29)).isoformat(),
+        due_date=(start + timedelta(days=20)).isoformat(),
+    )
+    await post(
+        api,
+        f"/api/v1/billing-periods/{period['id']}/invites",
+        admin,
+        commitment_ids=[c["id"] for c in ids],
+    )
+    await wait_for(lambda: len(smtp.received) == 2, what="two invites")
+    tokens = {str(m["To"]): contact_token(m) for m in smtp.received}
+    contact = {"Authorization": f"Bearer {tokens['billing@acme.example']}"}
+    await post(api, "/api/v1/contact/invitation/accept", contact)
+    yield Billing(
+        env=env,
+        api=api,
+        admin=admin,
+        reviewer=new_user_headers(engine, "pm@gc.example"),
+        viewer=new_user_headers(engine, "lender@bank.example"),
+        contact=contact,
+        other_contact={"Authorization": f"Bearer {tokens['ar@glazing.example']}"},
+        commitment_id=ids[0]["id"],
+        period_id=period["id"],
+        lines={line["code"]: line["id"] for line in ids[0]["sov_lines"]},
+    )
 
 
 class TestRefusals:

@@ -31,9 +31,8 @@ from paydraw.db.tables import AuditEvent
 from paydraw.settings import Settings
 from tests.conftest import new_user_headers
 from tests.support.smtp import SmtpTestServer
-from tests.support.temporal import billing_worker
 from tests.workflows.helpers import (
-    api_client,
+    Paydraw,
     contact_token,
     messages_to,
     open_period,
@@ -1091,27 +1090,23 @@ async def run_machine(world: World) -> None:
 
 
 async def test_random_pay_app_steps_through_the_api_keep_the_money_straight(
-    dev_server_env: WorkflowEnvironment,
+    on_dev_server: Paydraw,
     process_settings: Settings,
     engine: Engine,
     smtp: SmtpTestServer,
     admin: dict[str, str],
 ) -> None:
-    env = dev_server_env
-    async with (
-        api_client(env, process_settings, engine) as api,
-        billing_worker(env.client, process_settings, engine),
-    ):
-        world = World(
-            loop=asyncio.get_running_loop(),
-            env=env,
-            api=api,
-            engine=engine,
-            smtp=smtp,
-            admin=admin,
-            reviewer=new_user_headers(engine, "pm@gc.example"),
-        )
-        await run_machine(world)
+    env, api = on_dev_server.env, on_dev_server.api
+    world = World(
+        loop=asyncio.get_running_loop(),
+        env=env,
+        api=api,
+        engine=engine,
+        smtp=smtp,
+        admin=admin,
+        reviewer=new_user_headers(engine, "pm@gc.example"),
+    )
+    await run_machine(world)
 
 
 # -- a known defect, kept out of the random walk above -------------------------------------------
@@ -1138,20 +1133,16 @@ async def a_void_pay_app_in_a_closed_period(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_acting_on_a_void_pay_app_after_its_period_closed_is_409(
-    dev_server_env: WorkflowEnvironment,
+    on_dev_server: Paydraw,
     process_settings: Settings,
     engine: Engine,
     admin: dict[str, str],
 ) -> None:
-    env = dev_server_env
-    async with (
-        api_client(env, process_settings, engine) as api,
-        billing_worker(env.client, process_settings, engine),
-    ):
-        pay_app_id = await a_void_pay_app_in_a_closed_period(api, env, admin)
-        shown = (await api.get(f"/api/v1/pay-apps/{pay_app_id}", headers=admin)).json()
-        assert shown["status"] == "void" and shown["allowed_actions"] == []
-        response = await api.post(f"/api/v1/pay-apps/{pay_app_id}/finalize", headers=admin)
-        assert response.status_code == 409, response.text
-        assert response.json()["status"] == "void"
-        assert response.json()["allowed_actions"] == []
+    env, api = on_dev_server.env, on_dev_server.api
+    pay_app_id = await a_void_pay_app_in_a_closed_period(api, env, admin)
+    shown = (await api.get(f"/api/v1/pay-apps/{pay_app_id}", headers=admin)).json()
+    assert shown["status"] == "void" and shown["allowed_actions"] == []
+    response = await api.post(f"/api/v1/pay-apps/{pay_app_id}/finalize", headers=admin)
+    assert response.status_code == 409, response.text
+    assert response.json()["status"] == "void"
+    assert response.json()["allowed_actions"] == []

@@ -16,7 +16,7 @@ from api.process import UpdateId, get_temporal, reading, workflow_update
 from api.staff.pay_apps import send_step
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
-from paydraw.db.tables import PayApp
+from paydraw.db.tables import BillingPeriod, PayApp
 from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.pay_apps import repository as pay_app_repository
@@ -99,19 +99,19 @@ async def decline(
     return await answer(request, contact, False, update_id, decline.reason)
 
 
-def live_pay_app(session: Session, contact: ContactClaim) -> PayApp | None:
-    """The contact's progress pay app of this period, if any (a void one does not count)."""
-    service.scope(session, contact)
-    return pay_app_repository.live_pay_app(
+def live_pay_app(session: Session, contact: ContactClaim) -> tuple[BillingPeriod, PayApp | None]:
+    """The contact's period, and its progress pay app if any (a void one does not count)."""
+    _, period, _ = service.scope(session, contact)
+    pay_app = pay_app_repository.live_pay_app(
         session, contact.commitment_id, contact.period_id, PayAppKind.PROGRESS
     )
+    return period, pay_app
 
 
 def pay_app_to_change(session: Session, contact: ContactClaim, action: str) -> PayApp | None:
     """The pay app a contact's change acts on; none in a closed period is a 409, since a closed
     period takes no new pay app (one already submitted there still goes on)."""
-    _, period, _ = service.scope(session, contact)
-    pay_app = live_pay_app(session, contact)
+    period, pay_app = live_pay_app(session, contact)
     if pay_app is None and period.status == "closed":
         raise InvalidTransition(
             "closed",
@@ -125,7 +125,7 @@ def pay_app_to_change(session: Session, contact: ContactClaim, action: str) -> P
 @router.get("/pay-app")
 def get_pay_app(session: SessionDep, contact: CurrentContact) -> PayAppPublic:
     """Your pay app for this period: G703 lines, G702 summary, status and payments."""
-    pay_app = live_pay_app(session, contact)
+    _, pay_app = live_pay_app(session, contact)
     if pay_app is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")
     return pay_app_service.get(session, Role.CONTACT, pay_app.id)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from paydraw.actors import Actor
-from paydraw.db.engine import read_scope
+from paydraw.db.engine import read_scope, session_scope
 from paydraw.settings import Settings
 from paydraw.users.service import authenticate
 
@@ -31,17 +31,9 @@ def get_session(
 ) -> Iterator[Session]:
     """One transaction per request: committed when the endpoint returns, rolled back on error.
     A GET only reads, so it takes no write lock and never waits for a writer."""
-    if request.method in ("GET", "HEAD"):
-        with read_scope(engine) as session:
-            yield session
-        return
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    scope = read_scope if request.method in ("GET", "HEAD") else session_scope
+    with scope(engine) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -8,6 +8,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Annotated, TypeVar
 
 import anyio
@@ -54,22 +55,24 @@ def update_id(idempotency_key: Annotated[str | None, Header()] = None) -> str:
 UpdateId = Annotated[str, Depends(update_id)]
 
 
-async def reading(engine: Engine, work: Callable[[Session], T]) -> T:
-    """Run database reads on a worker thread, off the event loop, without taking a write lock
-    (the checks an endpoint makes before it asks a workflow to act)."""
-
-    def run() -> T:
-        with read_scope(engine) as session:
-            return work(session)
-
-    return await anyio.to_thread.run_sync(run)
-
-
 async def in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
     """Run database work in one transaction on a worker thread, off the event loop."""
+    return await _on_thread(session_scope, engine, work)
 
+
+async def reading(engine: Engine, work: Callable[[Session], T]) -> T:
+    """Run database reads on a worker thread without taking a write lock (the checks an endpoint
+    makes before it asks a workflow to act)."""
+    return await _on_thread(read_scope, engine, work)
+
+
+async def _on_thread(
+    scope: Callable[[Engine], AbstractContextManager[Session]],
+    engine: Engine,
+    work: Callable[[Session], T],
+) -> T:
     def run() -> T:
-        with session_scope(engine) as session:
+        with scope(engine) as session:
             return work(session)
 
     return await anyio.to_thread.run_sync(run)

@@ -199,12 +199,9 @@ class CommitmentPublic(BaseModel):
     created_at: datetime
 
 
-class CertificateSummary(BaseModel):
-    """The G702 figures of one pay application."""
+class G702Summary(BaseModel):
+    """The application and certificate for payment, numbered as on the AIA form."""
 
-    pay_app_id: str
-    application_number: int
-    status: str
     original_contract_sum: MoneyAmount
     net_change_by_change_orders: MoneyAmount
     contract_sum_to_date: MoneyAmount
@@ -217,6 +214,14 @@ class CertificateSummary(BaseModel):
     previous_certificates: MoneyAmount
     current_payment_due: MoneyAmount
     balance_to_finish_with_retainage: MoneyAmount
+
+
+class CertificateSummary(G702Summary):
+    """The G702 figures of one pay application."""
+
+    pay_app_id: str
+    application_number: int
+    status: str
 
 
 class BillingSummary(BaseModel):

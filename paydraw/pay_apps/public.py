@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
+from paydraw.commitments.schemas import G702Summary
 from paydraw.db.tables import Commitment, PayApp, PayAppLine
 from paydraw.domain.credit import PaymentStatus
 from paydraw.domain.g702 import G703Line
@@ -13,7 +14,6 @@ from paydraw.pay_apps import computation, repository
 from paydraw.pay_apps.schemas import (
     Attachment,
     EntryMode,
-    G702Summary,
     PayAppKind,
     PayAppLinePublic,
     PayAppPublic,

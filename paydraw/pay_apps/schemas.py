@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from paydraw.commitments.schemas import G702Summary
 from paydraw.domain.credit import PaymentStatus
 from paydraw.domain.transitions import PayAppStatus
 from paydraw.fields import MoneyAmount, Name, NonNegativeMoney, PercentValue, PositiveMoney, Text
@@ -279,23 +280,6 @@ class PayAppLinePublic(BaseModel):
     approved: bool | None
     review_reason: str
     review_note: str
-
-
-class G702Summary(BaseModel):
-    """The application and certificate for payment, numbered as on the AIA form."""
-
-    original_contract_sum: MoneyAmount
-    net_change_by_change_orders: MoneyAmount
-    contract_sum_to_date: MoneyAmount
-    total_completed_and_stored: MoneyAmount
-    retainage_on_completed_work: MoneyAmount
-    retainage_on_stored_materials: MoneyAmount
-    retainage_released: MoneyAmount
-    total_retainage: MoneyAmount
-    total_earned_less_retainage: MoneyAmount
-    previous_certificates: MoneyAmount
-    current_payment_due: MoneyAmount
-    balance_to_finish_with_retainage: MoneyAmount
 
 
 class PayAppPublic(BaseModel):

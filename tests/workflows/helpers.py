@@ -100,15 +100,18 @@ async def open_period(
     admin: dict[str, str],
     project_id: str,
     due_in_days: int,
+    starts_in_days: int = 0,
 ) -> str:
-    start = await today(env)
+    """A 30-day period from ``starts_in_days`` after today, due ``due_in_days`` after today."""
+    now = await today(env)
+    start = now + timedelta(days=starts_in_days)
     period = await post(
         api,
         f"/api/v1/projects/{project_id}/billing-periods",
         admin,
         start_date=start.isoformat(),
         end_date=(start + timedelta(days=30)).isoformat(),
-        due_date=(start + timedelta(days=due_in_days)).isoformat(),
+        due_date=(now + timedelta(days=due_in_days)).isoformat(),
     )
     period_id: str = period["id"]
     return period_id

@@ -3,7 +3,6 @@
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ from paydraw.pay_apps.service import DRAFT_LEFT_AT_CLOSE
 from paydraw.settings import Settings
 from tests.conftest import new_user_headers
 from tests.support.smtp import SmtpTestServer
-from tests.workflows.helpers import Paydraw, contact_token, post, today, wait_for
+from tests.workflows.helpers import Paydraw, contact_token, open_period, post, wait_for
 
 
 @dataclass
@@ -90,18 +89,10 @@ async def billing(
         )
         await post(api, f"/api/v1/commitments/{commitment['id']}/sov/approve", admin)
         ids.append(commitment)
-    start = await today(env)
-    period = await post(
-        api,
-        f"/api/v1/projects/{project['id']}/billing-periods",
-        admin,
-        start_date=start.isoformat(),
-        end_date=(start + timedelta(days=29)).isoformat(),
-        due_date=(start + timedelta(days=20)).isoformat(),
-    )
+    period_id = await open_period(env, api, admin, project["id"], due_in_days=20)
     await post(
         api,
-        f"/api/v1/billing-periods/{period['id']}/invites",
+        f"/api/v1/billing-periods/{period_id}/invites",
         admin,
         commitment_ids=[c["id"] for c in ids],
     )
@@ -118,7 +109,7 @@ async def billing(
         contact=contact,
         other_contact={"Authorization": f"Bearer {tokens['ar@glazing.example']}"},
         commitment_id=ids[0]["id"],
-        period_id=period["id"],
+        period_id=period_id,
         lines={line["code"]: line["id"] for line in ids[0]["sov_lines"]},
     )
 
@@ -278,17 +269,16 @@ class TestClosingThePeriod:
                 f"/api/v1/commitments/{billing.commitment_id}", headers=billing.admin
             )
         ).json()
-        start = await today(billing.env)
-        period = await post(
+        next_period = await open_period(
+            billing.env,
             billing.api,
-            f"/api/v1/projects/{commitment['project_id']}/billing-periods",
             billing.admin,
-            start_date=(start + timedelta(days=30)).isoformat(),
-            end_date=(start + timedelta(days=59)).isoformat(),
-            due_date=(start + timedelta(days=50)).isoformat(),
+            commitment["project_id"],
+            due_in_days=50,
+            starts_in_days=30,
         )
         response = await billing.api.post(
-            f"/api/v1/billing-periods/{period['id']}/commitments/{billing.commitment_id}/pay-apps",
+            f"/api/v1/billing-periods/{next_period}/commitments/{billing.commitment_id}/pay-apps",
             json={
                 "entry": {
                     "mode": "per_line_amounts",

@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import pay_app_steps
 from activities.pay_app_steps import mark_step_applied
-from emails.delivery import deliver
+from emails.delivery import DeliveryStatus, deliver_many
 from emails.outbox import pending_for_pay_app
 from paydraw.actors import Actor
 from paydraw.audit import record
@@ -27,7 +27,6 @@ from paydraw.pay_apps.notify import Links
 from paydraw.periods import repository, service
 from paydraw.settings import Settings
 from workflows.messages import (
-    DeliveryResult,
     DueDateChange,
     InvitationChange,
     InviteDelivery,
@@ -57,28 +56,6 @@ class BillingActivities:
         commitment = session.get(Commitment, commitment_id)
         assert period is not None and commitment is not None
         return period, commitment
-
-    @activity.defn
-    def record_invited(self, delivery: InviteDelivery) -> OutboxIds:
-        """Mark the invitation sent and queue the invite email for every invoice contact."""
-        with session_scope(self.engine) as session:
-            period, commitment = self._load(session, delivery.period_id, delivery.commitment_id)
-            invitation = service.invitation_row(session, period.id, commitment.id)
-            if service.record_status(
-                session,
-                invitation,
-                period.project_id,
-                InvitationStatus.INVITED,
-                delivery.actor,
-                delivery.at,
-                action="invite",
-            ):
-                invitation.invited_at = delivery.at
-                invitation.message = delivery.message
-            ids = service.invitation_emails(
-                session, self.settings, period, commitment, "invite", message=delivery.message
-            )
-        return OutboxIds(ids=ids)
 
     @activity.defn
     def record_reminder(self, delivery: InviteDelivery) -> OutboxIds:
@@ -279,19 +256,23 @@ class BillingActivities:
         return PayAppResult(pay_app=pay_app, outbox_ids=outbox_ids)
 
     @activity.defn
-    async def deliver_email(self, outbox_id: str) -> DeliveryResult:
-        """Send one queued email; temporary failures raise (Temporal retries with backoff), a
-        permanent one is recorded on the board row instead of being retried forever."""
-        outcome = await deliver(
+    async def deliver_emails(self, queued: OutboxIds) -> None:
+        """Send queued emails on one connection; temporary failures raise (Temporal retries
+        with backoff, and what was sent is not sent again), a permanent one is recorded on the
+        board row instead of being retried forever."""
+        outcomes = await deliver_many(
             self.engine,
-            outbox_id,
+            queued.ids,
             host=self.settings.smtp_host,
             port=self.settings.smtp_port,
             mail_from=self.settings.mail_from,
+            progress=activity.heartbeat,
         )
-        if outcome.status == "failed":
-            await anyio.to_thread.run_sync(self.record_failure, outbox_id, outcome.error)
-        return DeliveryResult(outbox_id=outbox_id, status=outcome.status, error=outcome.error)
+        for outcome in outcomes:
+            if outcome.status == DeliveryStatus.FAILED:
+                await anyio.to_thread.run_sync(
+                    self.record_failure, outcome.outbox_id, outcome.error
+                )
 
     def record_failure(self, outbox_id: str, error: str) -> None:
         with session_scope(self.engine) as session:

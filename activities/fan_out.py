@@ -1,20 +1,31 @@
-"""A billing period's fan-out: the client starts and closes its commitments' billing workflows.
+"""A billing period's fan-out: the client starts and closes its commitments' billing workflows,
+and a batch's invitations are recorded together.
 
 The period could start them as child workflows, but Temporal records every child's start in the
 parent's own history, one after the other, and a period of many thousand commitments would carry
 three events per child. Started by the client, the workflows start side by side and the period's
 history holds one activity per batch; the deterministic ids keep a retried activity from starting
 any of them twice.
+
+A batch's invitations (rows, audit events, invite emails) are written in one transaction after
+the starts, rather than by each commitment's workflow in a transaction of its own: one writer
+instead of a hundred queueing for the database, and the commitment's workflow starts with
+nothing to do but set its reminders.
 """
 
 import asyncio
 
+import anyio
+from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from paydraw.db.engine import session_scope
+from paydraw.periods.service import record_invites
+from paydraw.settings import Settings
 from workflows.ids import COMMITMENT_BILLING, billing_workflow_id
 from workflows.messages import (
     CloseBillings,
@@ -29,13 +40,16 @@ CONCURRENT_REQUESTS = 64
 
 
 class FanOutActivities:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, engine: Engine, settings: Settings) -> None:
         self.client = client
+        self.engine = engine
+        self.settings = settings
 
     @activity.defn
     async def start_commitment_billings(self, request: StartBillings) -> StartedBillings:
         """Start each commitment's billing; one already running (the admin bills for it) is
-        invited instead when the request invites, and one that already ended is left out."""
+        invited instead when the request invites, and one that already ended is left out.
+        Invited, the started ones are recorded and their invite emails queued."""
         limit = asyncio.Semaphore(CONCURRENT_REQUESTS)
         task_queue = activity.info().task_queue
 
@@ -44,11 +58,28 @@ class FanOutActivities:
                 return await self.start_one(request, commitment_id, task_queue)
 
         started = await asyncio.gather(*(start(cid) for cid in request.commitment_ids))
-        return StartedBillings(
-            commitment_ids=[
-                cid for cid, ok in zip(request.commitment_ids, started, strict=True) if ok
-            ]
-        )
+        commitment_ids = [
+            cid for cid, ok in zip(request.commitment_ids, started, strict=True) if ok
+        ]
+        outbox_ids = []
+        if request.invite and commitment_ids:
+            outbox_ids = await anyio.to_thread.run_sync(
+                self.record_invites, request, commitment_ids
+            )
+        return StartedBillings(commitment_ids=commitment_ids, outbox_ids=outbox_ids)
+
+    def record_invites(self, request: StartBillings, commitment_ids: list[str]) -> list[str]:
+        assert request.at is not None  # the period sends its clock with every invite
+        with session_scope(self.engine) as session:
+            return record_invites(
+                session,
+                self.settings,
+                request.period.period_id,
+                commitment_ids,
+                actor=request.actor,
+                message=request.message,
+                at=request.at,
+            )
 
     async def start_one(self, request: StartBillings, commitment_id: str, task_queue: str) -> bool:
         period = request.period

@@ -6,7 +6,8 @@ key, so even a message the server received twice shows once in the recipient's m
 """
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,19 @@ def message_id_for(dedupe_key: str) -> str:
     return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]}@paydraw.local>"
 
 
+@dataclass(frozen=True)
+class EmailRequest:
+    """An email to queue: its kind and template context, and what it belongs to."""
+
+    kind: str
+    dedupe_key: str
+    to_address: str
+    context: Mapping[str, object]
+    project_id: str | None = None
+    commitment_id: str | None = None
+    period_id: str | None = None
+
+
 def enqueue(
     session: Session,
     *,
@@ -43,31 +57,63 @@ def enqueue(
     The caller commits. Two transactions racing with the same key both pass the look-up; the
     database's unique key stops the second insert, which then returns the first one's row.
     """
-    if (existing := by_dedupe_key(session, dedupe_key)) is not None:
-        return existing
-    email = render(kind, context)
-    row = EmailOutbox(
-        dedupe_key=dedupe_key,
-        message_id=message_id_for(dedupe_key),
-        kind=kind,
-        to_address=to_address,
-        subject=email.subject,
-        text_body=email.text,
-        html_body=email.html,
-        project_id=project_id,
-        commitment_id=commitment_id,
-        period_id=period_id,
+    request = EmailRequest(
+        kind, dedupe_key, to_address, context, project_id, commitment_id, period_id
     )
+    return enqueue_request(session, request)
+
+
+def enqueue_request(session: Session, request: EmailRequest) -> EmailOutbox:
+    if (existing := by_dedupe_key(session, request.dedupe_key)) is not None:
+        return existing
+    row = rendered(request)
     try:
         # A savepoint, so losing the race rolls back only this insert, not the caller's work.
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        winner = by_dedupe_key(session, dedupe_key)
+        winner = by_dedupe_key(session, request.dedupe_key)
         if winner is None:
             raise
         return winner
     return row
+
+
+def enqueue_all(session: Session, requests: Sequence[EmailRequest]) -> list[EmailOutbox]:
+    """Queue many emails as `enqueue` queues one, with one look-up for the keys already queued
+    and one insert for the rest; if a racing transaction queued one of them meanwhile, each is
+    queued on its own instead. Returns their rows in the order asked."""
+    keys = list(dict.fromkeys(request.dedupe_key for request in requests))
+    query = select(EmailOutbox).where(col(EmailOutbox.dedupe_key).in_(keys))
+    rows = {row.dedupe_key: row for row in session.exec(query)}
+    new = {
+        request.dedupe_key: rendered(request)
+        for request in requests
+        if request.dedupe_key not in rows
+    }
+    try:
+        with session.begin_nested():
+            session.add_all(new.values())
+    except IntegrityError:
+        return [enqueue_request(session, request) for request in requests]
+    rows.update(new)
+    return [rows[request.dedupe_key] for request in requests]
+
+
+def rendered(request: EmailRequest) -> EmailOutbox:
+    email = render(request.kind, request.context)
+    return EmailOutbox(
+        dedupe_key=request.dedupe_key,
+        message_id=message_id_for(request.dedupe_key),
+        kind=request.kind,
+        to_address=request.to_address,
+        subject=email.subject,
+        text_body=email.text,
+        html_body=email.html,
+        project_id=request.project_id,
+        commitment_id=request.commitment_id,
+        period_id=request.period_id,
+    )
 
 
 def by_dedupe_key(session: Session, dedupe_key: str) -> EmailOutbox | None:
@@ -76,6 +122,10 @@ def by_dedupe_key(session: Session, dedupe_key: str) -> EmailOutbox | None:
 
 def by_id(session: Session, outbox_id: str) -> EmailOutbox | None:
     return session.get(EmailOutbox, outbox_id)
+
+
+def by_ids(session: Session, outbox_ids: Sequence[str]) -> Sequence[EmailOutbox]:
+    return session.exec(select(EmailOutbox).where(col(EmailOutbox.id).in_(outbox_ids))).all()
 
 
 def pending(session: Session, limit: int) -> list[EmailOutbox]:

@@ -1,4 +1,4 @@
-"""Send one email over SMTP and say whether a failure is worth retrying.
+"""Send emails over SMTP, several on one connection, and say whether a failure is worth retrying.
 
 A 4xx reply, a refused connection or a timeout is temporary: the same message may go through
 later, so the caller retries. A 5xx reply is the server's final word for that message.
@@ -38,27 +38,68 @@ class OutgoingEmail(Protocol):
 
 
 async def send(email: OutgoingEmail, *, host: str, port: int, mail_from: str) -> None:
-    """Send `email`; return only once the server has answered 250 for its recipient."""
-    try:
-        refused, _reply = await aiosmtplib.send(
-            build_message(email, mail_from=mail_from),
-            hostname=host,
-            port=port,
-            timeout=SMTP_TIMEOUT_SECONDS,
-        )
-    except aiosmtplib.SMTPRecipientsRefused as error:
-        refusals = [(each.recipient, each.code, each.message) for each in error.recipients]
-        worst = max(code for _address, code, _message in refusals)
-        raise by_reply_code(worst, describe(refusals)) from error
-    except aiosmtplib.SMTPResponseException as error:
-        raise by_reply_code(error.code, f"{error.code} {error.message}") from error
-    except (aiosmtplib.SMTPException, OSError) as error:
-        raise TemporaryDeliveryError(str(error) or type(error).__name__) from error
-    if refused:
-        # The other recipients already have the message: a retry would send it to them twice.
-        raise PermanentDeliveryError(
-            describe([(address, reply.code, reply.message) for address, reply in refused.items()])
-        )
+    """Send `email` on a connection of its own; return once the server has answered 250."""
+    async with SmtpConnection(host=host, port=port, mail_from=mail_from) as smtp:
+        await smtp.send(email)
+
+
+class SmtpConnection:
+    """One SMTP connection for several messages, opened at the first send."""
+
+    def __init__(self, *, host: str, port: int, mail_from: str) -> None:
+        self.host = host
+        self.port = port
+        self.mail_from = mail_from
+        self.smtp: aiosmtplib.SMTP | None = None
+        self.lost = False
+
+    async def __aenter__(self) -> "SmtpConnection":
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    @property
+    def usable(self) -> bool:
+        """False once the connection was refused, dropped or timed out: the server is away, so
+        the messages still waiting had better wait for a later try."""
+        return not self.lost and (self.smtp is None or self.smtp.is_connected)
+
+    async def send(self, email: OutgoingEmail) -> None:
+        """Send `email`; return only once the server has answered 250 for its recipient."""
+        try:
+            if self.smtp is None or not self.smtp.is_connected:
+                self.smtp = aiosmtplib.SMTP(
+                    hostname=self.host, port=self.port, timeout=SMTP_TIMEOUT_SECONDS
+                )
+                await self.smtp.connect()
+            refused, _reply = await self.smtp.send_message(
+                build_message(email, mail_from=self.mail_from)
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            refusals = [(each.recipient, each.code, each.message) for each in error.recipients]
+            worst = max(code for _address, code, _message in refusals)
+            raise by_reply_code(worst, describe(refusals)) from error
+        except aiosmtplib.SMTPResponseException as error:
+            raise by_reply_code(error.code, f"{error.code} {error.message}") from error
+        except (aiosmtplib.SMTPException, OSError) as error:
+            self.lost = True
+            raise TemporaryDeliveryError(str(error) or type(error).__name__) from error
+        if refused:
+            # The other recipients already have the message: a retry would send it to them twice.
+            raise PermanentDeliveryError(
+                describe(
+                    [(address, reply.code, reply.message) for address, reply in refused.items()]
+                )
+            )
+
+    async def close(self) -> None:
+        if self.smtp is not None and self.smtp.is_connected:
+            try:
+                await self.smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self.smtp.close()
+        self.smtp = None
 
 
 def build_message(email: OutgoingEmail, *, mail_from: str) -> EmailMessage:

@@ -38,13 +38,12 @@ def build_worker(
     client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
 ) -> Worker:
     billing = BillingActivities(engine, settings)
-    fan_out = FanOutActivities(client)
+    fan_out = FanOutActivities(client, engine, settings)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
         activities=[
-            billing.record_invited,
             billing.record_reminder,
             billing.record_overdue,
             billing.persist_invitation,
@@ -53,7 +52,7 @@ def build_worker(
             billing.plan_monthly_period,
             billing.open_monthly_period,
             billing.apply_pay_app_step,
-            billing.deliver_email,
+            billing.deliver_emails,
             fan_out.start_commitment_billings,
             fan_out.close_commitment_billings,
         ],

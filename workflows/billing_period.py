@@ -1,4 +1,5 @@
-"""A billing period: starts one CommitmentBillingWorkflow per invited commitment.
+"""A billing period: starts one CommitmentBillingWorkflow per invited commitment, and records and
+sends the invites in batches.
 
 Workflow id ``billing-period:{period_id}``. Invites and closing are Updates, so the HTTP caller
 gets the answer synchronously and a repeated Idempotency-Key (the update id) changes nothing.
@@ -12,18 +13,26 @@ with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from activities.fan_out import FanOutActivities
     from paydraw.domain.errors import InvalidTransition
-    from workflows.commitment_billing import ACTIVITY_TIMEOUT, DATABASE_RETRY
+    from workflows.commitment_billing import (
+        ACTIVITY_TIMEOUT,
+        DATABASE_RETRY,
+        MAIL_HEARTBEAT,
+        MAIL_RETRY,
+        MAIL_TIMEOUT,
+    )
     from workflows.messages import (
         CloseBillings,
         ClosePeriod,
         InviteCommitments,
         InviteResult,
         OpenBilling,
+        OutboxIds,
         PeriodClosing,
         PeriodInput,
         PeriodView,
         Refusal,
         StartBillings,
+        StartedBillings,
     )
     from workflows.rejections import rejection
 
@@ -42,6 +51,7 @@ class BillingPeriodWorkflow:
         self.closing = False
         self.close_recorded = False
         self.closed_by = "system:paydraw"
+        self.deliveries: list[asyncio.Task[None]] = []  # invite emails still on their way
 
     @workflow.run
     async def run(self, input: PeriodInput) -> PeriodView:
@@ -57,6 +67,7 @@ class BillingPeriodWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=DATABASE_RETRY,
         )
+        await asyncio.gather(*self.deliveries)
         return self.view()
 
     @workflow.update
@@ -101,12 +112,14 @@ class BillingPeriodWorkflow:
         self, commitment_ids: list[str], request: InviteCommitments, invite: bool = True
     ) -> set[str]:
         """Start the commitments' billing workflows (or invite the ones already running), in
-        batches that run side by side; returns the commitments whose billing now runs."""
+        batches that run side by side; returns the commitments whose billing now runs. Each
+        invited batch's emails are then sent while the caller already has the answer."""
         batches = [
             commitment_ids[start : start + START_BATCH]
             for start in range(0, len(commitment_ids), START_BATCH)
         ]
-        results = await asyncio.gather(
+        at = workflow.now()
+        results: list[StartedBillings] = await asyncio.gather(
             *(
                 workflow.execute_activity_method(
                     FanOutActivities.start_commitment_billings,
@@ -116,6 +129,7 @@ class BillingPeriodWorkflow:
                         message=request.message,
                         actor=request.actor,
                         invite=invite,
+                        at=at,
                     ),
                     start_to_close_timeout=ACTIVITY_TIMEOUT,
                     retry_policy=DATABASE_RETRY,
@@ -123,9 +137,21 @@ class BillingPeriodWorkflow:
                 for batch in batches
             )
         )
+        for result in results:
+            if result.outbox_ids:
+                self.deliveries.append(asyncio.create_task(self.deliver(result.outbox_ids)))
         started = {cid for result in results for cid in result.commitment_ids}
         self.started |= started
         return started
+
+    async def deliver(self, outbox_ids: list[str]) -> None:
+        await workflow.execute_activity_method(
+            BillingActivities.deliver_emails,
+            OutboxIds(ids=outbox_ids),
+            start_to_close_timeout=MAIL_TIMEOUT,
+            heartbeat_timeout=MAIL_HEARTBEAT,
+            retry_policy=MAIL_RETRY,
+        )
 
     @workflow.update
     async def close(self, request: ClosePeriod) -> PeriodView:

@@ -52,6 +52,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rejections import rejection
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
+# Sending a batch of emails may take a while; a worker that died mid-way is noticed by its
+# missing heartbeat, long before the batch's time is up.
+MAIL_TIMEOUT = timedelta(minutes=30)
+MAIL_HEARTBEAT = timedelta(minutes=1)
 # The database may be away for a while: keep retrying, never give up on a state change.
 DATABASE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -90,7 +94,8 @@ class CommitmentBillingWorkflow:
     @workflow.init
     def __init__(self, input: CommitmentBillingInput) -> None:
         self.input = input
-        self.status = InvitationStatus.NOT_INVITED
+        # Invited, the period has already recorded the invite and sends its email.
+        self.status = InvitationStatus.INVITED if input.invite else InvitationStatus.NOT_INVITED
         self.due_date = input.due_date
         self.overdue = False
         self.closed = False
@@ -98,7 +103,6 @@ class CommitmentBillingWorkflow:
         self.reminders_sent: list[int] = []
         self.outbox: list[str] = []
         self.invite_message = input.message
-        self.invite_requested_by = input.invited_by if input.invite else ""
         self.pay_apps: dict[str, PayAppStatus] = {}
         self.version = 0
         # Update handlers await activities; the lock keeps two answers from interleaving.
@@ -106,9 +110,9 @@ class CommitmentBillingWorkflow:
 
     @workflow.run
     async def run(self, input: CommitmentBillingInput) -> InvitationView:
+        if input.invite:
+            self.schedule_reminders()
         while not self.finished():
-            if self.invite_requested_by and self.status == InvitationStatus.NOT_INVITED:
-                await self.send_invite()
             await self.deliver_outbox()
             await self.sleep_until_next_deadline()
             await self.act_on_deadlines()
@@ -120,23 +124,15 @@ class CommitmentBillingWorkflow:
         """Closed, with no pay app still on its way to being paid or voided."""
         return self.closed and not any(status in LIVE for status in self.pay_apps.values())
 
-    async def send_invite(self) -> None:
-        invite = await workflow.execute_local_activity_method(
-            BillingActivities.record_invited,
-            self.delivery("invite"),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-        )
-        self.status = InvitationStatus.INVITED
-        self.schedule_reminders()
-        self.outbox.extend(invite.ids)
-
     @workflow.signal
     def invite(self, request: InviteCommitments) -> None:
-        """The period invites a commitment whose billing the admin had already started."""
-        if not self.invite_requested_by:
-            self.invite_requested_by = request.actor
+        """The period invited a commitment whose billing the admin had already started (it
+        recorded the invite and sends its email); a repeat, or the signal that came with this
+        workflow's start, changes nothing."""
+        if self.status == InvitationStatus.NOT_INVITED:
+            self.status = InvitationStatus.INVITED
             self.invite_message = request.message
+            self.schedule_reminders()
             self.version += 1
 
     # -- deadlines ---------------------------------------------------------------------------
@@ -202,7 +198,7 @@ class CommitmentBillingWorkflow:
             if kind == "overdue_notice"
             else BillingActivities.record_reminder
         )
-        queued: OutboxIds = await workflow.execute_local_activity_method(
+        queued: OutboxIds = await workflow.execute_activity_method(
             activity,
             self.delivery(kind, days_left),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
@@ -212,11 +208,12 @@ class CommitmentBillingWorkflow:
 
     async def deliver_outbox(self) -> None:
         while self.outbox:
-            outbox_id = self.outbox.pop(0)
-            await workflow.execute_local_activity_method(
-                BillingActivities.deliver_email,
-                outbox_id,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
+            queued, self.outbox = self.outbox, []
+            await workflow.execute_activity_method(
+                BillingActivities.deliver_emails,
+                OutboxIds(ids=queued),
+                start_to_close_timeout=MAIL_TIMEOUT,
+                heartbeat_timeout=MAIL_HEARTBEAT,
                 retry_policy=MAIL_RETRY,
             )
 
@@ -228,7 +225,7 @@ class CommitmentBillingWorkflow:
             due_date=self.due_date,
             message=self.invite_message,
             days_left=days_left,
-            actor=self.invite_requested_by if kind == "invite" else "system:paydraw",
+            actor="system:paydraw",
             at=workflow.now(),
         )
 

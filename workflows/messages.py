@@ -60,7 +60,9 @@ class CommitmentBillingInput(BaseModel):
     reminder_offsets_days: list[int]
     message: str = ""
     invited_by: str
-    invite: bool = True  # False: the admin bills on the commitment's behalf, no invite email
+    # True: the period has recorded the invite and sends its email; False: the admin bills on
+    # the commitment's behalf, without an invite.
+    invite: bool = True
 
 
 class StartBillings(BaseModel):
@@ -71,12 +73,15 @@ class StartBillings(BaseModel):
     message: str = ""
     actor: str
     invite: bool = True
+    at: datetime | None = None  # when the period invited them (the workflow's clock)
 
 
 class StartedBillings(BaseModel):
-    """The commitments whose billing now runs; one already ended is left out."""
+    """The commitments whose billing now runs (one already ended is left out), and the invite
+    emails queued for them."""
 
     commitment_ids: list[str]
+    outbox_ids: list[str] = []
 
 
 class CloseBillings(BaseModel):
@@ -134,12 +139,6 @@ class InviteDelivery(BaseModel):
 
 class OutboxIds(BaseModel):
     ids: list[str]
-
-
-class DeliveryResult(BaseModel):
-    outbox_id: str
-    status: str  # sent | already_sent | failed
-    error: str = ""
 
 
 class DueDateChange(BaseModel):

@@ -8,14 +8,14 @@ activity again after a crash.
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from emails.outbox import enqueue
+from emails.outbox import EmailRequest, enqueue, enqueue_all, enqueue_request
 from paydraw.access import ADMIN_ONLY, EVERY_STAFF_ROLE, project_for
 from paydraw.actors import Actor
 from paydraw.audit import record
 from paydraw.contacts.tokens import ContactClaim, link
-from paydraw.db.tables import BillingPeriod, Commitment, Invitation, Project
+from paydraw.db.tables import BillingPeriod, Commitment, Contact, Invitation, Project
 from paydraw.domain.errors import InvalidTransition, NotFound
 from paydraw.domain.transitions import InvitationStatus, Role
 from paydraw.periods import repository
@@ -177,6 +177,71 @@ def due_date_of(period: BillingPeriod, invitation: Invitation | None) -> date:
 # -- what the billing workflow's activities persist --------------------------------------------
 
 
+def record_invites(
+    session: Session,
+    settings: Settings,
+    period_id: str,
+    commitment_ids: list[str],
+    *,
+    actor: str,
+    message: str,
+    at: datetime,
+) -> list[str]:
+    """Mark these commitments' invitations sent, each with its audit event, and queue the invite
+    email for every invoice contact, in the caller's one transaction; returns the outbox ids.
+    A commitment already marked changes nothing, and its emails are found, not queued again."""
+    period = session.get(BillingPeriod, period_id)
+    assert period is not None
+    query = select(Commitment).where(col(Commitment.id).in_(commitment_ids))
+    commitments = {commitment.id: commitment for commitment in session.exec(query)}
+    invitations = invitation_rows(session, period_id, commitment_ids)
+    contacts = repository.invoice_contacts(session, commitment_ids)
+    requests: list[EmailRequest] = []
+    for commitment_id in commitment_ids:
+        invitation = invitations[commitment_id]
+        if record_status(
+            session,
+            invitation,
+            period.project_id,
+            InvitationStatus.INVITED,
+            actor,
+            at,
+            action="invite",
+        ):
+            invitation.invited_at = at
+            invitation.message = message
+        requests += invitation_email_requests(
+            session,
+            settings,
+            period,
+            commitments[commitment_id],
+            "invite",
+            contacts.get(commitment_id, []),
+            message=message,
+        )
+    return [row.id for row in enqueue_all(session, requests)]
+
+
+def invitation_rows(
+    session: Session, period_id: str, commitment_ids: list[str]
+) -> dict[str, Invitation]:
+    """The commitments' invitation rows in the period, the missing ones added in one insert (or
+    one by one, if a racing transaction added one of them meanwhile)."""
+    rows = repository.invitations(session, period_id)
+    missing = [
+        Invitation(period_id=period_id, commitment_id=commitment_id)
+        for commitment_id in dict.fromkeys(commitment_ids)
+        if commitment_id not in rows
+    ]
+    try:
+        with session.begin_nested():
+            session.add_all(missing)
+    except IntegrityError:
+        return {cid: invitation_row(session, period_id, cid) for cid in commitment_ids}
+    rows.update((row.commitment_id, row) for row in missing)
+    return rows
+
+
 def invitation_row(session: Session, period_id: str, commitment_id: str) -> Invitation:
     row = repository.invitation(session, period_id, commitment_id)
     if row is None:
@@ -233,15 +298,42 @@ def invitation_emails(
     due_date: date | None = None,
 ) -> list[str]:
     """Queue one email of ``kind`` for each invoice contact; returns the outbox ids."""
+    contacts = repository.invoice_contacts(session, [commitment.id]).get(commitment.id, [])
+    requests = invitation_email_requests(
+        session,
+        settings,
+        period,
+        commitment,
+        kind,
+        contacts,
+        message=message,
+        days_left=days_left,
+        due_date=due_date,
+    )
+    return [enqueue_request(session, request).id for request in requests]
+
+
+def invitation_email_requests(
+    session: Session,
+    settings: Settings,
+    period: BillingPeriod,
+    commitment: Commitment,
+    kind: str,
+    contacts: list[Contact],
+    *,
+    message: str = "",
+    days_left: int = 0,
+    due_date: date | None = None,
+) -> list[EmailRequest]:
+    """One email of ``kind`` for each of the commitment's invoice contacts."""
     project = session.get(Project, period.project_id)
     assert project is not None
     due = due_date or period.due_date
-    ids = []
-    for contact in repository.invoice_contacts(session, [commitment.id]).get(commitment.id, []):
+    requests = []
+    for contact in contacts:
         claim = ContactClaim(commitment_id=commitment.id, period_id=period.id, email=contact.email)
         suffix = f":{due.isoformat()}:{days_left}" if kind == "reminder" else ""
-        row = enqueue(
-            session,
+        request = EmailRequest(
             kind=kind,
             dedupe_key=f"{kind}:{commitment.id}:{period.id}:{contact.email}{suffix}",
             to_address=contact.email,
@@ -264,8 +356,8 @@ def invitation_emails(
             commitment_id=commitment.id,
             period_id=period.id,
         )
-        ids.append(row.id)
-    return ids
+        requests.append(request)
+    return requests
 
 
 def decline_notices(

@@ -1,4 +1,4 @@
-"""Transactions: writers queue for SQLite's one write lock, readers never wait for it."""
+"""Transactions: writers follow each other through the one write lock, readers never wait."""
 
 import threading
 import time
@@ -68,3 +68,56 @@ class TestReaders:
             assert (
                 session.exec(select(User).where(User.email == "never-kept@gc.example")).all() == []
             )
+
+
+class TestWriters:
+    def test_concurrent_writers_all_commit_and_a_failed_one_leaves_nothing(
+        self, engine: Engine
+    ) -> None:
+        errors: list[BaseException] = []
+
+        def write(number: int) -> None:
+            try:
+                with session_scope(engine) as session:
+                    session.add(User(email=f"writer-{number}@gc.example"))
+                    session.flush()
+                    if number % 4 == 0:
+                        raise LookupError(f"writer {number} gave up")
+            except LookupError:
+                pass
+            except BaseException as error:  # a writer left waiting would fail here
+                errors.append(error)
+
+        writers = [threading.Thread(target=write, args=(number,)) for number in range(16)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+
+        assert errors == []
+        with read_scope(engine) as session:
+            written = set(session.exec(select(User.email).where(User.email.startswith("writer-"))))
+        assert written == {f"writer-{n}@gc.example" for n in range(16) if n % 4 != 0}
+
+    def test_a_rolled_back_writer_does_not_keep_the_next_one_waiting(self, engine: Engine) -> None:
+        try:
+            with session_scope(engine) as session:
+                session.add(User(email="rolled-back@gc.example"))
+                raise LookupError("the request failed")
+        except LookupError:
+            pass
+
+        started = time.monotonic()
+        finished = threading.Event()
+
+        def write() -> None:
+            with session_scope(engine) as session:
+                session.add(User(email="next@gc.example"))
+            finished.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=40)
+
+        assert finished.is_set()
+        assert time.monotonic() - started < 5  # a writer kept waiting would wait 30 s

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from emails.delivery import DeliveryOutcome, deliver
+from emails.delivery import DeliveryOutcome, deliver, deliver_many
 from emails.outbox import OutboxStatus, by_id, enqueue, message_id_for
 from emails.sender import TemporaryDeliveryError
 from paydraw.db.tables import EmailOutbox
@@ -15,9 +15,13 @@ KEY = "invite:cmt_1:per_1:dana@acme.example"
 FROM = "Paydraw <billing@paydraw.local>"
 
 
-def queued_invite(engine: Engine, to_address: str = "dana@acme.example") -> str:
+def queued_invite(
+    engine: Engine, to_address: str = "dana@acme.example", dedupe_key: str = KEY
+) -> str:
     with Session(engine) as session:
-        row = enqueue(session, kind="invite", dedupe_key=KEY, to_address=to_address, context=INVITE)
+        row = enqueue(
+            session, kind="invite", dedupe_key=dedupe_key, to_address=to_address, context=INVITE
+        )
         session.commit()
         return row.id
 
@@ -130,6 +134,81 @@ class TestPermanentFailures:
         assert again == first
         assert smtp_server.received == []
         assert stored(engine, outbox_id).attempts == 1
+
+
+ADDRESSES = ["ann@one.example", "bob@two.example", "cy@three.example"]
+
+
+def queued_invites(engine: Engine) -> list[str]:
+    return [queued_invite(engine, address, f"invite:{address}") for address in ADDRESSES]
+
+
+async def deliver_all(server: SmtpTestServer, engine: Engine, ids: list[str]) -> list[str]:
+    outcomes = await deliver_many(engine, ids, host="127.0.0.1", port=server.port, mail_from=FROM)
+    return [outcome.status for outcome in outcomes]
+
+
+def recipients(server: SmtpTestServer) -> list[str]:
+    return [message["To"] for message in server.received]
+
+
+class TestSeveralOnOneConnection:
+    async def test_all_arrive_over_one_connection_each_recorded(
+        self, engine: Engine, smtp_server: SmtpTestServer
+    ) -> None:
+        ids = queued_invites(engine)
+
+        statuses = await deliver_all(smtp_server, engine, ids)
+
+        assert statuses == ["sent", "sent", "sent"]
+        assert recipients(smtp_server) == ADDRESSES
+        assert len(smtp_server.connections) == 1
+        assert [stored(engine, each).status for each in ids] == [OutboxStatus.SENT] * 3
+
+    async def test_a_550_for_one_fails_it_and_the_others_arrive(
+        self, engine: Engine, smtp_server: SmtpTestServer
+    ) -> None:
+        ids = queued_invites(engine)
+        smtp_server.refuse(ADDRESSES[1])
+
+        statuses = await deliver_all(smtp_server, engine, ids)
+
+        assert statuses == ["sent", "failed", "sent"]
+        assert recipients(smtp_server) == [ADDRESSES[0], ADDRESSES[2]]
+        assert len(smtp_server.connections) == 1
+        assert stored(engine, ids[1]).last_error.startswith(f"{ADDRESSES[1]}: 550")
+
+    async def test_a_451_for_one_lets_the_others_go_then_raises_and_the_retry_sends_only_it(
+        self, engine: Engine, smtp_server: SmtpTestServer
+    ) -> None:
+        ids = queued_invites(engine)
+        smtp_server.fail_temporarily(1)
+
+        with pytest.raises(TemporaryDeliveryError, match="451"):
+            await deliver_all(smtp_server, engine, ids)
+        assert recipients(smtp_server) == ADDRESSES[1:]
+        assert stored(engine, ids[0]).status == OutboxStatus.PENDING
+
+        statuses = await deliver_all(smtp_server, engine, ids)
+
+        assert statuses == ["sent", "already_sent", "already_sent"]
+        assert sorted(recipients(smtp_server)) == sorted(ADDRESSES)
+        assert [stored(engine, each).attempts for each in ids] == [2, 1, 1]
+
+    async def test_a_server_that_is_down_stops_the_batch_at_the_first_email(
+        self, engine: Engine
+    ) -> None:
+        ids = queued_invites(engine)
+        server = SmtpTestServer()
+        server.start()
+        server.stop()
+
+        with pytest.raises(TemporaryDeliveryError):
+            await deliver_all(server, engine, ids)
+
+        rows = [stored(engine, each) for each in ids]
+        assert [row.status for row in rows] == [OutboxStatus.PENDING] * 3
+        assert [row.attempts for row in rows] == [1, 0, 0]
 
 
 class TestUnknownEmail:

@@ -21,6 +21,7 @@ class SmtpTestServer:
 
     def __init__(self) -> None:
         self.received: list[EmailMessage] = []
+        self.connections: list[Any] = []  # one aiosmtpd session per SMTP connection
         self.refusals: dict[str, str] = {}
         self.temporary_failures_left = 0
         self.controller = FreePortController(self, hostname="127.0.0.1", port=0)
@@ -45,8 +46,10 @@ class SmtpTestServer:
         self.temporary_failures_left = times
 
     async def handle_MAIL(
-        self, _server: Any, _session: Any, envelope: Envelope, address: str, options: list[str]
+        self, _server: Any, session: Any, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if not any(session is seen for seen in self.connections):
+            self.connections.append(session)
         if self.temporary_failures_left > 0:
             self.temporary_failures_left -= 1
             return TEMPORARY_FAILURE

@@ -10,18 +10,24 @@ the admin invites it; once the invite email reached the SMTP server, its contact
 link's signed token), fills in the pay app (which creates it) and submits it; the reviewer approves
 it; the admin finalizes it and records a payment of what it certifies, which pays it. Seven
 requests, each timed on its own; every POST carries an Idempotency-Key, as a client that retries
-safely sends. The API (ASGI, no sockets) and the worker of ``paydraw.worker.build_worker`` run in
-this process; the database is a fresh SQLite file (WAL) per round, or ``--database-url``.
+safely sends. Paydraw runs as deployed: its worker (``python -m paydraw.worker``) and its API
+(uvicorn) each in its own process, configured by ``PAYDRAW_*`` variables; this process is the
+client (httpx over a socket) and the SMTP server. The database is a fresh SQLite file (WAL) per
+round, or ``--database-url``.
 
 **Bare Temporal.** The same seven steps as Workflow Updates on one workflow per commitment, each
 validated, then run under a lock with one activity that does nothing (Paydraw's updates each run
 one activity): the invite starts the workflow (update with start), the others follow one by one.
-Same concurrency, same client, worker slots and cache size of the Paydraw worker.
+Same concurrency; this process is the client, and the worker runs in its own process too
+(``python -m benchmarks.bare_worker``), with the slots and cache size of the Paydraw worker.
 
 **Printed.** Lifecycles per second on each side and their ratio (target: Paydraw at least 0.5 of
 bare), and the p50/p99 of one HTTP action against one bare update round trip (target: Paydraw's
-p50 within 2x bare's), then the same per step. Rounds alternate, bare then Paydraw, each with its
-own task queues, worker, SMTP server and database; the verdict is on the medians of the rounds.
+p50 within 2x bare's), then the same per step, then the CPU time per lifecycle of each process:
+this one (the client, and Paydraw's SMTP server), the side's own (Paydraw's API and worker, bare
+Temporal's worker), the Temporal server. Rounds alternate, bare then Paydraw, each with its own
+task queues, worker and API processes, SMTP server and database; the verdict is on the medians of
+the rounds.
 """
 
 import argparse
@@ -30,15 +36,29 @@ import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-from temporalio.client import Client
+from typing import Any
 
 from benchmarks.bare import LIFECYCLE_STEPS
 from benchmarks.lifecycle_runs import Timings, bare_lifecycles, paydraw_lifecycles
-from benchmarks.measure import dev_server, machine_facts, paydraw_round
+from benchmarks.measure import (
+    DevServer,
+    dev_server,
+    machine_facts,
+    paydraw_round,
+    paydraw_worker_slots,
+)
 
 TARGET_THROUGHPUT_RATIO = 0.5
 TARGET_P50_RATIO = 2.0
+# The rows of the CPU table and the figure of benchmarks.processes.Cpu each shows; bare Temporal
+# has no API, so its row of the API and the worker is its worker alone.
+CPU_ROWS = (
+    ("client (benchmark process)", "client"),
+    ("API + worker processes", "processes"),
+    ("  API process", "api"),
+    ("  worker process", "worker"),
+    ("Temporal server", "server"),
+)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -78,12 +98,17 @@ class Round:
 
 
 async def one_round(
-    client: Client, count: int, concurrency: int, database_url: str, data_dir: Path
+    server: DevServer,
+    count: int,
+    concurrency: int,
+    database_url: str,
+    data_dir: Path,
+    slots: dict[str, Any],
 ) -> Round:
-    """Bare Temporal, then Paydraw, each with its own task queue and worker."""
-    async with paydraw_round(client, count, database_url, data_dir) as paydraw:
-        bare = await bare_lifecycles(client, count, concurrency, paydraw.slots)
-        timings = await paydraw_lifecycles(client, paydraw, concurrency)
+    """Bare Temporal, then Paydraw, each with its own task queue and worker process."""
+    async with paydraw_round(server.client, count, database_url, data_dir) as paydraw:
+        bare = await bare_lifecycles(server, count, concurrency, slots, data_dir)
+        timings = await paydraw_lifecycles(server, paydraw, concurrency)
     return Round(Side.of(count, bare), Side.of(count, timings))
 
 
@@ -124,14 +149,15 @@ def report(count: int, concurrency: int, rounds: list[Round], facts: list[str]) 
     e50, e99 = percentiles(emails)
     print(f"{'invite POST to its 250':<26}{'':>16}{e50:>13.0f}{e99:>6.0f}")
 
-    def cpu(sides: list[Side], server: bool) -> float:
+    def cpu(sides: list[Side], process: str) -> float:
         """Milliseconds per lifecycle, the median over the rounds."""
-        used = (side.timings.server_cpu if server else side.timings.cpu for side in sides)
-        return statistics.median(seconds / count for seconds in used) * 1000
+        per_lifecycle = [getattr(side.timings.cpu, process) / count for side in sides]
+        return float(statistics.median(per_lifecycle)) * 1000
 
     print("\nCPU per lifecycle, median (ms)  bare  Paydraw")
-    for label, server in (("this process", False), ("Temporal server", True)):
-        print(f"{label:<30}{cpu(bares, server):>6.0f}{cpu(paydraws, server):>9.0f}")
+    for label, process in CPU_ROWS:
+        bare_cpu = "-" if process == "api" else f"{cpu(bares, process):.0f}"
+        print(f"{label:<30}{bare_cpu:>6}{cpu(paydraws, process):>9.0f}")
 
     def verdict(ok: bool) -> str:
         return "PASS" if ok else "FAIL"
@@ -153,11 +179,12 @@ async def main(count: int, concurrency: int, rounds: int, database_url: str | No
     facts = machine_facts(database_url or "sqlite")
     # Concurrent invites of one period meet the server's limit of in-flight updates per workflow;
     # the client retries them, and the server's log of each refusal would drown the figures.
-    async with dev_server(log_level="never") as (client, workdir):
+    async with dev_server(log_level="never") as server:
+        slots = await paydraw_worker_slots(server.client)
         for number in range(1, rounds + 1):
-            data_dir = workdir / f"round-{number}"
+            data_dir = server.workdir / f"round-{number}"
             url = database_url or f"sqlite:///{data_dir / 'paydraw.db'}"
-            latest = await one_round(client, count, concurrency, url, data_dir)
+            latest = await one_round(server, count, concurrency, url, data_dir, slots)
             results.append(latest)
             print(
                 f"round {number}: bare {latest.bare.per_second:.1f} lifecycles/s "

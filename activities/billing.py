@@ -243,12 +243,17 @@ class BillingActivities:
                 role = Role(step.role)
                 if mark_step_applied(session, step.step_id):
                     pay_app = pay_app_steps.apply(session, actor, role, step, Links(self.settings))
-                elif step.pay_app_id is None:
-                    pay_app = pay_app_steps.created_by(session, role, step)
+                    outbox_ids = pay_app_steps.queued_emails(session)
                 else:
-                    pay_app = pay_app_steps.current(session, role, step.pay_app_id)
-                pay_app_id = pay_app.id if pay_app else step.pay_app_id
-                outbox_ids = [row.id for row in pending_for_pay_app(session, pay_app_id or "")]
+                    # An earlier attempt applied the step and then died: answer with the pay app
+                    # as it is now, and hand over the emails still waiting to be sent.
+                    if step.pay_app_id is None:
+                        pay_app = pay_app_steps.created_by(session, role, step)
+                    else:
+                        pay_app = pay_app_steps.current(session, role, step.pay_app_id)
+                    pay_app_id = pay_app.id if pay_app else step.pay_app_id
+                    pending = pending_for_pay_app(session, pay_app_id or "")
+                    outbox_ids = [row.id for row in pending]
         except DomainError as error:
             # A rule refused the step (over-billing, a state that changed): final, not retried,
             # and handed back to the caller as the same domain error.

@@ -7,7 +7,7 @@ from paydraw.actors import Actor
 from paydraw.db.tables import IdempotencyRecord, PayApp
 from paydraw.domain.errors import InvalidInput
 from paydraw.domain.transitions import PayAppAction, Role
-from paydraw.pay_apps import service
+from paydraw.pay_apps import notify, service
 from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.schemas import PayAppPublic
 from workflows.messages import PayAppStep
@@ -65,6 +65,12 @@ def apply(
         case PayAppAction.VOID:
             return service.void(session, actor, role, pay_app_id, step.reason)
     raise InvalidInput("action", f"unknown pay app action {step.action}")
+
+
+def queued_emails(session: Session) -> list[str]:
+    """The emails the step applied in this transaction queued, for its workflow to deliver.
+    (Those of earlier steps are already in the workflow's hands.)"""
+    return notify.queued(session)
 
 
 def current(session: Session, role: Role, pay_app_id: str) -> PayAppPublic | None:

@@ -21,6 +21,7 @@ from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.pay_apps import repository as pay_app_repository
 from paydraw.pay_apps import service as pay_app_service
+from paydraw.pay_apps.repository import ContactPayApp
 from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, PayAppLinesEdit, PayAppPublic
 from paydraw.periods.schemas import ContactInvitation
 from workflows.commitment_billing import (
@@ -108,18 +109,23 @@ def live_pay_app(session: Session, contact: ContactClaim) -> tuple[BillingPeriod
     return period, pay_app
 
 
-def pay_app_to_change(session: Session, contact: ContactClaim, action: str) -> PayApp | None:
-    """The pay app a contact's change acts on; none in a closed period is a 409, since a closed
-    period takes no new pay app (one already submitted there still goes on)."""
-    period, pay_app = live_pay_app(session, contact)
-    if pay_app is None and period.status == "closed":
+def pay_app_to_change(session: Session, contact: ContactClaim, action: str) -> ContactPayApp:
+    """The period and live pay app a contact's change acts on, read in one query within the
+    token's scope (404 outside it); none in a closed period is a 409, since a closed period
+    takes no new pay app (one already submitted there still goes on)."""
+    found = pay_app_repository.for_contact(
+        session, contact.commitment_id, contact.period_id, contact.email, PayAppKind.PROGRESS
+    )
+    if found is None:
+        raise NotFound("invitation not found")
+    if found.pay_app_id is None and found.period_status == "closed":
         raise InvalidTransition(
             "closed",
             action,
             [],
             message="the billing period is closed; it takes no new pay app",
         )
-    return pay_app
+    return found
 
 
 @router.get("/pay-app")
@@ -154,11 +160,16 @@ async def fill_pay_app(
     """Fill in this period's pay app: the first call creates the draft, later calls edit it."""
     engine: Engine = request.app.state.engine
     existing = await reading(engine, lambda session: pay_app_to_change(session, contact, "bill in"))
-    if existing is None:
+    if existing.pay_app_id is None:
         create = PayAppCreate(kind=PayAppKind.PROGRESS, **body.model_dump())
         return await contact_step(request, contact, key, action="create", create=create)
     return await contact_step(
-        request, contact, key, action=PayAppAction.EDIT_LINES, pay_app_id=existing.id, lines=body
+        request,
+        contact,
+        key,
+        action=PayAppAction.EDIT_LINES,
+        pay_app_id=existing.pay_app_id,
+        lines=body,
     )
 
 
@@ -167,9 +178,11 @@ async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateI
     """Submit the pay app for review (or resubmit it after a send-back)."""
     engine: Engine = request.app.state.engine
     existing = await reading(engine, lambda session: pay_app_to_change(session, contact, "submit"))
-    if existing is None:
+    if existing.pay_app_id is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")
     action = (
-        PayAppAction.RESUBMIT if existing.status == "revise_and_resubmit" else PayAppAction.SUBMIT
+        PayAppAction.RESUBMIT
+        if existing.pay_app_status == "revise_and_resubmit"
+        else PayAppAction.SUBMIT
     )
-    return await contact_step(request, contact, key, action=action, pay_app_id=existing.id)
+    return await contact_step(request, contact, key, action=action, pay_app_id=existing.pay_app_id)

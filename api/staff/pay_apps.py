@@ -1,6 +1,7 @@
 """Staff endpoints for pay applications: create on behalf, edit, submit, review, finalize,
 pay, void. Every action is a Workflow Update on the commitment's billing workflow."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response, status
@@ -12,9 +13,8 @@ from api.process import TemporalDep, UpdateId, get_temporal, reading, workflow_u
 from api.staff.periods import start_operation
 from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.actors import Actor
-from paydraw.db.tables import PayApp
 from paydraw.domain.errors import InvalidInput, NotFound
-from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, transition
+from paydraw.domain.transitions import PayAppAction, PayAppStatus, transition
 from paydraw.pay_apps import service
 from paydraw.pay_apps.schemas import (
     PayAppCreate,
@@ -85,54 +85,43 @@ async def create_on_behalf(
 @router.get("/pay-apps/{pay_app_id}")
 def get_pay_app(pay_app_id: str, session: SessionDep, user: CurrentUser) -> PayAppPublic:
     """G703 lines, the G702 summary, status, payments and what you may do next."""
-    role = staff_role(session, user, pay_app_id, frozenset(Role) - {Role.CONTACT})
+    role, _ = service.locate(session, user.id, pay_app_id)
     return service.get(session, role, pay_app_id)
 
 
-def staff_role(
-    session: Session, user: Actor, pay_app_id: str, allowed: frozenset[Role], action: str = ""
-) -> Role:
-    """The caller's role on the pay app's project; 404 when the caller may not see it."""
-    try:
-        commitment_id = service.commitment_of(session, pay_app_id)
-        _, _, role = commitment_for(session, user.id, commitment_id, allowed, action or "act")
-    except NotFound:
-        raise NotFound(f"pay app {pay_app_id} not found") from None
-    return role
-
-
-def stored(session: Session, pay_app_id: str) -> PayApp:
-    """The pay app's row: its commitment, period and status, without pricing it."""
-    pay_app = session.get(PayApp, pay_app_id)
-    if pay_app is None:
-        raise NotFound(f"pay app {pay_app_id} not found")
-    return pay_app
+ActionFor = Callable[[PayAppStatus], PayAppAction]
+"""The action a request takes, from the pay app's status (submit or resubmit)."""
 
 
 async def act(
-    request: Request, user: Actor, pay_app_id: str, action: PayAppAction, key: str, **fields: Any
+    request: Request,
+    user: Actor,
+    pay_app_id: str,
+    action: PayAppAction | ActionFor,
+    key: str,
+    **fields: Any,
 ) -> PayAppPublic | None:
     """Resolve the caller's role and send the step to the pay app's workflow."""
 
-    def locate(session: Session) -> tuple[Role, str, str]:
-        role = staff_role(session, user, pay_app_id, frozenset(Role) - {Role.CONTACT})
-        pay_app = stored(session, pay_app_id)
+    def locate(session: Session) -> PayAppStep:
+        role, pay_app = service.locate(session, user.id, pay_app_id)
         assert pay_app.period_id is not None
+        status = PayAppStatus(pay_app.status)
+        chosen = action if isinstance(action, PayAppAction) else action(status)
         # The workflow's validator decides; this answers at once for a pay app whose billing
         # has ended (void, paid, or its period closed), which has no workflow left to ask.
-        transition(PayAppStatus(pay_app.status), action, role)
-        return role, pay_app.commitment_id, pay_app.period_id
+        transition(status, chosen, role)
+        return PayAppStep(
+            action=chosen,
+            commitment_id=pay_app.commitment_id,
+            period_id=pay_app.period_id,
+            pay_app_id=pay_app_id,
+            actor=user.label,
+            role=role,
+            **fields,
+        )
 
-    role, commitment_id, period_id = await reading(request.app.state.engine, locate)
-    step = PayAppStep(
-        action=action,
-        commitment_id=commitment_id,
-        period_id=period_id,
-        pay_app_id=pay_app_id,
-        actor=user.label,
-        role=role,
-        **fields,
-    )
+    step = await reading(request.app.state.engine, locate)
     return await send_step(await get_temporal(request), step, key)
 
 
@@ -181,17 +170,13 @@ async def submit(
     pay_app_id: str, request: Request, user: CurrentUser, key: UpdateId
 ) -> PayAppPublic:
     """Submit a draft, or resubmit one sent back, for review; the reviewers are emailed."""
-    action = await submit_or_resubmit(request, user, pay_app_id)
-    return required(await act(request, user, pay_app_id, action, key))
+    return required(await act(request, user, pay_app_id, submit_or_resubmit, key))
 
 
-async def submit_or_resubmit(request: Request, user: Actor, pay_app_id: str) -> PayAppAction:
-    def status_of(session: Session) -> str:
-        staff_role(session, user, pay_app_id, frozenset(Role) - {Role.CONTACT})
-        return stored(session, pay_app_id).status
-
-    current = await reading(request.app.state.engine, status_of)
-    return PayAppAction.RESUBMIT if current == "revise_and_resubmit" else PayAppAction.SUBMIT
+def submit_or_resubmit(status: PayAppStatus) -> PayAppAction:
+    if status == PayAppStatus.REVISE_AND_RESUBMIT:
+        return PayAppAction.RESUBMIT
+    return PayAppAction.SUBMIT
 
 
 @router.post("/pay-apps/{pay_app_id}/review")

@@ -7,7 +7,9 @@ workflows and the reports share one computation.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import groupby
 
+import sqlalchemy
 from sqlmodel import Session, col, select
 
 from paydraw.commitments import repository
@@ -124,3 +126,45 @@ def build_ledger(session: Session, commitment: Commitment) -> Ledger:
         if app.status in CERTIFIED:
             ledger.last_certificate = application.summary.total_earned_less_retainage
     return ledger
+
+
+def history_before(
+    session: Session, contract: Contract, commitment_id: str, number: int
+) -> tuple[dict[str, LineHistory], Decimal]:
+    """What the non-void pay applications numbered before `number` left on each line, replayed in
+    order, and line 6 of the last certificate among them as it was frozen on finalize.
+
+    One query reads just the columns the replay needs (a pay app without lines still counts:
+    it leaves no stored material behind)."""
+    query = (
+        sqlalchemy.select(  # sqlmodel's select types at most four columns
+            col(PayApp.id),
+            col(PayApp.status),
+            col(PayApp.total_earned_less_retainage),
+            col(PayAppLine.sov_line_id),
+            col(PayAppLine.work_this_period),
+            col(PayAppLine.materials_stored),
+            col(PayAppLine.retainage_release),
+        )
+        .outerjoin(PayAppLine, col(PayAppLine.pay_app_id) == col(PayApp.id))
+        .where(
+            col(PayApp.commitment_id) == commitment_id,
+            col(PayApp.number) < number,
+            col(PayApp.status) != "void",
+        )
+        .order_by(col(PayApp.number))
+    )
+    history: dict[str, LineHistory] = {}
+    replayed_certificate = previous_certificate = Decimal("0.00")
+    for (_, status, earned), rows in groupby(session.execute(query), key=lambda row: row[:3]):
+        entries = {
+            sov_line_id: LineEntry(work, stored, released)
+            for _, _, _, sov_line_id, work, stored, released in rows
+            if sov_line_id is not None
+        }
+        application = compute_application(contract, history, entries, replayed_certificate)
+        history = history_after(contract, history, application)
+        if status in CERTIFIED:
+            replayed_certificate = application.summary.total_earned_less_retainage
+            previous_certificate = earned
+    return history, previous_certificate

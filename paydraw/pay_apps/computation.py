@@ -7,18 +7,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from paydraw.billing.ledger import build_ledger
+from paydraw.billing.ledger import history_before, load_contract
 from paydraw.db.tables import Commitment, PayApp, PayAppLine
 from paydraw.domain.contract import Contract
-from paydraw.domain.g702 import (
-    G702,
-    Application,
-    LineEntry,
-    LineHistory,
-    compute_application,
-    history_after,
-)
-from paydraw.domain.money import ZERO
+from paydraw.domain.g702 import G702, Application, LineEntry, LineHistory, compute_application
 from paydraw.pay_apps import repository
 
 
@@ -35,17 +27,22 @@ class Before:
         return compute_application(self.contract, self.history, entries, self.previous_certificate)
 
 
+@dataclass(frozen=True)
+class Priced:
+    """A pay app priced once in a step: what it starts from, its stored lines by SOV line id, and
+    its G702/G703 figures. The step's checks, audit event, emails and answer all read this one."""
+
+    before: Before
+    lines: dict[str, PayAppLine]
+    app: Application
+
+
 def before(session: Session, commitment: Commitment, number: int) -> Before:
     """Line 7 comes from the frozen certificate, not a replay, so a change order approved since
     cannot move what was certified."""
-    ledger = build_ledger(session, commitment)
-    history: dict[str, LineHistory] = {}
-    for entry in ledger.entries:
-        if entry.pay_app.number < number:
-            history = history_after(ledger.contract, history, entry.application)
-    last = repository.last_certified_before(session, commitment.id, number)
-    previous = last.total_earned_less_retainage if last else ZERO
-    return Before(ledger.contract, history, previous)
+    contract = load_contract(session, commitment)
+    history, previous = history_before(session, contract, commitment.id, number)
+    return Before(contract, history, previous)
 
 
 def stored_entries(lines: Mapping[str, PayAppLine]) -> dict[str, LineEntry]:
@@ -55,10 +52,11 @@ def stored_entries(lines: Mapping[str, PayAppLine]) -> dict[str, LineEntry]:
     }
 
 
-def priced(session: Session, commitment: Commitment, pay_app: PayApp) -> tuple[Before, Application]:
+def priced(session: Session, commitment: Commitment, pay_app: PayApp) -> Priced:
     """What `pay_app` starts from, and its figures from the amounts stored on its lines."""
     start = before(session, commitment, pay_app.number)
-    return start, start.compute(stored_entries(repository.lines(session, pay_app.id)))
+    lines = repository.lines(session, pay_app.id)
+    return Priced(start, lines, start.compute(stored_entries(lines)))
 
 
 def certificate(summary: G702) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The emails a pay app's steps queue, inside the same transaction as the step itself.
 
 Each dedupe key carries the id of the step's audit event, so a second submission of the same pay
-app is a second email, while a retried step is not.
+app is a second email, while a retried step is not. The ids of the emails queued are noted in the
+session (`queued`), so the step can hand them to its workflow without searching the outbox.
 """
 
 from collections.abc import Mapping
@@ -18,6 +19,13 @@ from paydraw.domain.g702 import Application
 from paydraw.domain.transitions import Role
 from paydraw.projects.repository import emails_with_role
 from paydraw.settings import Settings
+
+QUEUED = "paydraw.pay_app_emails_queued"
+
+
+def queued(session: Session) -> list[str]:
+    """The ids of the emails queued in this session, first queued first."""
+    return list(session.info.get(QUEUED, []))
 
 
 @dataclass(frozen=True)
@@ -143,8 +151,9 @@ def _send(
         "period_start": period.start_date.isoformat() if period else "",
         "period_end": period.end_date.isoformat() if period else "",
     }
+    noted = session.info.setdefault(QUEUED, [])
     for email, address in recipients.items():
-        enqueue(
+        row = enqueue(
             session,
             kind=kind,
             dedupe_key=f"{kind}:{pay_app.id}:{event_id}:{email}",
@@ -154,3 +163,4 @@ def _send(
             commitment_id=commitment.id,
             period_id=pay_app.period_id,
         )
+        noted.append(row.id)

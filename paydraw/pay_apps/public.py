@@ -5,12 +5,13 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from paydraw.commitments.schemas import G702Summary
-from paydraw.db.tables import Commitment, PayApp, PayAppLine
+from paydraw.db.tables import PayApp, PayAppLine
 from paydraw.domain.credit import PaymentStatus
 from paydraw.domain.g702 import G703Line
 from paydraw.domain.money import ZERO
 from paydraw.domain.transitions import PayAppStatus, Role, allowed_actions
-from paydraw.pay_apps import computation, repository
+from paydraw.pay_apps import repository
+from paydraw.pay_apps.computation import Priced, certificate
 from paydraw.pay_apps.schemas import (
     Attachment,
     EntryMode,
@@ -22,15 +23,11 @@ from paydraw.pay_apps.schemas import (
 )
 
 
-def to_public(
-    session: Session, commitment: Commitment, pay_app: PayApp, role: Role
-) -> PayAppPublic:
-    """Lines are always computed from the ledger; the summary of a finalized pay app is its
-    frozen certificate, anyone else's is computed live."""
-    stored = repository.lines(session, pay_app.id)
-    before = computation.before(session, commitment, pay_app.number)
-    app = before.compute(computation.stored_entries(stored))
-    summary = pay_app.certificate or computation.certificate(app.summary)
+def to_public(session: Session, pay_app: PayApp, priced: Priced, role: Role) -> PayAppPublic:
+    """Lines are always computed from the ledger (`priced`, as the step left the pay app); the
+    summary of a finalized pay app is its frozen certificate, anyone else's is computed live."""
+    stored, app = priced.lines, priced.app
+    summary = pay_app.certificate or certificate(app.summary)
     payments = repository.payments(session, pay_app.id)
     paid = sum((payment.amount for payment in payments), ZERO)
     status = PayAppStatus(pay_app.status)

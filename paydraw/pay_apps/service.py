@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from paydraw.access import EVERY_STAFF_ROLE
 from paydraw.actors import Actor
 from paydraw.audit import record
 from paydraw.commitments import repository as commitments
@@ -77,13 +78,23 @@ class Locked:
     project: Project
 
 
-def commitment_of(session: Session, pay_app_id: str) -> str:
-    """The commitment a pay app belongs to, for the caller to resolve its role on; NotFound if
-    there is no such pay app."""
-    commitment_id = repository.commitment_id_of(session, pay_app_id)
-    if commitment_id is None:
+def locate(
+    session: Session,
+    user_id: str,
+    pay_app_id: str,
+    allowed: frozenset[Role] = EVERY_STAFF_ROLE,
+    action: str = "act",
+) -> tuple[Role, repository.Located]:
+    """The staff caller's role on the pay app's project, and the pay app's commitment, period
+    and status, without pricing it: NotFound without a role there (as if it did not exist),
+    PermissionDenied for a role not `allowed`."""
+    located = repository.locate(session, pay_app_id, user_id)
+    if located is None or located.role is None:
         raise NotFound(f"pay app {pay_app_id} not found")
-    return commitment_id
+    role = Role(located.role)
+    if role not in allowed:
+        raise PermissionDenied(f"a {role} may not {action}")
+    return role, located
 
 
 def get(session: Session, role: Role, pay_app_id: str) -> PayAppPublic:
@@ -93,7 +104,7 @@ def get(session: Session, role: Role, pay_app_id: str) -> PayAppPublic:
         raise NotFound(f"pay app {pay_app_id} not found")
     commitment = session.get(Commitment, pay_app.commitment_id)
     assert commitment is not None
-    return to_public(session, commitment, pay_app, role)
+    return to_public(session, pay_app, computation.priced(session, commitment, pay_app), role)
 
 
 def create(
@@ -122,9 +133,9 @@ def create(
     )
     _insert(session, pay_app)
     locked = Locked(pay_app, commitment, project)
-    app, over_billed = _bill(session, locked, request)
-    _audit(session, actor, locked, "create", (None, PayAppStatus.DRAFT), app, over_billed)
-    return to_public(session, commitment, pay_app, role)
+    priced, over_billed = _bill(session, locked, request)
+    _audit(session, actor, locked, "create", (None, PayAppStatus.DRAFT), priced.app, over_billed)
+    return to_public(session, pay_app, priced, role)
 
 
 def edit_lines(
@@ -136,10 +147,10 @@ def edit_lines(
     move = _allow(pay_app, PayAppAction.EDIT_LINES, role)
     if mismatch := request.kind_mismatch(PayAppKind(pay_app.kind)):
         raise InvalidInput(*mismatch)
-    app, over_billed = _bill(session, locked, request)
+    priced, over_billed = _bill(session, locked, request)
     pay_app.entry_mode = request.entry_mode
-    _audit(session, actor, locked, PayAppAction.EDIT_LINES, move, app, over_billed)
-    return to_public(session, locked.commitment, pay_app, role)
+    _audit(session, actor, locked, PayAppAction.EDIT_LINES, move, priced.app, over_billed)
+    return to_public(session, pay_app, priced, role)
 
 
 def edit_details(
@@ -156,7 +167,7 @@ def edit_details(
             setattr(pay_app, field, value)
         detail = {"from": before, "to": changes}
         _record(session, actor, locked, PayAppAction.EDIT_DETAILS, move, detail=detail)
-    return to_public(session, locked.commitment, pay_app, role)
+    return _priced_public(session, locked, role)
 
 
 def delete_draft(
@@ -166,9 +177,9 @@ def delete_draft(
     locked = _lock(session, pay_app_id)
     pay_app = locked.pay_app
     move = _allow(pay_app, PayAppAction.DELETE, role)
-    _, app = computation.priced(session, locked.commitment, pay_app)
+    priced = computation.priced(session, locked.commitment, pay_app)
     released = repository.release_draws(session, pay_app.id)
-    detail = computation.money_detail(app) | {"draws_released": released}
+    detail = computation.money_detail(priced.app) | {"draws_released": released}
     _record(session, actor, locked, PayAppAction.DELETE, move, reason=reason, detail=detail)
     repository.delete(session, pay_app)
 
@@ -206,18 +217,21 @@ def _submit(
     if pay_app.period_id is not None:
         period = _period(session, locked.commitment, pay_app.period_id)
         _require_before_due(session, locked.commitment, period, role, action)
-    before, app = computation.priced(session, locked.commitment, pay_app)
-    over_billed = _check_overbilling(locked, before, app, pay_app.overbilling_override_reason)
-    for line in repository.lines(session, pay_app.id).values():
+    priced = computation.priced(session, locked.commitment, pay_app)
+    over_billed = _check_overbilling(
+        locked, priced.before, priced.app, pay_app.overbilling_override_reason
+    )
+    for line in priced.lines.values():
         line.submitted_work = line.work_this_period
         line.submitted_stored = line.materials_stored
         line.approved, line.review_reason, line.review_note = None, "", ""
         session.add(line)
     pay_app.review_note = ""
     pay_app.submitted_at = utcnow()
-    event = _audit(session, actor, locked, action, move, app, over_billed)
+    event = _audit(session, actor, locked, action, move, priced.app, over_billed)
+    app = priced.app
     notify.submitted(session, links, locked.project, locked.commitment, pay_app, app, event.id)
-    return to_public(session, locked.commitment, pay_app, role)
+    return to_public(session, pay_app, priced, role)
 
 
 def review(
@@ -255,7 +269,7 @@ def review(
         notify.sent_back(
             session, links, locked.project, locked.commitment, pay_app, reviewed, event.id
         )
-    return to_public(session, locked.commitment, pay_app, role)
+    return to_public(session, pay_app, computation.Priced(before, stored, app), role)
 
 
 def _adjust(
@@ -301,9 +315,11 @@ def finalize(
     locked = _lock(session, pay_app_id)
     pay_app = locked.pay_app
     move = _allow(pay_app, PayAppAction.FINALIZE, role)
-    stored = repository.lines(session, pay_app.id)
-    before, app = computation.priced(session, locked.commitment, pay_app)
-    over_billed = _check_overbilling(locked, before, app, pay_app.overbilling_override_reason)
+    priced = computation.priced(session, locked.commitment, pay_app)
+    stored, app = priced.lines, priced.app
+    over_billed = _check_overbilling(
+        locked, priced.before, app, pay_app.overbilling_override_reason
+    )
     pay_app.certificate = computation.certificate(app.summary)
     pay_app.previous_certificates = app.summary.previous_certificates
     pay_app.total_earned_less_retainage = app.summary.total_earned_less_retainage
@@ -315,7 +331,7 @@ def finalize(
             session.add(stored[line.line_id])
     event = _audit(session, actor, locked, PayAppAction.FINALIZE, move, app, over_billed)
     notify.ready_for_payment(session, links, locked.project, locked.commitment, pay_app, event.id)
-    return to_public(session, locked.commitment, pay_app, role)
+    return to_public(session, pay_app, priced, role)
 
 
 def record_payment(
@@ -350,7 +366,7 @@ def record_payment(
         "payment_status": pay_app.payment_status,
     }
     _record(session, actor, locked, action, move, detail=detail)
-    return to_public(session, locked.commitment, pay_app, role)
+    return _priced_public(session, locked, role)
 
 
 def _apply_credit(
@@ -394,13 +410,13 @@ def void(session: Session, actor: Actor, role: Role, pay_app_id: str, reason: st
         )
     if not reason.strip():
         raise InvalidInput("reason", "say why the pay app is void")
-    _, app = computation.priced(session, locked.commitment, pay_app)
+    priced = computation.priced(session, locked.commitment, pay_app)
     released = repository.release_draws(session, pay_app.id)
     pay_app.void_reason = reason
     pay_app.voided_at = utcnow()
-    detail = computation.money_detail(app) | {"draws_released": released}
+    detail = computation.money_detail(priced.app) | {"draws_released": released}
     _record(session, actor, locked, PayAppAction.VOID, move, reason=reason, detail=detail)
-    return to_public(session, locked.commitment, pay_app, role)
+    return to_public(session, pay_app, priced, role)
 
 
 def add_credit(
@@ -438,11 +454,18 @@ def add_credit(
 def _lock(session: Session, pay_app_id: str) -> Locked:
     """Lock the pay app's commitment, then read the pay app as it stands after any change that
     held the lock before us."""
-    commitment = repository.lock_commitment(session, commitment_of(session, pay_app_id))
-    pay_app = repository.fresh(session, pay_app_id)
-    if pay_app is None:
+    locked = repository.lock_commitment_of(session, pay_app_id)
+    pay_app = repository.fresh(session, pay_app_id) if locked else None
+    if locked is None or pay_app is None:
         raise NotFound(f"pay app {pay_app_id} not found")
-    return Locked(pay_app, commitment, _project(session, commitment))
+    commitment, project = locked
+    return Locked(pay_app, commitment, project)
+
+
+def _priced_public(session: Session, locked: Locked, role: Role) -> PayAppPublic:
+    """The answer of a step that changed no amount: the pay app priced as it stands."""
+    priced = computation.priced(session, locked.commitment, locked.pay_app)
+    return to_public(session, locked.pay_app, priced, role)
 
 
 def _allow(pay_app: PayApp, action: PayAppAction, role: Role) -> Move:
@@ -546,26 +569,26 @@ def _insert(session: Session, pay_app: PayApp) -> None:
 
 def _bill(
     session: Session, locked: Locked, request: PayAppLinesEdit
-) -> tuple[Application, list[OverBilledLine]]:
+) -> tuple[computation.Priced, list[OverBilledLine]]:
     """Compute what `request` bills on each line, refuse over-billing as the project's policy
     says, then store the lines and mark the selected draws billed."""
     pay_app, commitment, project = locked.pay_app, locked.commitment, locked.project
     before = computation.before(session, commitment, pay_app.number)
+    draws = commitments.draws(session, commitment.id)
     entries = line_entries(
         before.contract,
         rolled_over(before.history, project.stored_materials_rollover),
         request.entry,
         request.retainage_release,
-        domain_draws(commitments.draws(session, commitment.id), pay_app.id),
+        domain_draws(draws, pay_app.id),
     )
     app = before.compute(entries)
     over_billed = _check_overbilling(locked, before, app, request.overbilling_override_reason)
     pay_app.overbilling_override_reason = request.overbilling_override_reason if over_billed else ""
-    repository.save_entries(session, pay_app.id, entries)
-    repository.release_draws(session, pay_app.id)
-    if isinstance(request.entry, SelectedDraws):
-        repository.bill_draws(session, pay_app.id, request.entry.draw_ids)
-    return app, over_billed
+    lines = repository.save_entries(session, pay_app.id, entries)
+    selected = request.entry.draw_ids if isinstance(request.entry, SelectedDraws) else []
+    repository.rebill_draws(session, draws, pay_app.id, selected)
+    return computation.Priced(before, lines, app), over_billed
 
 
 def _check_overbilling(

@@ -13,20 +13,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from activities.fan_out import FanOutActivities
     from paydraw.domain.errors import InvalidTransition
-    from workflows.commitment_billing import (
-        ACTIVITY_TIMEOUT,
-        DATABASE_RETRY,
-        MAIL_HEARTBEAT,
-        MAIL_RETRY,
-        MAIL_TIMEOUT,
-    )
+    from workflows.commitment_billing import ACTIVITY_TIMEOUT, DATABASE_RETRY, deliver_emails
     from workflows.messages import (
         CloseBillings,
         ClosePeriod,
         InviteCommitments,
         InviteResult,
         OpenBilling,
-        OutboxIds,
         PeriodClosing,
         PeriodInput,
         PeriodView,
@@ -139,19 +132,10 @@ class BillingPeriodWorkflow:
         )
         for result in results:
             if result.outbox_ids:
-                self.deliveries.append(asyncio.create_task(self.deliver(result.outbox_ids)))
+                self.deliveries.append(asyncio.create_task(deliver_emails(result.outbox_ids)))
         started = {cid for result in results for cid in result.commitment_ids}
         self.started |= started
         return started
-
-    async def deliver(self, outbox_ids: list[str]) -> None:
-        await workflow.execute_activity_method(
-            BillingActivities.deliver_emails,
-            OutboxIds(ids=outbox_ids),
-            start_to_close_timeout=MAIL_TIMEOUT,
-            heartbeat_timeout=MAIL_HEARTBEAT,
-            retry_policy=MAIL_RETRY,
-        )
 
     @workflow.update
     async def close(self, request: ClosePeriod) -> PeriodView:

@@ -82,6 +82,18 @@ def deadline_of(due_date: date) -> datetime:
     return datetime.combine(due_date + timedelta(days=1), time(0), tzinfo=UTC)
 
 
+async def deliver_emails(outbox_ids: list[str]) -> None:
+    """Send queued emails on one connection (an activity), retried until the server takes them;
+    a permanent refusal is recorded, not retried."""
+    await workflow.execute_activity_method(
+        BillingActivities.deliver_emails,
+        OutboxIds(ids=outbox_ids),
+        start_to_close_timeout=MAIL_TIMEOUT,
+        heartbeat_timeout=MAIL_HEARTBEAT,
+        retry_policy=MAIL_RETRY,
+    )
+
+
 def billing_handle(
     client: "Client", commitment_id: str, period_id: str
 ) -> "WorkflowHandle[CommitmentBillingWorkflow, InvitationView]":
@@ -209,13 +221,7 @@ class CommitmentBillingWorkflow:
     async def deliver_outbox(self) -> None:
         while self.outbox:
             queued, self.outbox = self.outbox, []
-            await workflow.execute_activity_method(
-                BillingActivities.deliver_emails,
-                OutboxIds(ids=queued),
-                start_to_close_timeout=MAIL_TIMEOUT,
-                heartbeat_timeout=MAIL_HEARTBEAT,
-                retry_policy=MAIL_RETRY,
-            )
+            await deliver_emails(queued)
 
     def delivery(self, kind: str, days_left: int = 0) -> InviteDelivery:
         return InviteDelivery(

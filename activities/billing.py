@@ -1,7 +1,9 @@
 """The billing workflows' side effects: database writes (with audit events) and email delivery.
 
-Database activities are plain functions run on the worker's thread pool; each is one transaction
-and idempotent, since Temporal runs an activity again when a worker dies mid-way.
+Database work runs on a thread, one transaction per activity, and is idempotent, since Temporal
+runs an activity again when a worker dies mid-way. An activity that queues a few emails sends them
+itself right after its commit (``send_now``), so the usual step needs no second activity for them;
+the ones it could not send are handed back to the workflow, whose email activity retries them.
 """
 
 from datetime import UTC
@@ -14,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import pay_app_steps
 from activities.pay_app_steps import mark_step_applied
-from emails.delivery import DeliveryStatus, deliver_many
+from emails.delivery import DeliveryOutcome, DeliveryStatus, deliver_many
 from emails.outbox import pending_for_pay_app
 from paydraw.actors import Actor
 from paydraw.audit import record
@@ -24,6 +26,7 @@ from paydraw.domain.errors import DomainError
 from paydraw.domain.transitions import InvitationStatus, Role
 from paydraw.pay_apps import service as pay_apps
 from paydraw.pay_apps.notify import Links
+from paydraw.pay_apps.schemas import PayAppPublic
 from paydraw.periods import repository, service
 from paydraw.settings import Settings
 from workflows.messages import (
@@ -42,6 +45,54 @@ from workflows.rejections import rejection
 
 SYSTEM_CYCLE = Actor(kind="system", id="billing-cycle")
 
+# A step's own emails are sent at once when they are few; more than this (an invite to a whole
+# period) would hold up the answer, so they go to the email activity.
+SEND_NOW_LIMIT = 10
+# How long the step waits on each exchange with the mail server before it leaves the emails to
+# the email activity, which waits longer and retries.
+SEND_NOW_TIMEOUT_SECONDS = 5.0
+
+
+async def send_now(engine: Engine, settings: Settings, outbox_ids: list[str]) -> list[str]:
+    """Send a step's queued emails right after its commit; return the ids still to be sent.
+
+    Nothing here is lost by a failure: the rows stay queued, and the ids handed back go to the
+    workflow's email activity. A row sent meanwhile is not sent again.
+    """
+    if not outbox_ids or len(outbox_ids) > SEND_NOW_LIMIT:
+        return outbox_ids
+    try:
+        outcomes = await deliver_many(
+            engine,
+            outbox_ids,
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            mail_from=settings.mail_from,
+            timeout=SEND_NOW_TIMEOUT_SECONDS,
+        )
+    except Exception as error:  # the email activity tries again, and reports what it finds
+        activity.logger.info("emails %s left for the email activity: %s", outbox_ids, error)
+        return outbox_ids
+    await note_failures(engine, outcomes)
+    return []
+
+
+async def note_failures(engine: Engine, outcomes: list[DeliveryOutcome]) -> None:
+    """Show each permanently refused email on its board row."""
+    for outcome in outcomes:
+        if outcome.status == DeliveryStatus.FAILED:
+            await anyio.to_thread.run_sync(record_failure, engine, outcome.outbox_id, outcome.error)
+
+
+def record_failure(engine: Engine, outbox_id: str, error: str) -> None:
+    with session_scope(engine) as session:
+        row = session.get(EmailOutbox, outbox_id)
+        if row is None or row.period_id is None or row.commitment_id is None:
+            return
+        invitation = service.invitation_row(session, row.period_id, row.commitment_id)
+        invitation.email_failure = f"{row.to_address}: {error}"
+        session.add(invitation)
+
 
 class BillingActivities:
     def __init__(self, engine: Engine, settings: Settings) -> None:
@@ -57,8 +108,14 @@ class BillingActivities:
         assert period is not None and commitment is not None
         return period, commitment
 
+    async def sent_now(self, outbox_ids: list[str]) -> OutboxIds:
+        return OutboxIds(ids=await send_now(self.engine, self.settings, outbox_ids))
+
     @activity.defn
-    def record_reminder(self, delivery: InviteDelivery) -> OutboxIds:
+    async def record_reminder(self, delivery: InviteDelivery) -> OutboxIds:
+        return await self.sent_now(await anyio.to_thread.run_sync(self.queue_reminder, delivery))
+
+    def queue_reminder(self, delivery: InviteDelivery) -> list[str]:
         with session_scope(self.engine) as session:
             period, commitment = self._load(session, delivery.period_id, delivery.commitment_id)
             ids = service.invitation_emails(
@@ -71,11 +128,14 @@ class BillingActivities:
                 days_left=delivery.days_left,
                 due_date=delivery.due_date,
             )
-        return OutboxIds(ids=ids)
+        return ids
 
     @activity.defn
-    def record_overdue(self, delivery: InviteDelivery) -> OutboxIds:
-        """Flag the board row overdue and queue the overdue notice."""
+    async def record_overdue(self, delivery: InviteDelivery) -> OutboxIds:
+        """Flag the board row overdue and send the overdue notice."""
+        return await self.sent_now(await anyio.to_thread.run_sync(self.queue_overdue, delivery))
+
+    def queue_overdue(self, delivery: InviteDelivery) -> list[str]:
         with session_scope(self.engine) as session:
             period, commitment = self._load(session, delivery.period_id, delivery.commitment_id)
             invitation = service.invitation_row(session, period.id, commitment.id)
@@ -99,11 +159,14 @@ class BillingActivities:
                 "overdue_notice",
                 due_date=delivery.due_date,
             )
-        return OutboxIds(ids=ids)
+        return ids
 
     @activity.defn
-    def persist_invitation(self, change: InvitationChange) -> OutboxIds:
-        """The contact's accept or decline; a decline queues a notice to the project's admins."""
+    async def persist_invitation(self, change: InvitationChange) -> OutboxIds:
+        """The contact's accept or decline; a decline sends a notice to the project's admins."""
+        return await self.sent_now(await anyio.to_thread.run_sync(self.save_invitation, change))
+
+    def save_invitation(self, change: InvitationChange) -> list[str]:
         with session_scope(self.engine) as session:
             period, commitment = self._load(session, change.period_id, change.commitment_id)
             invitation = service.invitation_row(session, period.id, commitment.id)
@@ -126,7 +189,7 @@ class BillingActivities:
                 ids = service.decline_notices(
                     session, self.settings, period, commitment, contact, change.reason
                 )
-        return OutboxIds(ids=ids)
+        return ids
 
     @activity.defn
     def extend_due_date(self, change: DueDateChange) -> None:
@@ -234,9 +297,16 @@ class BillingActivities:
             )
 
     @activity.defn
-    def apply_pay_app_step(self, step: PayAppStep) -> PayAppResult:
-        """One pay-app action in one transaction; a retry of a step already applied (the worker
-        died after the commit) changes nothing and answers with the pay app as it now is."""
+    async def apply_pay_app_step(self, step: PayAppStep) -> PayAppResult:
+        """One pay-app action in one transaction, then its emails; a retry of a step already
+        applied (the worker died after the commit) changes nothing and answers with the pay app
+        as it now is."""
+        pay_app, outbox_ids = await anyio.to_thread.run_sync(self.apply_step, step)
+        return PayAppResult(
+            pay_app=pay_app, outbox_ids=await send_now(self.engine, self.settings, outbox_ids)
+        )
+
+    def apply_step(self, step: PayAppStep) -> tuple[PayAppPublic | None, list[str]]:
         try:
             with session_scope(self.engine) as session:
                 actor = service.actor_from_label(step.actor)
@@ -258,7 +328,7 @@ class BillingActivities:
             # A rule refused the step (over-billing, a state that changed): final, not retried,
             # and handed back to the caller as the same domain error.
             raise rejection(error) from None
-        return PayAppResult(pay_app=pay_app, outbox_ids=outbox_ids)
+        return pay_app, outbox_ids
 
     @activity.defn
     async def deliver_emails(self, queued: OutboxIds) -> None:
@@ -273,17 +343,4 @@ class BillingActivities:
             mail_from=self.settings.mail_from,
             progress=activity.heartbeat,
         )
-        for outcome in outcomes:
-            if outcome.status == DeliveryStatus.FAILED:
-                await anyio.to_thread.run_sync(
-                    self.record_failure, outcome.outbox_id, outcome.error
-                )
-
-    def record_failure(self, outbox_id: str, error: str) -> None:
-        with session_scope(self.engine) as session:
-            row = session.get(EmailOutbox, outbox_id)
-            if row is None or row.period_id is None or row.commitment_id is None:
-                return
-            invitation = service.invitation_row(session, row.period_id, row.commitment_id)
-            invitation.email_failure = f"{row.to_address}: {error}"
-            session.add(invitation)
+        await note_failures(self.engine, outcomes)

@@ -23,6 +23,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.billing import send_now
 from paydraw.db.engine import session_scope
 from paydraw.periods.service import record_invites
 from paydraw.settings import Settings
@@ -49,7 +50,8 @@ class FanOutActivities:
     async def start_commitment_billings(self, request: StartBillings) -> StartedBillings:
         """Start each commitment's billing; one already running (the admin bills for it) is
         invited instead when the request invites, and one that already ended is left out.
-        Invited, the started ones are recorded and their invite emails queued."""
+        Invited, the started ones are recorded and their invite emails queued (a few are sent
+        at once; the ids returned are the ones still to send)."""
         limit = asyncio.Semaphore(CONCURRENT_REQUESTS)
         task_queue = activity.info().task_queue
 
@@ -63,9 +65,8 @@ class FanOutActivities:
         ]
         outbox_ids = []
         if request.invite and commitment_ids:
-            outbox_ids = await anyio.to_thread.run_sync(
-                self.record_invites, request, commitment_ids
-            )
+            queued = await anyio.to_thread.run_sync(self.record_invites, request, commitment_ids)
+            outbox_ids = await send_now(self.engine, self.settings, queued)
         return StartedBillings(commitment_ids=commitment_ids, outbox_ids=outbox_ids)
 
     def record_invites(self, request: StartBillings, commitment_ids: list[str]) -> list[str]:

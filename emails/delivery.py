@@ -13,7 +13,12 @@ from sqlalchemy import Engine, update
 from sqlmodel import col
 
 from emails.outbox import OutboxStatus, by_ids
-from emails.sender import PermanentDeliveryError, SmtpConnection, TemporaryDeliveryError
+from emails.sender import (
+    SMTP_TIMEOUT_SECONDS,
+    PermanentDeliveryError,
+    SmtpConnection,
+    TemporaryDeliveryError,
+)
 from paydraw.db.engine import read_scope, session_scope
 from paydraw.db.tables import EmailOutbox, utcnow
 
@@ -64,6 +69,7 @@ async def deliver_many(
     port: int,
     mail_from: str,
     progress: Callable[[], None] = lambda: None,
+    timeout: float = SMTP_TIMEOUT_SECONDS,
 ) -> list[DeliveryOutcome]:
     """Send the rows still pending, one after the other on one connection, each recorded as
     sent right after its 250; ``progress`` is called after each.
@@ -76,7 +82,7 @@ async def deliver_many(
     emails = await anyio.to_thread.run_sync(load_many, engine, list(outbox_ids))
     outcomes: list[DeliveryOutcome] = []
     postponed: TemporaryDeliveryError | None = None
-    async with SmtpConnection(host=host, port=port, mail_from=mail_from) as smtp:
+    async with SmtpConnection(host=host, port=port, mail_from=mail_from, timeout=timeout) as smtp:
         for outbox_id in outbox_ids:
             email = emails[outbox_id]
             if email.status == OutboxStatus.SENT:

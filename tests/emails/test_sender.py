@@ -35,6 +35,28 @@ class TestTheMessage:
         assert text is not None and text.get_content() == "Hello Dana,\n\nPlease bill by June 25.\n"
         assert html is not None and "<p>Please bill by June 25.</p>" in html.get_content()
 
+    async def test_text_outside_ascii_arrives_as_written(self, smtp_server: SmtpTestServer) -> None:
+        await send(
+            outgoing(
+                to_address="renee@acme.example",
+                subject="Invite to bill — Café Block Ä",
+                text_body="Bonjour Renée,\n\nFacturez avant le 25 juin — merci.\n",
+                html_body="<p>Facturez avant le 25 juin — merci.</p>",
+            ),
+            host="127.0.0.1",
+            port=smtp_server.port,
+            mail_from="Paydraw Zürich <billing@paydraw.local>",
+        )
+
+        [message] = smtp_server.received
+        assert message["From"] == "Paydraw Zürich <billing@paydraw.local>"
+        assert message["Subject"] == "Invite to bill — Café Block Ä"
+        text = message.get_body(preferencelist=("plain",))
+        html = message.get_body(preferencelist=("html",))
+        assert text is not None
+        assert text.get_content() == "Bonjour Renée,\n\nFacturez avant le 25 juin — merci.\n"
+        assert html is not None and "25 juin — merci." in html.get_content()
+
 
 class TestFailures:
     async def test_a_451_is_temporary(self, smtp_server: SmtpTestServer) -> None:

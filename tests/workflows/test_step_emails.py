@@ -1,0 +1,113 @@
+"""A step's emails go out with the step, and a mail server that is busy at that moment delays
+them without holding up the answer or losing them."""
+
+import asyncio
+import time
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from paydraw.db.tables import EmailOutbox
+from paydraw.settings import Settings
+from tests.conftest import new_user_headers
+from tests.support.smtp import SmtpTestServer
+from tests.workflows.helpers import Paydraw, contact_token, messages_to, post, today, wait_for
+from tests.workflows.test_pay_app_lifecycle import line_amounts, period_body, put
+
+CONTACT = "billing@acme.example"
+REVIEWER = "pm@gc.example"
+
+
+async def filled_in_pay_app(
+    paydraw: Paydraw, engine: Engine, smtp: SmtpTestServer, admin: dict[str, str]
+) -> dict[str, str]:
+    """A project with a reviewer and one commitment, invited and accepted, its pay app filled in;
+    returns the contact's headers."""
+    env, api = paydraw.env, paydraw.api
+    project = await post(api, "/api/v1/projects", admin, name="Harbor View Tower")
+    await post(
+        api, f"/api/v1/projects/{project['id']}/members", admin, email=REVIEWER, role="reviewer"
+    )
+    new_user_headers(engine, REVIEWER)
+    commitment = await post(
+        api,
+        f"/api/v1/projects/{project['id']}/commitments",
+        admin,
+        number="SC-001",
+        vendor_name="Acme Framing LLC",
+        contacts=[{"email": CONTACT}],
+        sov_lines=[{"code": "01", "description": "Framing", "scheduled_value": "60000.00"}],
+    )
+    cid = commitment["id"]
+    await post(api, f"/api/v1/commitments/{cid}/sov/approve", admin)
+    line = (await api.get(f"/api/v1/commitments/{cid}", headers=admin)).json()["sov_lines"][0]
+    start = await today(env)
+    period = await post(
+        api,
+        f"/api/v1/projects/{project['id']}/billing-periods",
+        admin,
+        **period_body(start, due=start + timedelta(days=10)),
+    )
+    await post(api, f"/api/v1/billing-periods/{period['id']}/invites", admin, commitment_ids=[cid])
+    await wait_for(lambda: bool(messages_to(smtp, CONTACT)), what="the invite")
+    contact = {"Authorization": f"Bearer {contact_token(messages_to(smtp, CONTACT)[-1])}"}
+    await post(api, "/api/v1/contact/invitation/accept", contact)
+    await put(
+        api,
+        "/api/v1/contact/pay-app/lines",
+        contact,
+        line_amounts({"01": ("12000.00", "0.00")}, {"01": line["id"]}),
+    )
+    return contact
+
+
+class TestStepEmails:
+    async def test_the_reviewers_email_arrives_with_the_submit(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        contact = await filled_in_pay_app(on_dev_server, engine, smtp, admin)
+
+        submitted = await post(on_dev_server.api, "/api/v1/contact/pay-app/submit", contact)
+
+        assert submitted["status"] == "under_review"
+        # Sent within the step: it is there when the answer is.
+        [email] = messages_to(smtp, REVIEWER)
+        assert "Acme Framing LLC" in str(email.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+        with Session(engine) as session:
+            row = session.exec(
+                select(EmailOutbox).where(col(EmailOutbox.to_address) == REVIEWER)
+            ).one()
+        assert (row.status, row.attempts) == ("sent", 1)
+
+    async def test_a_busy_mail_server_delays_the_email_but_not_the_answer(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        contact = await filled_in_pay_app(on_dev_server, engine, smtp, admin)
+        smtp.fail_temporarily(2)
+
+        began = time.monotonic()
+        submitted = await post(on_dev_server.api, "/api/v1/contact/pay-app/submit", contact)
+        answered_in = time.monotonic() - began
+
+        assert submitted["status"] == "under_review"
+        assert answered_in < 5, f"the answer waited {answered_in:.1f} s for the mail server"
+        await wait_for(lambda: bool(messages_to(smtp, REVIEWER)), timeout=60, what="the email")
+        await asyncio.sleep(1)
+        assert len(messages_to(smtp, REVIEWER)) == 1
+        with Session(engine) as session:
+            row = session.exec(
+                select(EmailOutbox).where(col(EmailOutbox.to_address) == REVIEWER)
+            ).one()
+        # Refused at the step, refused at the email activity's first try, then taken.
+        assert (row.status, row.attempts) == ("sent", 3)

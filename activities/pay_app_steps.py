@@ -1,6 +1,5 @@
 """How a pay-app step from the commitment's workflow becomes a call to the pay-app service."""
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from paydraw.actors import Actor
@@ -16,18 +15,21 @@ STEP_PRINCIPAL = "workflow-step"
 
 
 def mark_step_applied(session: Session, step_id: str) -> bool:
-    """Record the step in the caller's transaction; False if an earlier attempt committed it."""
+    """Record the step in the caller's transaction; False if an earlier attempt committed it.
+
+    Two attempts at once (Temporal starts another only once one timed out) would both find
+    nothing; the unique key then fails the later one's commit, and its retry finds the step.
+    """
     if not step_id:
         return True
-    try:
-        with session.begin_nested():
-            session.add(
-                IdempotencyRecord(
-                    principal=STEP_PRINCIPAL, key=step_id, fingerprint="", state="done"
-                )
-            )
-    except IntegrityError:
+    applied = select(IdempotencyRecord.id).where(
+        IdempotencyRecord.principal == STEP_PRINCIPAL, IdempotencyRecord.key == step_id
+    )
+    if session.exec(applied).first() is not None:
         return False
+    session.add(
+        IdempotencyRecord(principal=STEP_PRINCIPAL, key=step_id, fingerprint="", state="done")
+    )
     return True
 
 

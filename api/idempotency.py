@@ -12,9 +12,9 @@ import json
 from typing import Any
 
 import anyio
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, delete, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paydraw.db.tables import IdempotencyRecord
@@ -57,28 +57,28 @@ class IdempotencyMiddleware:
         await send_raw(send, status, response_headers, response_body)
 
     def reserve(self, principal: str, key: str, fingerprint: str) -> bool:
-        with Session(self.engine) as session:
-            session.add(IdempotencyRecord(principal=principal, key=key, fingerprint=fingerprint))
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                return False
+        record = IdempotencyRecord(principal=principal, key=key, fingerprint=fingerprint)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(IdempotencyRecord).values(record.model_dump()))
+        except IntegrityError:
+            return False
         return True
 
     def settle(self, principal: str, key: str, status: int, body: bytes, keep: bool) -> None:
-        with Session(self.engine) as session:
-            record = self.find(session, principal, key)
-            if record is None:
-                return
+        """Keep the answer for repeats, or free the key; one statement either way."""
+        mine = and_(
+            col(IdempotencyRecord.principal) == principal, col(IdempotencyRecord.key) == key
+        )
+        with self.engine.begin() as connection:
             if keep:
-                record.state = "done"
-                record.status_code = status
-                record.response_body = body.decode()
-                session.add(record)
+                connection.execute(
+                    update(IdempotencyRecord)
+                    .where(mine)
+                    .values(state="done", status_code=status, response_body=body.decode())
+                )
             else:
-                session.delete(record)
-            session.commit()
+                connection.execute(delete(IdempotencyRecord).where(mine))
 
     @staticmethod
     def find(session: Session, principal: str, key: str) -> IdempotencyRecord | None:

@@ -116,7 +116,6 @@ class CommitmentBillingWorkflow:
         self.outbox: list[str] = []
         self.invite_message = input.message
         self.pay_apps: dict[str, PayAppStatus] = {}
-        self.version = 0
         # Update handlers await activities; the lock keeps two answers from interleaving.
         self.lock = asyncio.Lock()
 
@@ -145,7 +144,6 @@ class CommitmentBillingWorkflow:
             self.status = InvitationStatus.INVITED
             self.invite_message = request.message
             self.schedule_reminders()
-            self.version += 1
 
     # -- deadlines ---------------------------------------------------------------------------
 
@@ -168,9 +166,12 @@ class CommitmentBillingWorkflow:
         return min(moments, default=None)
 
     async def sleep_until_next_deadline(self) -> None:
-        seen = self.version
-        wake = lambda: self.finished() or self.version != seen or bool(self.outbox)  # noqa: E731
+        """Until the next reminder or due date, or sooner when there are emails to send or the
+        deadline moved; an answer that leaves the deadline where it was keeps the same timer."""
         moment = self.next_deadline()
+        wake = lambda: (  # noqa: E731
+            self.finished() or bool(self.outbox) or self.next_deadline() != moment
+        )
         if moment is None:
             await workflow.wait_condition(wake)
             return
@@ -295,7 +296,6 @@ class CommitmentBillingWorkflow:
             )
             self.status = target
             self.outbox.extend(notices.ids)
-            self.version += 1
             return self.view()
 
     # -- the GC's actions ----------------------------------------------------------------------
@@ -320,7 +320,6 @@ class CommitmentBillingWorkflow:
             self.overdue = False
             self.schedule_reminders()
             self.reminders_sent = []
-            self.version += 1
             return self.view()
 
     @extend_due_date.validator
@@ -361,7 +360,6 @@ class CommitmentBillingWorkflow:
             else:
                 self.pay_apps[result.pay_app.id] = PayAppStatus(result.pay_app.status)
             self.outbox.extend(result.outbox_ids)
-            self.version += 1
             return result.pay_app
 
     @pay_app.validator

@@ -6,6 +6,7 @@ itself right after its commit (``send_now``), so the usual step needs no second 
 the ones it could not send are handed back to the workflow, whose email activity retries them.
 """
 
+import asyncio
 from datetime import UTC
 
 import anyio
@@ -48,8 +49,8 @@ SYSTEM_CYCLE = Actor(kind="system", id="billing-cycle")
 # A step's own emails are sent at once when they are few; more than this (an invite to a whole
 # period) would hold up the answer, so they go to the email activity.
 SEND_NOW_LIMIT = 10
-# How long the step waits on each exchange with the mail server before it leaves the emails to
-# the email activity, which waits longer and retries.
+# How long the step waits for the mail server, all told, before it leaves the emails to the
+# email activity, which waits longer and retries.
 SEND_NOW_TIMEOUT_SECONDS = 5.0
 
 
@@ -62,14 +63,15 @@ async def send_now(engine: Engine, settings: Settings, outbox_ids: list[str]) ->
     if not outbox_ids or len(outbox_ids) > SEND_NOW_LIMIT:
         return outbox_ids
     try:
-        outcomes = await deliver_many(
-            engine,
-            outbox_ids,
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            mail_from=settings.mail_from,
-            timeout=SEND_NOW_TIMEOUT_SECONDS,
-        )
+        async with asyncio.timeout(SEND_NOW_TIMEOUT_SECONDS):
+            outcomes = await deliver_many(
+                engine,
+                outbox_ids,
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                mail_from=settings.mail_from,
+                timeout=SEND_NOW_TIMEOUT_SECONDS,
+            )
     except Exception as error:  # the email activity tries again, and reports what it finds
         activity.logger.info("emails %s left for the email activity: %s", outbox_ids, error)
         return outbox_ids
@@ -129,6 +131,31 @@ class BillingActivities:
                 due_date=delivery.due_date,
             )
         return ids
+
+    @activity.defn
+    async def record_invite(self, delivery: InviteDelivery) -> OutboxIds:
+        """The admin's invite of this one commitment: recorded and its emails sent, unless the
+        period closed meanwhile (refused, final)."""
+        return await self.sent_now(await anyio.to_thread.run_sync(self.queue_invite, delivery))
+
+    def queue_invite(self, delivery: InviteDelivery) -> list[str]:
+        try:
+            with session_scope(self.engine) as session:
+                # The period's row is locked until the commit, so a close that follows sees this
+                # invitation among the ones to tell (see close_commitment_billings).
+                period = service.locked_period(session, delivery.period_id)
+                service.require_open(period, "invite")
+                return service.record_invites(
+                    session,
+                    self.settings,
+                    period.id,
+                    [delivery.commitment_id],
+                    actor=delivery.actor,
+                    message=delivery.message,
+                    at=delivery.at,
+                )
+        except DomainError as error:
+            raise rejection(error) from None
 
     @activity.defn
     async def record_overdue(self, delivery: InviteDelivery) -> OutboxIds:

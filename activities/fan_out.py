@@ -24,16 +24,17 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.billing import send_now
-from paydraw.db.engine import session_scope
+from paydraw.db.engine import read_scope, session_scope
+from paydraw.periods.repository import invitations
 from paydraw.periods.service import record_invites
 from paydraw.settings import Settings
 from workflows.ids import COMMITMENT_BILLING, billing_workflow_id
 from workflows.messages import (
     CloseBillings,
-    CommitmentBillingInput,
     InviteCommitments,
     StartBillings,
     StartedBillings,
+    billing_input,
 )
 
 # Requests to the Temporal server in flight at once from one activity.
@@ -84,14 +85,11 @@ class FanOutActivities:
 
     async def start_one(self, request: StartBillings, commitment_id: str, task_queue: str) -> bool:
         period = request.period
-        billing = CommitmentBillingInput(
-            period_id=period.period_id,
-            project_id=period.project_id,
-            commitment_id=commitment_id,
-            due_date=period.due_date,
-            reminder_offsets_days=period.reminder_offsets_days,
+        billing = billing_input(
+            period,
+            commitment_id,
             message=request.message,
-            invited_by=request.actor,
+            actor=request.actor,
             invite=request.invite,
         )
         invite = InviteCommitments(
@@ -123,8 +121,15 @@ class FanOutActivities:
 
     @activity.defn
     async def close_commitment_billings(self, request: CloseBillings) -> None:
-        """Tell each commitment's billing that its period closed; one already ended is fine."""
+        """Tell each commitment's billing that its period closed; one already ended is fine.
+
+        Besides the ones the period started, every commitment invited in the period: the admin's
+        invite of one commitment starts its billing without the period's workflow. The period is
+        recorded closed before this runs, and such an invite is recorded only while it is open,
+        so none is missed."""
         limit = asyncio.Semaphore(CONCURRENT_REQUESTS)
+        invited = await anyio.to_thread.run_sync(self.invited_in, request.period_id)
+        commitment_ids = sorted(set(request.commitment_ids) | set(invited))
 
         async def close(commitment_id: str) -> None:
             handle = self.client.get_workflow_handle(
@@ -137,4 +142,8 @@ class FanOutActivities:
                     if error.status != RPCStatusCode.NOT_FOUND:
                         raise
 
-        await asyncio.gather(*(close(cid) for cid in request.commitment_ids))
+        await asyncio.gather(*(close(cid) for cid in commitment_ids))
+
+    def invited_in(self, period_id: str) -> list[str]:
+        with read_scope(self.engine) as session:
+            return list(invitations(session, period_id))

@@ -66,8 +66,12 @@ class SmtpConnection:
     async def __aenter__(self) -> "SmtpConnection":
         return self
 
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.close()
+    async def __aexit__(self, error_type: type[BaseException] | None, *_exc: object) -> None:
+        if error_type is None:
+            await self.close()
+        else:
+            # Cut short (a time limit, a cancel): no QUIT, whose answer could be long in coming.
+            self.abandon()
 
     @property
     def usable(self) -> bool:
@@ -111,6 +115,11 @@ class SmtpConnection:
                 await self.smtp.quit()
             except (aiosmtplib.SMTPException, OSError):
                 self.smtp.close()
+        self.smtp = None
+
+    def abandon(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
         self.smtp = None
 
 

@@ -44,6 +44,7 @@ def build_worker(
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
         activities=[
+            billing.record_invite,
             billing.record_reminder,
             billing.record_overdue,
             billing.persist_invitation,

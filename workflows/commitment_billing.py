@@ -45,9 +45,11 @@ with workflow.unsafe.imports_passed_through():
         InvitationView,
         InviteCommitments,
         InviteDelivery,
+        InviteResult,
         OutboxIds,
         PayAppResult,
         PayAppStep,
+        Refusal,
     )
     from workflows.rejections import rejection
 
@@ -144,6 +146,49 @@ class CommitmentBillingWorkflow:
             self.status = InvitationStatus.INVITED
             self.invite_message = request.message
             self.schedule_reminders()
+
+    @workflow.update
+    async def invite_one(self, request: InviteCommitments) -> InviteResult:
+        """The admin invited this commitment alone: the invite is recorded and its email sent
+        here, without the period's workflow in between (that one takes invites a batch at a
+        time, and a few updates at once). One already invited is refused, as the period does."""
+        async with self.lock:
+            commitment_id = self.input.commitment_id
+            if self.status != InvitationStatus.NOT_INVITED:
+                refusal = Refusal(commitment_id=commitment_id, reason="already invited")
+                return InviteResult(invited=[], refused=[refusal])
+            delivery = InviteDelivery(
+                period_id=self.input.period_id,
+                commitment_id=commitment_id,
+                kind="invite",
+                due_date=self.due_date,
+                message=request.message,
+                actor=request.actor,
+                at=workflow.now(),
+            )
+            try:
+                queued: OutboxIds = await workflow.execute_activity_method(
+                    BillingActivities.record_invite,
+                    delivery,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+            except ActivityError as failure:
+                if isinstance(failure.cause, ApplicationError):
+                    # The period closed before the invite was recorded: nothing here to wait for.
+                    self.closed = True
+                    raise failure.cause from None
+                raise
+            self.status = InvitationStatus.INVITED
+            self.invite_message = request.message
+            self.schedule_reminders()
+            self.outbox.extend(queued.ids)
+            return InviteResult(invited=[commitment_id], refused=[])
+
+    @invite_one.validator
+    def validate_invite_one(self, request: InviteCommitments) -> None:
+        if self.closed:
+            raise rejection(InvalidTransition("closed", "invite", [], "a billing period"))
 
     # -- deadlines ---------------------------------------------------------------------------
 

@@ -60,9 +60,25 @@ class CommitmentBillingInput(BaseModel):
     reminder_offsets_days: list[int]
     message: str = ""
     invited_by: str
-    # True: the period has recorded the invite and sends its email; False: the admin bills on
-    # the commitment's behalf, without an invite.
+    # True: the period has recorded the invite and sends its email; False: not invited yet (the
+    # admin bills on the commitment's behalf, or the admin's invite of it alone follows).
     invite: bool = True
+
+
+def billing_input(
+    period: PeriodInput, commitment_id: str, *, message: str, actor: str, invite: bool
+) -> CommitmentBillingInput:
+    """How a commitment's billing in ``period`` starts."""
+    return CommitmentBillingInput(
+        period_id=period.period_id,
+        project_id=period.project_id,
+        commitment_id=commitment_id,
+        due_date=period.due_date,
+        reminder_offsets_days=period.reminder_offsets_days,
+        message=message,
+        invited_by=actor,
+        invite=invite,
+    )
 
 
 class StartBillings(BaseModel):

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, status
 from sqlmodel import Session
 from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
 from api.process import TemporalDep, UpdateId, in_transaction, reading, workflow_update
@@ -26,7 +26,7 @@ from workflows.commitment_billing import (
     CommitmentBillingWorkflow,
     billing_handle,
 )
-from workflows.ids import period_workflow_id
+from workflows.ids import billing_workflow_id, period_workflow_id
 from workflows.messages import (
     ClosePeriod,
     ExtendDueDate,
@@ -34,6 +34,7 @@ from workflows.messages import (
     InviteCommitments,
     PeriodInput,
     PeriodView,
+    billing_input,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["billing periods"])
@@ -59,6 +60,28 @@ def start_operation(
         id=period_workflow_id(period.id),
         task_queue=settings.temporal_task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+def billing_start_operation(
+    settings: Settings, period: BillingPeriod, project: Project, request: InviteCommitments
+) -> WithStartWorkflowOperation[CommitmentBillingWorkflow, InvitationView]:
+    """Start the commitment's billing, not yet invited, unless it runs already (the admin bills
+    for it); one that ended is never started again."""
+    [commitment_id] = request.commitment_ids
+    return WithStartWorkflowOperation(
+        CommitmentBillingWorkflow.run,
+        billing_input(
+            period_input(period, project),
+            commitment_id,
+            message=request.message,
+            actor=request.actor,
+            invite=False,
+        ),
+        id=billing_workflow_id(commitment_id, period.id),
+        task_queue=settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
 
 
@@ -128,15 +151,31 @@ async def invite(
     period, project, eligible, refused = await reading(engine, check)
     if not eligible:
         return InviteResponse(invited=[], refused=refused)
-    result = await workflow_update(
-        lambda: temporal.execute_update_with_start_workflow(
-            BillingPeriodWorkflow.invite,
-            InviteCommitments(commitment_ids=eligible, message=body.message, actor=user.label),
-            start_workflow_operation=start_operation(settings, period, project),
-            id=update_id,
-        ),
-        f"billing period {period_id} not found",
-    )
+    request = InviteCommitments(commitment_ids=eligible, message=body.message, actor=user.label)
+    missing = f"billing period {period_id} not found"
+    if len(eligible) == 1:
+        # One commitment goes straight to its own billing workflow, started if need be.
+        result = await workflow_update(
+            lambda: temporal.execute_update_with_start_workflow(
+                CommitmentBillingWorkflow.invite_one,
+                request,
+                start_workflow_operation=billing_start_operation(
+                    settings, period, project, request
+                ),
+                id=update_id,
+            ),
+            missing,
+        )
+    else:
+        result = await workflow_update(
+            lambda: temporal.execute_update_with_start_workflow(
+                BillingPeriodWorkflow.invite,
+                request,
+                start_workflow_operation=start_operation(settings, period, project),
+                id=update_id,
+            ),
+            missing,
+        )
     refused += [InviteRefusal(**refusal.model_dump()) for refusal in result.refused]
     return InviteResponse(invited=result.invited, refused=refused)
 

@@ -95,6 +95,15 @@ def period_for(
     return period, project
 
 
+def locked_period(session: Session, period_id: str) -> BillingPeriod:
+    """The period, its row locked until the transaction ends (a close waits for it)."""
+    query = select(BillingPeriod).where(BillingPeriod.id == period_id).with_for_update()
+    period = session.exec(query).first()
+    if period is None:
+        raise NotFound(f"billing period {period_id} not found")
+    return period
+
+
 def require_open(period: BillingPeriod, action: str) -> None:
     if period.status != "open":
         raise InvalidTransition(period.status, action, [], subject="a billing period")

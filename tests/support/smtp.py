@@ -1,9 +1,11 @@
 """A real SMTP server for tests, in-process on a free port, that can be told to misbehave.
 
 It keeps what it accepts, and can answer 451 to the next N messages or 550 to chosen addresses,
-so delivery code is tested against the replies a real mail server gives.
+or sit on the next N messages for a while, so delivery code is tested against the replies (and
+the silences) a real mail server gives.
 """
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -24,6 +26,8 @@ class SmtpTestServer:
         self.connections: list[Any] = []  # one aiosmtpd session per SMTP connection
         self.refusals: dict[str, str] = {}
         self.temporary_failures_left = 0
+        self.stalls_left = 0
+        self.stall_seconds = 0.0
         self.controller = FreePortController(self, hostname="127.0.0.1", port=0)
 
     @property
@@ -45,11 +49,19 @@ class SmtpTestServer:
         """Answer MAIL FROM with 451 for the next `times` messages, as a busy server does."""
         self.temporary_failures_left = times
 
+    def stall(self, seconds: float, times: int = 1) -> None:
+        """Sit on MAIL FROM for `seconds` for the next `times` messages, as an overloaded server
+        does."""
+        self.stall_seconds, self.stalls_left = seconds, times
+
     async def handle_MAIL(
         self, _server: Any, session: Any, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if not any(session is seen for seen in self.connections):
             self.connections.append(session)
+        if self.stalls_left > 0:
+            self.stalls_left -= 1
+            await asyncio.sleep(self.stall_seconds)
         if self.temporary_failures_left > 0:
             self.temporary_failures_left -= 1
             return TEMPORARY_FAILURE

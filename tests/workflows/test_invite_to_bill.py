@@ -1,13 +1,16 @@
 """The invite-to-bill process on the time-skipping test server: a 30-day period in seconds."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
-from paydraw.db.tables import AuditEvent, EmailOutbox
+from api.staff.periods import billing_start_operation
+from paydraw.db.tables import AuditEvent, BillingPeriod, EmailOutbox, Project
 from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
@@ -20,7 +23,8 @@ from tests.workflows.helpers import (
     today,
     wait_for,
 )
-from workflows.commitment_billing import billing_workflow_id
+from workflows.commitment_billing import CommitmentBillingWorkflow, billing_workflow_id
+from workflows.messages import InviteCommitments
 
 CONTACT = "billing@vendor-0.example"
 
@@ -196,6 +200,80 @@ class TestClosePeriod:
         assert sorted(actions) == sorted(
             ["open", "invite", "invite", "invite", "accept", "decline", "close"]
         )
+
+    async def test_commitments_invited_one_at_a_time_end_with_the_period(
+        self,
+        time_skipping_paydraw: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
+        project_id, ids = await project_with_commitments(api, admin, 2)
+        period_id = await open_period(env, api, admin, project_id, due_in_days=20)
+        invites = f"/api/v1/billing-periods/{period_id}/invites"
+        for commitment_id in ids:
+            answer = await post(api, invites, admin, commitment_ids=[commitment_id])
+            assert answer == {"invited": [commitment_id], "refused": []}
+        again = await post(api, invites, admin, commitment_ids=[ids[0]])
+        assert again["invited"] == []
+        assert [refusal["reason"] for refusal in again["refused"]] == ["already invited (invited)"]
+        await wait_for(lambda: len(smtp.received) == 2, what="two invites")
+        token = contact_token(messages_to(smtp, "billing@vendor-0.example")[0])
+
+        await post(api, f"/api/v1/billing-periods/{period_id}/close", admin)
+
+        async def both_ended() -> bool:
+            for commitment_id in ids:
+                handle = env.client.get_workflow_handle(
+                    billing_workflow_id(commitment_id, period_id)
+                )
+                if (await handle.describe()).status != WorkflowExecutionStatus.COMPLETED:
+                    return False
+            return True
+
+        await wait_for(both_ended, what="both commitment workflows completed")
+        late = await api.post(
+            "/api/v1/contact/invitation/accept", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert late.status_code == 409
+        assert len(smtp.received) == 2
+
+    async def test_an_invite_that_loses_the_race_with_the_close_is_refused_and_ends(
+        self,
+        time_skipping_paydraw: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        """The API found the period open, then the close was recorded before the invite was:
+        the invite is refused, nothing is sent, and the commitment's workflow does not linger."""
+        env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
+        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
+        period_id = await open_period(env, api, admin, project_id, due_in_days=20)
+        await post(api, f"/api/v1/billing-periods/{period_id}/close", admin)
+        with Session(engine) as session:
+            period = session.get(BillingPeriod, period_id)
+            project = session.get(Project, project_id)
+            assert period is not None and project is not None
+            request = InviteCommitments(commitment_ids=[commitment_id], actor="user:admin")
+            start = billing_start_operation(process_settings, period, project, request)
+
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await env.client.execute_update_with_start_workflow(
+                CommitmentBillingWorkflow.invite_one, request, start_workflow_operation=start
+            )
+
+        assert isinstance(refused.value.cause, ApplicationError)
+        assert "closed" in str(refused.value.cause)
+        view = await (await start.workflow_handle()).result()
+        assert (view.status, view.closed) == ("not_invited", True)
+        await asyncio.sleep(0.5)
+        assert smtp.received == []
+        with Session(engine) as session:
+            assert session.exec(select(EmailOutbox)).all() == []
 
 
 class TestOpenAndInvite:

@@ -111,3 +111,24 @@ class TestStepEmails:
             ).one()
         # Refused at the step, refused at the email activity's first try, then taken.
         assert (row.status, row.attempts) == ("sent", 3)
+
+    async def test_a_mail_server_that_stalls_holds_up_the_answer_a_few_seconds_at_most(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        contact = await filled_in_pay_app(on_dev_server, engine, smtp, admin)
+        smtp.stall(10)
+
+        began = time.monotonic()
+        submitted = await post(on_dev_server.api, "/api/v1/contact/pay-app/submit", contact)
+        answered_in = time.monotonic() - began
+
+        assert submitted["status"] == "under_review"
+        assert answered_in < 8, f"the answer waited {answered_in:.1f} s for the mail server"
+        await wait_for(lambda: bool(messages_to(smtp, REVIEWER)), timeout=60, what="the email")
+        await asyncio.sleep(1)
+        assert len(messages_to(smtp, REVIEWER)) == 1

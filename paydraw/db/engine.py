@@ -1,9 +1,13 @@
 """Engines and sessions for SQLite (the default) and PostgreSQL."""
 
+import fcntl
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,8 +18,20 @@ from sqlmodel import Session, create_engine
 READ_ONLY = "paydraw_read_only"
 BUSY_TIMEOUT_SECONDS = 30
 
-# One lock per SQLite file for the writers of this process (see _sqlite_begin).
-_write_locks: dict[str, threading.Lock] = {}
+# Between two tries for another process's hold on the writers' lock file.
+PROCESS_LOCK_POLL_SECONDS = 0.001
+
+
+@dataclass(frozen=True)
+class WriteLock:
+    """Who may write one SQLite file: a lock for this process's threads, then an OS lock on a
+    file next to the database for the processes (the worker and the API); see _sqlite_begin."""
+
+    threads: threading.Lock
+    process_fd: int | None  # None for an in-memory database
+
+
+_write_locks: dict[str, WriteLock] = {}
 _write_locks_guard = threading.Lock()
 
 
@@ -47,25 +63,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _write_lock(database: str) -> threading.Lock:
-    key = str(Path(database).resolve()) if database and database != ":memory:" else database
+def _write_lock(database: str) -> WriteLock:
+    in_memory = not database or database == ":memory:"
+    key = database if in_memory else str(Path(database).resolve())
     with _write_locks_guard:
-        return _write_locks.setdefault(key, threading.Lock())
+        if key not in _write_locks:
+            fd = None if in_memory else os.open(f"{key}.writers", os.O_RDWR | os.O_CREAT, 0o644)
+            _write_locks[key] = WriteLock(threading.Lock(), fd)
+        return _write_locks[key]
 
 
-def _sqlite_begin(connection: Any, lock: threading.Lock) -> None:
+def _sqlite_begin(connection: Any, lock: WriteLock) -> None:
     # A writer takes SQLite's write lock at BEGIN: two deferred transactions that both upgrade
     # to writing would fail at once with "database is locked" instead of waiting out the busy
     # timeout. A reader begins deferred, and under WAL it never waits for a writer.
     if connection.get_execution_options().get(READ_ONLY):
         connection.exec_driver_sql("BEGIN")
         return
-    # The writers of this process first queue on a lock of their own, and each wakes the moment
-    # the one before it ends. Waiting in SQLite's busy handler instead means sleeping in steps of
-    # up to 100 ms, whatever the writer ahead is doing: at 32 writers that wait dominated every
-    # transaction. Other processes (the API next to the worker) still meet in the busy handler.
-    if not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+    # Writers queue on locks of their own, and each goes the moment the one before it ends:
+    # first the threads of this process, then one thread per process on the lock file. Waiting
+    # in SQLite's busy handler instead means sleeping in steps of up to 100 ms whatever the writer
+    # ahead is doing; at 32 writers that wait dominated every transaction, and the API, polling
+    # that way, waited for the worker's whole queue.
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    if not lock.threads.acquire(timeout=BUSY_TIMEOUT_SECONDS):
         raise sqlite3.OperationalError("database is locked")
+    try:
+        _lock_process(lock, deadline)
+    except BaseException:
+        lock.threads.release()
+        raise
     connection.info["holds_write_lock"] = True
     try:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -74,9 +101,25 @@ def _sqlite_begin(connection: Any, lock: threading.Lock) -> None:
         raise
 
 
-def _sqlite_end(connection: Any, lock: threading.Lock) -> None:
+def _lock_process(lock: WriteLock, deadline: float) -> None:
+    """Hold the lock file; the OS lets go of it if this process dies."""
+    if lock.process_fd is None:
+        return
+    while True:
+        try:
+            fcntl.flock(lock.process_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError("database is locked") from None
+            time.sleep(PROCESS_LOCK_POLL_SECONDS)
+
+
+def _sqlite_end(connection: Any, lock: WriteLock) -> None:
     if connection.info.pop("holds_write_lock", False):
-        lock.release()
+        if lock.process_fd is not None:
+            fcntl.flock(lock.process_fd, fcntl.LOCK_UN)
+        lock.threads.release()
 
 
 @lru_cache

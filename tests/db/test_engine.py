@@ -1,15 +1,20 @@
 """Transactions: writers follow each other through the one write lock, readers never wait."""
 
+import shutil
+import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from paydraw.db.engine import read_scope, session_scope
+from paydraw.db.engine import make_engine, read_scope, session_scope
 from paydraw.db.tables import User
 from tests.api.helpers import create_project
 
@@ -121,3 +126,60 @@ class TestWriters:
 
         assert finished.is_set()
         assert time.monotonic() - started < 5  # a writer kept waiting would wait 30 s
+
+
+HOLDER = """
+import sys, time
+from paydraw.db.engine import make_engine, session_scope
+from paydraw.db.tables import User
+engine = make_engine(sys.argv[1])
+for n in range(int(sys.argv[2])):
+    with session_scope(engine) as session:
+        session.add(User(email=f"holder-{n}@gc.example"))
+        session.flush()
+        print("holding", flush=True)
+        time.sleep(0.3)
+    print(time.monotonic(), flush=True)
+    sys.stdin.readline()
+"""
+
+
+class TestWritersOfTwoProcesses:
+    def test_a_writer_goes_the_moment_the_other_process_commits(
+        self, sqlite_template: Path, tmp_path: Path
+    ) -> None:
+        """The API and the worker write one SQLite file; one waiting for the other must not
+        sleep in SQLite's busy handler, whose steps grow to 100 ms."""
+        path = tmp_path / "paydraw.db"
+        shutil.copy(sqlite_template, path)
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+        rounds = 5
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, url, str(rounds)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdin is not None and holder.stdout is not None
+        delays = []
+        try:
+            for n in range(rounds):
+                assert holder.stdout.readline().strip() == "holding"
+                with session_scope(engine) as session:
+                    session.add(User(email=f"waiter-{n}@gc.example"))
+                done = time.monotonic()
+                committed = float(holder.stdout.readline())
+                delays.append(done - committed)
+                holder.stdin.write("\n")
+                holder.stdin.flush()
+        finally:
+            holder.kill()
+            holder.wait()
+            engine.dispose()
+
+        assert statistics.median(delays) < 0.025, delays
+        with Session(make_engine(url)) as session:
+            emails = set(session.exec(select(User.email)))
+        assert {f"waiter-{n}@gc.example" for n in range(rounds)} <= emails
+        assert {f"holder-{n}@gc.example" for n in range(rounds)} <= emails

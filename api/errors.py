@@ -77,7 +77,13 @@ async def validation_error(_request: Request, error: Exception) -> JSONResponse:
 
 async def http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+    codes = {
+        401: "unauthorized",
+        404: "not_found",
+        405: "method_not_allowed",
+        503: "busy",
+        504: "still_running",
+    }
     return JSONResponse(
         {"error": codes.get(error.status_code, "error"), "message": str(error.detail)},
         status_code=error.status_code,

@@ -5,6 +5,7 @@ model of every endpoint is one and the same.
 """
 
 import asyncio
+import contextlib
 import random
 import uuid
 from collections.abc import Awaitable, Callable
@@ -86,16 +87,21 @@ RETRIED = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.RESOURCE_EXHAUSTED
 RETRY_BUDGET_SECONDS = 20.0
 FIRST_RETRY_DELAY = 0.05
 MAX_RETRY_DELAY = 2.0
+# An update whose activity cannot finish yet (the database away, say) would keep the caller
+# waiting without end. After this long the caller gets a 504; the update goes on, and a retry
+# with the same Idempotency-Key (the update id) waits for that same update's answer.
+ANSWER_WAIT_SECONDS = 60.0
 
 
 async def workflow_update(call: Callable[[], Awaitable[T]], missing: str) -> T:
     """Send a workflow update; a refusal becomes its domain error, a missing workflow a 404."""
     loop = asyncio.get_running_loop()
-    give_up_at = loop.time() + RETRY_BUDGET_SECONDS
+    started = loop.time()
+    give_up_at = started + RETRY_BUDGET_SECONDS
     delay = FIRST_RETRY_DELAY
     while True:
         try:
-            return await call()
+            return await answer_within(call, started + ANSWER_WAIT_SECONDS - loop.time())
         except WorkflowUpdateFailedError as failure:
             cause = failure.cause
             error = domain_error_from(cause) if isinstance(cause, ApplicationError) else None
@@ -122,3 +128,20 @@ async def workflow_update(call: Callable[[], Awaitable[T]], missing: str) -> T:
                 ) from failure
         await asyncio.sleep(random.uniform(delay / 2, delay))
         delay = min(delay * 2, MAX_RETRY_DELAY)
+
+
+async def answer_within(call: Callable[[], Awaitable[T]], seconds: float) -> T:
+    """The update's answer, or a 504 once ``seconds`` have passed (the update itself goes on)."""
+    waiting = asyncio.ensure_future(call())
+    done, _ = await asyncio.wait({waiting}, timeout=max(seconds, 0.0))
+    if not done:
+        waiting.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await waiting
+        raise HTTPException(
+            504,
+            "the billing process has not finished this action yet; send it again with the same "
+            "Idempotency-Key for its answer",
+            headers={"Retry-After": "10"},
+        )
+    return waiting.result()

@@ -5,10 +5,12 @@ import asyncio
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from paydraw.db.tables import EmailOutbox
+from api import process
+from paydraw.db.tables import AuditEvent, EmailOutbox
 from paydraw.settings import Settings
 from tests.conftest import new_user_headers
 from tests.support.smtp import SmtpTestServer
@@ -131,4 +133,40 @@ class TestStepEmails:
         assert answered_in < 8, f"the answer waited {answered_in:.1f} s for the mail server"
         await wait_for(lambda: bool(messages_to(smtp, REVIEWER)), timeout=60, what="the email")
         await asyncio.sleep(1)
+        assert len(messages_to(smtp, REVIEWER)) == 1
+
+    async def test_an_answer_too_long_in_coming_is_a_504_and_the_same_key_gets_it_later(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        api = on_dev_server.api
+        contact = await filled_in_pay_app(on_dev_server, engine, smtp, admin)
+        monkeypatch.setattr(process, "ANSWER_WAIT_SECONDS", 1.0)
+        smtp.stall(4)
+        submit = {**contact, "Idempotency-Key": "submit-once"}
+
+        first = await api.post("/api/v1/contact/pay-app/submit", headers=submit)
+
+        assert first.status_code == 504, first.text
+        assert first.json()["error"] == "still_running"
+        assert "same Idempotency-Key" in first.json()["message"]
+        for _ in range(30):
+            again = await api.post("/api/v1/contact/pay-app/submit", headers=submit)
+            if again.status_code != 504:
+                break
+        assert again.status_code == 200, again.text
+        assert again.json()["status"] == "under_review"
+        await wait_for(lambda: bool(messages_to(smtp, REVIEWER)), timeout=60, what="the email")
+        with Session(engine) as session:
+            submits = session.exec(
+                select(AuditEvent).where(
+                    col(AuditEvent.entity_type) == "pay_app", col(AuditEvent.action) == "submit"
+                )
+            ).all()
+        assert len(submits) == 1
         assert len(messages_to(smtp, REVIEWER)) == 1

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 
 from api.staff.periods import billing_start_operation
 from paydraw.db.tables import AuditEvent, BillingPeriod, EmailOutbox, Project
@@ -27,6 +28,14 @@ from workflows.commitment_billing import CommitmentBillingWorkflow, billing_work
 from workflows.messages import InviteCommitments
 
 CONTACT = "billing@vendor-0.example"
+
+
+async def billings_ended(env: WorkflowEnvironment, ids: list[str], period_id: str) -> bool:
+    for commitment_id in ids:
+        handle = env.client.get_workflow_handle(billing_workflow_id(commitment_id, period_id))
+        if (await handle.describe()).status != WorkflowExecutionStatus.COMPLETED:
+            return False
+    return True
 
 
 def sent(engine: Engine, kind: str) -> list[EmailOutbox]:
@@ -155,17 +164,9 @@ class TestClosePeriod:
         closed = await post(api, f"/api/v1/billing-periods/{period_id}/close", admin)
         assert closed["status"] == "closed"
 
-        async def all_ended() -> bool:
-            for commitment_id in ids:
-                handle = env.client.get_workflow_handle(
-                    billing_workflow_id(commitment_id, period_id)
-                )
-                status = (await handle.describe()).status
-                if status != WorkflowExecutionStatus.COMPLETED:
-                    return False
-            return True
-
-        await wait_for(all_ended, what="every commitment workflow completed")
+        await wait_for(
+            lambda: billings_ended(env, ids, period_id), what="every commitment workflow completed"
+        )
         board = (await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)).json()
         assert [row["invitation_status"] for row in board["rows"]] == [
             "accepted",
@@ -224,16 +225,9 @@ class TestClosePeriod:
 
         await post(api, f"/api/v1/billing-periods/{period_id}/close", admin)
 
-        async def both_ended() -> bool:
-            for commitment_id in ids:
-                handle = env.client.get_workflow_handle(
-                    billing_workflow_id(commitment_id, period_id)
-                )
-                if (await handle.describe()).status != WorkflowExecutionStatus.COMPLETED:
-                    return False
-            return True
-
-        await wait_for(both_ended, what="both commitment workflows completed")
+        await wait_for(
+            lambda: billings_ended(env, ids, period_id), what="both commitment workflows completed"
+        )
         late = await api.post(
             "/api/v1/contact/invitation/accept", headers={"Authorization": f"Bearer {token}"}
         )

@@ -47,7 +47,7 @@ def make_engine(url: str) -> Engine:
         lock = _write_lock(database)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", lambda connection: _sqlite_begin(connection, lock))
-        event.listen(engine, "commit", lambda connection: _sqlite_end(connection, lock))
+        event.listen(engine, "commit", lambda connection: _sqlite_commit(connection, lock))
         event.listen(engine, "rollback", lambda connection: _sqlite_end(connection, lock))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -113,6 +113,15 @@ def _lock_process(lock: WriteLock, deadline: float) -> None:
             if time.monotonic() > deadline:
                 raise sqlite3.OperationalError("database is locked") from None
             time.sleep(PROCESS_LOCK_POLL_SECONDS)
+
+
+def _sqlite_commit(connection: Any, lock: WriteLock) -> None:
+    # SQLAlchemy calls this before it commits. A writer commits here first, so the next one,
+    # let in below, finds the database free instead of sleeping in SQLite's busy handler while
+    # the commit is written; the commit SQLAlchemy then asks for has nothing left to do.
+    if connection.info.get("holds_write_lock"):
+        connection.connection.dbapi_connection.commit()
+    _sqlite_end(connection, lock)
 
 
 def _sqlite_end(connection: Any, lock: WriteLock) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -183,3 +184,15 @@ class TestWritersOfTwoProcesses:
             emails = set(session.exec(select(User.email)))
         assert {f"waiter-{n}@gc.example" for n in range(rounds)} <= emails
         assert {f"holder-{n}@gc.example" for n in range(rounds)} <= emails
+
+    def test_an_in_memory_database_leaves_no_file_behind(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(tmp_path)
+        engine = make_engine("sqlite://")
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        engine.dispose()
+
+        assert list(tmp_path.iterdir()) == []

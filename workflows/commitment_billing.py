@@ -6,8 +6,9 @@ idempotent activity (database row + audit event), and emails go through the outb
 """
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -96,6 +97,22 @@ async def deliver_emails(outbox_ids: list[str]) -> None:
     )
 
 
+async def refusable(activity: Callable[..., Any], argument: Any) -> Any:
+    """Run a database activity whose transaction a domain rule may refuse; the refusal comes
+    back as the same error, final, for the update to fail with."""
+    try:
+        return await workflow.execute_activity_method(
+            activity,
+            argument,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+    except ActivityError as failure:
+        if isinstance(failure.cause, ApplicationError):
+            raise failure.cause from None
+        raise
+
+
 def billing_handle(
     client: "Client", commitment_id: str, period_id: str
 ) -> "WorkflowHandle[CommitmentBillingWorkflow, InvitationView]":
@@ -167,17 +184,10 @@ class CommitmentBillingWorkflow:
                 at=workflow.now(),
             )
             try:
-                queued: OutboxIds = await workflow.execute_activity_method(
-                    BillingActivities.record_invite,
-                    delivery,
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
-                )
-            except ActivityError as failure:
-                if isinstance(failure.cause, ApplicationError):
-                    # The period closed before the invite was recorded: nothing here to wait for.
-                    self.closed = True
-                    raise failure.cause from None
+                queued: OutboxIds = await refusable(BillingActivities.record_invite, delivery)
+            except ApplicationError:
+                # The period closed before the invite was recorded: nothing here to wait for.
+                self.closed = True
                 raise
             self.status = InvitationStatus.INVITED
             self.invite_message = request.message
@@ -388,18 +398,7 @@ class CommitmentBillingWorkflow:
             assert update is not None  # inside an update handler
             step_id = f"{workflow.info().workflow_id}:{update.id}"
             step = step.model_copy(update={"step_id": step_id})
-            try:
-                result: PayAppResult = await workflow.execute_activity_method(
-                    BillingActivities.apply_pay_app_step,
-                    step,
-                    start_to_close_timeout=ACTIVITY_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
-                )
-            except ActivityError as failure:
-                # A domain refusal inside the transaction fails the update with the same error.
-                if isinstance(failure.cause, ApplicationError):
-                    raise failure.cause from None
-                raise
+            result: PayAppResult = await refusable(BillingActivities.apply_pay_app_step, step)
             if result.pay_app is None:
                 self.pay_apps.pop(step.pay_app_id or "", None)
             else:

@@ -12,15 +12,30 @@ import json
 from typing import Any
 
 import anyio
-from sqlalchemy import Engine, and_, delete, insert, update
+from sqlalchemy import Engine, Table, and_, bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paydraw.db.tables import IdempotencyRecord
+from paydraw.db.tables import IdempotencyRecord, new_id, utcnow
 
 HEADER = b"idempotency-key"
 WAIT_FOR_FIRST_SECONDS = 30.0
+
+# Every POST runs these two writes: built once, as plain table statements, they cost the
+# database's time and little of SQLAlchemy's.
+RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+RESERVE = insert(RECORDS)
+MINE = and_(
+    RECORDS.c.principal == bindparam("mine_principal"), RECORDS.c.key == bindparam("mine_key")
+)
+KEEP = (
+    update(RECORDS)
+    .where(MINE)
+    .values(state="done", status_code=bindparam("answer_status"), response_body=bindparam("answer"))
+)
+FREE = delete(RECORDS).where(MINE)
+record_id = new_id("idm")
 
 
 class IdempotencyMiddleware:
@@ -57,28 +72,29 @@ class IdempotencyMiddleware:
         await send_raw(send, status, response_headers, response_body)
 
     def reserve(self, principal: str, key: str, fingerprint: str) -> bool:
-        record = IdempotencyRecord(principal=principal, key=key, fingerprint=fingerprint)
+        record = {
+            "id": record_id(),
+            "principal": principal,
+            "key": key,
+            "fingerprint": fingerprint,
+            "state": "in_progress",
+            "created_at": utcnow(),
+        }
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(IdempotencyRecord).values(record.model_dump()))
+                connection.execute(RESERVE, record)
         except IntegrityError:
             return False
         return True
 
     def settle(self, principal: str, key: str, status: int, body: bytes, keep: bool) -> None:
         """Keep the answer for repeats, or free the key; one statement either way."""
-        mine = and_(
-            col(IdempotencyRecord.principal) == principal, col(IdempotencyRecord.key) == key
-        )
+        mine = {"mine_principal": principal, "mine_key": key}
         with self.engine.begin() as connection:
             if keep:
-                connection.execute(
-                    update(IdempotencyRecord)
-                    .where(mine)
-                    .values(state="done", status_code=status, response_body=body.decode())
-                )
+                connection.execute(KEEP, {**mine, "answer_status": status, "answer": body.decode()})
             else:
-                connection.execute(delete(IdempotencyRecord).where(mine))
+                connection.execute(FREE, mine)
 
     @staticmethod
     def find(session: Session, principal: str, key: str) -> IdempotencyRecord | None:

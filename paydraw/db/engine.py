@@ -78,7 +78,7 @@ def _sqlite_begin(connection: Any, lock: WriteLock) -> None:
     # to writing would fail at once with "database is locked" instead of waiting out the busy
     # timeout. A reader begins deferred, and under WAL it never waits for a writer.
     if connection.get_execution_options().get(READ_ONLY):
-        connection.exec_driver_sql("BEGIN")
+        _execute(connection, "BEGIN")
         return
     # Writers queue on locks of their own, and each goes the moment the one before it ends:
     # first the threads of this process, then one thread per process on the lock file. Waiting
@@ -95,10 +95,16 @@ def _sqlite_begin(connection: Any, lock: WriteLock) -> None:
         raise
     connection.info["holds_write_lock"] = True
     try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        _execute(connection, "BEGIN IMMEDIATE")
     except BaseException:
         _sqlite_end(connection, lock)
         raise
+
+
+def _execute(connection: Any, statement: str) -> None:
+    # Straight to the driver: the statement needs none of what SQLAlchemy's execution adds (events,
+    # compiled caches, result objects), which cost more than the statement itself.
+    connection.connection.dbapi_connection.execute(statement)
 
 
 def _lock_process(lock: WriteLock, deadline: float) -> None:

@@ -32,13 +32,23 @@ def invitation(session: Session, period_id: str, commitment_id: str) -> Invitati
     return session.exec(query).first()
 
 
-def invitations(session: Session, period_id: str) -> dict[str, Invitation]:
+def invitations(
+    session: Session, period_id: str, commitment_ids: list[str] | None = None
+) -> dict[str, Invitation]:
+    """The period's invitation rows by commitment: all of them, or those of `commitment_ids`."""
     query = select(Invitation).where(Invitation.period_id == period_id)
+    if commitment_ids is not None:
+        query = query.where(col(Invitation.commitment_id).in_(commitment_ids))
     return {row.commitment_id: row for row in session.exec(query)}
 
 
-def commitments(session: Session, project_id: str) -> list[Commitment]:
+def commitments(
+    session: Session, project_id: str, commitment_ids: list[str] | None = None
+) -> list[Commitment]:
+    """The project's commitments in number order: all of them, or those of `commitment_ids`."""
     query = select(Commitment).where(Commitment.project_id == project_id)
+    if commitment_ids is not None:
+        query = query.where(col(Commitment.id).in_(commitment_ids))
     return list(session.exec(query.order_by(col(Commitment.number))))
 
 

@@ -113,13 +113,13 @@ def eligible_for_invite(
     session: Session, project: Project, period: BillingPeriod, commitment_ids: list[str]
 ) -> tuple[list[str], list[InviteRefusal]]:
     """Split the asked commitments into those that can be invited and those refused, with why."""
-    commitments = {c.id: c for c in repository.commitments(session, project.id)}
-    asked = [cid for cid in dict.fromkeys(commitment_ids)]
+    asked = list(dict.fromkeys(commitment_ids))
+    commitments = {c.id: c for c in repository.commitments(session, project.id, asked)}
     known = [cid for cid in asked if cid in commitments]
     contacts = repository.invoice_contacts(session, known)
     sums = repository.contract_sums(session, known)
     billed = repository.work_billed(session, known)
-    invitations = repository.invitations(session, period.id)
+    invitations = repository.invitations(session, period.id, known)
     eligible: list[str] = []
     refused: list[InviteRefusal] = []
     for commitment_id in asked:
@@ -236,7 +236,7 @@ def invitation_rows(
 ) -> dict[str, Invitation]:
     """The commitments' invitation rows in the period, the missing ones added in one insert (or
     one by one, if a racing transaction added one of them meanwhile)."""
-    rows = repository.invitations(session, period_id)
+    rows = repository.invitations(session, period_id, commitment_ids)
     missing = [
         Invitation(period_id=period_id, commitment_id=commitment_id)
         for commitment_id in dict.fromkeys(commitment_ids)

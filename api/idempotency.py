@@ -4,6 +4,10 @@ The key is reserved in the database before the request runs (a unique row per ca
 two racing copies of one request cannot both run: the second waits for the first and replays its
 answer. A key reused for a different request is refused; a request that failed with a 5xx frees its
 key so the client can retry.
+
+The records share no transaction with what the request does, so on SQLite they live in a file of
+their own next to the database (``paydraw-requests.db``): their writes, two per POST, then never
+queue behind the worker's for the database's one write lock.
 """
 
 import asyncio
@@ -12,11 +16,12 @@ import json
 from typing import Any
 
 import anyio
-from sqlalchemy import Engine, Table, and_, bindparam, delete, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, Table, and_, bindparam, delete, insert, inspect, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paydraw.db.engine import companion_engine
 from paydraw.db.tables import IdempotencyRecord, new_id, utcnow
 
 HEADER = b"idempotency-key"
@@ -41,7 +46,9 @@ record_id = new_id("idm")
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp, engine: Engine) -> None:
         self.app = app
-        self.engine = engine
+        self.engine = companion_engine(engine, "requests")
+        if self.engine is not engine:
+            create_records_table(self.engine)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", []))
@@ -134,6 +141,15 @@ class IdempotencyMiddleware:
                 )
                 return
             await asyncio.sleep(0.05)
+
+
+def create_records_table(engine: Engine) -> None:
+    """The table in a file of its own; another API process starting at the same time may win."""
+    try:
+        RECORDS.create(engine, checkfirst=True)
+    except OperationalError:
+        if not inspect(engine).has_table(RECORDS.name):
+            raise
 
 
 def invalid_key(reason: str) -> dict[str, Any]:

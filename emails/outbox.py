@@ -10,11 +10,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col, select
 
 from emails.render import render
 from paydraw.db.tables import EmailOutbox
+
+OUTBOX: Table = EmailOutbox.__table__  # type: ignore[attr-defined]
 
 
 class OutboxStatus(StrEnum):
@@ -64,19 +70,25 @@ def enqueue(
 
 
 def enqueue_request(session: Session, request: EmailRequest) -> EmailOutbox:
-    if (existing := by_dedupe_key(session, request.dedupe_key)) is not None:
-        return existing
+    """One statement in the common case: the row is inserted unless its key is taken (by an
+    earlier attempt, or a racing transaction), and then the row that took it is returned."""
     row = rendered(request)
-    try:
-        # A savepoint, so losing the race rolls back only this insert, not the caller's work.
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        winner = by_dedupe_key(session, request.dedupe_key)
-        if winner is None:
-            raise
-        return winner
-    return row
+    values = {column.name: getattr(row, column.name) for column in OUTBOX.columns}
+    inserted = session.execute(insert_unless_queued(session).values(values))
+    if inserted.rowcount == 1:  # type: ignore[attr-defined]
+        # The session takes the row as the one it just inserted, as if it had loaded it.
+        make_transient_to_detached(row)
+        session.add(row)
+        return row
+    existing = by_dedupe_key(session, request.dedupe_key)
+    assert existing is not None  # its key stopped the insert
+    return existing
+
+
+def insert_unless_queued(session: Session) -> Insert:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement: Insert = dialect.insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return statement
 
 
 def enqueue_all(session: Session, requests: Sequence[EmailRequest]) -> list[EmailOutbox]:

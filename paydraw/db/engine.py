@@ -142,6 +142,19 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+def companion_engine(engine: Engine, name: str) -> Engine:
+    """Where bookkeeping that shares no transaction with the business data can live: for a SQLite
+    file, a new engine on a file of its own next to it (``paydraw.db`` → ``paydraw-{name}.db``),
+    with its own write lock, so its writes never queue behind the database's; otherwise
+    ``engine`` itself."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return engine
+    path = Path(url.database)
+    companion = url.set(database=str(path.with_stem(f"{path.stem}-{name}")))
+    return make_engine(companion.render_as_string(hide_password=False))
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: committed on success, rolled back on any error."""

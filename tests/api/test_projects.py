@@ -1,12 +1,15 @@
 """Projects and members through the staff API."""
 
 import concurrent.futures
+import json
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from paydraw.db.tables import AuditEvent, Project
+from paydraw.db.engine import companion_engine
+from paydraw.db.tables import AuditEvent, IdempotencyRecord, Project
 from tests.api.helpers import add_member, create_commitment, create_project
 from tests.conftest import new_user_headers
 
@@ -186,6 +189,32 @@ class TestIdempotencyKey:
             "/api/v1/projects", json={"name": "T"}, headers={**other, "Idempotency-Key": "same"}
         )
         assert a.json()["id"] != b.json()["id"]
+
+    def test_on_sqlite_the_keys_are_kept_in_a_file_beside_the_database(
+        self, client: TestClient, admin: dict[str, str], engine: Engine
+    ) -> None:
+        headers = {**admin, "Idempotency-Key": "beside"}
+        first = client.post("/api/v1/projects", json={"name": "Tower"}, headers=headers)
+        again = client.post("/api/v1/projects", json={"name": "Tower"}, headers=headers)
+
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json() == first.json()
+        kept_in = companion_engine(engine, "requests")
+        if engine.dialect.name == "sqlite":
+            assert kept_in is not engine
+            assert Path(kept_in.url.database or "").name == "paydraw-requests.db"
+        else:
+            assert kept_in is engine
+        with Session(kept_in) as session:
+            record = session.exec(
+                select(IdempotencyRecord).where(IdempotencyRecord.key == "beside")
+            ).one()
+        assert (record.state, record.status_code) == ("done", 201)
+        assert json.loads(record.response_body or "") == first.json()
+        if kept_in is not engine:
+            kept_in.dispose()
+            with Session(engine) as session:
+                assert session.exec(select(IdempotencyRecord)).all() == []
 
     def test_ten_racing_copies_create_one_project(
         self, client: TestClient, admin: dict[str, str], engine: Engine

@@ -2,19 +2,29 @@
 
 A 4xx reply, a refused connection or a timeout is temporary: the same message may go through
 later, so the caller retries. A 5xx reply is the server's final word for that message.
+
+A connection that ends well is kept open for the next sender for a while (`IdleConnections`):
+opening one (TCP, the greeting, EHLO) and closing it (QUIT) costs both sides more than the
+message does.
 """
 
+import asyncio
+import weakref
 from datetime import UTC, datetime
 from email.charset import QP, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiosmtplib
 
 SMTP_TIMEOUT_SECONDS = 30.0
+# Idle connections kept per server, and for how long; mail servers wait five minutes or more
+# before they drop an idle client (RFC 5321, 4.5.3.2.7).
+IDLE_CONNECTIONS = 8
+IDLE_SECONDS = 30.0
 
 # Bodies in UTF-8, quoted-printable: readable as sent, and no line longer than SMTP allows.
 UTF8_QP = Charset("utf-8")
@@ -50,8 +60,49 @@ async def send(email: OutgoingEmail, *, host: str, port: int, mail_from: str) ->
         await smtp.send(email)
 
 
+Server = tuple[str, int]
+
+
+class IdleConnections:
+    """Connections that ended their last send well, for the next sender to the same server.
+    Kept per event loop, since a connection belongs to the loop that opened it."""
+
+    def __init__(self) -> None:
+        self.by_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[Server, list[tuple[aiosmtplib.SMTP, float]]]
+        ] = weakref.WeakKeyDictionary()
+
+    def take(self, server: Server) -> aiosmtplib.SMTP | None:
+        loop = asyncio.get_running_loop()
+        idle = self.by_loop.get(loop, {}).get(server, [])
+        while idle:
+            smtp, since = idle.pop()
+            if smtp.is_connected and loop.time() - since < IDLE_SECONDS:
+                return smtp
+            smtp.close()
+        return None
+
+    def drop(self, server: Server) -> None:
+        for smtp, _since in self.by_loop.get(asyncio.get_running_loop(), {}).pop(server, []):
+            smtp.close()
+
+    def keep(self, server: Server, smtp: aiosmtplib.SMTP) -> bool:
+        """False when enough are kept already: then the caller says QUIT."""
+        loop = asyncio.get_running_loop()
+        for closed in [each for each in self.by_loop if each.is_closed()]:
+            del self.by_loop[closed]
+        idle = self.by_loop.setdefault(loop, {}).setdefault(server, [])
+        if len(idle) >= IDLE_CONNECTIONS:
+            return False
+        idle.append((smtp, loop.time()))
+        return True
+
+
+idle_connections = IdleConnections()
+
+
 class SmtpConnection:
-    """One SMTP connection for several messages, opened at the first send."""
+    """One SMTP connection for several messages: an idle one, or a new one, at the first send."""
 
     def __init__(
         self, *, host: str, port: int, mail_from: str, timeout: float = SMTP_TIMEOUT_SECONDS
@@ -61,7 +112,9 @@ class SmtpConnection:
         self.mail_from = mail_from
         self.timeout = timeout
         self.smtp: aiosmtplib.SMTP | None = None
+        self.reused = False  # taken from the idle ones, and not yet used for a message
         self.lost = False
+        self.failed = False  # something went wrong on it: not one to keep
 
     async def __aenter__(self) -> "SmtpConnection":
         return self
@@ -81,17 +134,43 @@ class SmtpConnection:
 
     async def send(self, email: OutgoingEmail) -> None:
         """Send `email`; return only once the server has answered 250 for its recipient."""
+        message = build_message(email, mail_from=self.mail_from)
+        recipients = [address for _name, address in getaddresses([email.to_address])]
         try:
-            if self.smtp is None or not self.smtp.is_connected:
-                self.smtp = aiosmtplib.SMTP(
-                    hostname=self.host, port=self.port, timeout=self.timeout
+            try:
+                refused = await self.sendmail(recipients, message)
+            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
+                if not self.reused:
+                    raise
+                # An idle connection the server has dropped meanwhile, as it may have dropped
+                # the other idle ones: once more, on a new connection.
+                self.abandon()
+                idle_connections.drop((self.host, self.port))
+                refused = await self.sendmail(recipients, message)
+        except BaseException:
+            self.failed = True
+            raise
+        if refused:
+            self.failed = True
+            # The other recipients already have the message: a retry would send it to them twice.
+            raise PermanentDeliveryError(
+                describe(
+                    [(address, reply.code, reply.message) for address, reply in refused.items()]
                 )
-                await self.smtp.connect()
-            refused, _reply = await self.smtp.sendmail(
-                parseaddr(self.mail_from)[1],
-                [address for _name, address in getaddresses([email.to_address])],
-                build_message(email, mail_from=self.mail_from),
             )
+
+    async def sendmail(self, recipients: list[str], message: bytes) -> dict[str, Any]:
+        """The SMTP exchange for one message; the refused recipients, if some were accepted."""
+        try:
+            smtp = await self.connected()
+            refused, _reply = await smtp.sendmail(parseaddr(self.mail_from)[1], recipients, message)
+            self.reused = False
+            return refused
+        except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as error:
+            if self.reused:
+                raise
+            self.lost = True
+            raise TemporaryDeliveryError(str(error) or type(error).__name__) from error
         except aiosmtplib.SMTPRecipientsRefused as error:
             refusals = [(each.recipient, each.code, each.message) for each in error.recipients]
             worst = max(code for _address, code, _message in refusals)
@@ -101,21 +180,30 @@ class SmtpConnection:
         except (aiosmtplib.SMTPException, OSError) as error:
             self.lost = True
             raise TemporaryDeliveryError(str(error) or type(error).__name__) from error
-        if refused:
-            # The other recipients already have the message: a retry would send it to them twice.
-            raise PermanentDeliveryError(
-                describe(
-                    [(address, reply.code, reply.message) for address, reply in refused.items()]
-                )
-            )
+
+    async def connected(self) -> aiosmtplib.SMTP:
+        if self.smtp is not None and self.smtp.is_connected:
+            return self.smtp
+        smtp = idle_connections.take((self.host, self.port))
+        self.reused = smtp is not None
+        if smtp is None:
+            smtp = aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=self.timeout)
+            await smtp.connect()
+        smtp.timeout = self.timeout
+        self.smtp = smtp
+        return smtp
 
     async def close(self) -> None:
-        if self.smtp is not None and self.smtp.is_connected:
-            try:
-                await self.smtp.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                self.smtp.close()
-        self.smtp = None
+        """Keep the connection for the next sender if all went well; else say QUIT."""
+        smtp, self.smtp = self.smtp, None
+        if smtp is None or not smtp.is_connected:
+            return
+        if not self.failed and idle_connections.keep((self.host, self.port), smtp):
+            return
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            smtp.close()
 
     def abandon(self) -> None:
         if self.smtp is not None:

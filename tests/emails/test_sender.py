@@ -7,13 +7,49 @@ import pytest
 from emails.outbox import message_id_for
 from emails.sender import PermanentDeliveryError, TemporaryDeliveryError, send
 from tests.emails.examples import outgoing
-from tests.support.smtp import SmtpTestServer
+from tests.support.smtp import SmtpTestServer, smtp_test_server
 
 FROM = "Paydraw <billing@paydraw.local>"
 
 
 async def send_to(server: SmtpTestServer, **changes: str) -> None:
     await send(outgoing(**changes), host="127.0.0.1", port=server.port, mail_from=FROM)
+
+
+class TestConnectionsKeptOpen:
+    async def test_messages_one_after_the_other_share_one_connection(
+        self, smtp_server: SmtpTestServer
+    ) -> None:
+        for number in range(3):
+            await send_to(smtp_server, subject=f"Message {number}")
+
+        assert [message["Subject"] for message in smtp_server.received] == [
+            "Message 0",
+            "Message 1",
+            "Message 2",
+        ]
+        assert len(smtp_server.connections) == 1
+
+    async def test_a_restarted_server_gets_the_next_message_on_a_new_connection(self) -> None:
+        with smtp_test_server() as first:
+            await send_to(first, subject="Before")
+        # Stopping, it dropped the connection kept open for the next message.
+        with smtp_test_server(port=first.port) as restarted:
+            await send_to(restarted, subject="After")
+
+        assert [message["Subject"] for message in first.received] == ["Before"]
+        assert [message["Subject"] for message in restarted.received] == ["After"]
+
+    async def test_a_refused_message_does_not_leave_its_connection_for_the_next(
+        self, smtp_server: SmtpTestServer
+    ) -> None:
+        smtp_server.refuse("gone@acme.example")
+        with pytest.raises(PermanentDeliveryError):
+            await send_to(smtp_server, to_address="gone@acme.example")
+        await send_to(smtp_server)
+
+        assert len(smtp_server.received) == 1
+        assert len(smtp_server.connections) == 2
 
 
 class TestTheMessage:

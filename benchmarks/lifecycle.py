@@ -12,7 +12,7 @@ it; the admin finalizes it and records a payment of what it certifies, which pay
 requests, each timed on its own; every POST carries an Idempotency-Key, as a client that retries
 safely sends. Paydraw runs as deployed: its worker (``python -m paydraw.worker``) and its API
 (uvicorn) each in its own process, configured by ``PAYDRAW_*`` variables; this process is the
-client (httpx over a socket) and the SMTP server. The database is a fresh SQLite file (WAL) per
+client (aiohttp over a socket) and the SMTP server. The database is a fresh SQLite file (WAL) per
 round, or ``--database-url``.
 
 **Bare Temporal.** The same seven steps as Workflow Updates on one workflow per commitment, each

@@ -12,12 +12,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from benchmarks.bare import LIFECYCLE_STEPS, LifecycleWorkflow
-from benchmarks.measure import DevServer, PaydrawRound, api_client, open_period
+from benchmarks.measure import Answer, DevServer, PaydrawRound, api_client, open_period
 from benchmarks.processes import Cpu, bare_worker, paydraw_processes, watched
 from paydraw.contacts.tokens import ContactClaim, issue
 
@@ -114,10 +113,10 @@ def with_key(headers: dict[str, str]) -> dict[str, str]:
     return {**headers, "Idempotency-Key": str(uuid.uuid4())}
 
 
-async def answered(request: Awaitable[httpx.Response]) -> Any:
+async def answered(request: Awaitable[Answer]) -> Any:
     response = await request
     if response.status_code not in (200, 201):
-        raise AssertionError(f"{response.request.url.path}: {response.status_code} {response.text}")
+        raise AssertionError(f"{response.path}: {response.status_code} {response.text}")
     return response.json()
 
 

@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "paydraw"
     temporal_ui_port: int = 8233
+    # Temporal's workflow sandbox re-imports the workflow module for every new workflow and runs
+    # each activation through import hooks and proxies: it checks that workflow code calls
+    # nothing non-deterministic, and costs the deployed worker much of its CPU (README,
+    # Benchmarks). The tests run every workflow inside it (tests/support/temporal.py), so the
+    # check happens where the code changes; a deployment may turn it on too.
+    workflow_sandbox: bool = False
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from paydraw.settings import Settings
 from paydraw.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
@@ -35,8 +36,13 @@ async def dev_server() -> WorkflowEnvironment:
 
 
 @asynccontextmanager
-async def billing_worker(client: Client, settings: Settings, engine: Engine) -> AsyncIterator[None]:
-    """A worker on the settings' task queue, polling until the block ends."""
+async def billing_worker(
+    client: Client, settings: Settings, engine: Engine
+) -> AsyncIterator[Worker]:
+    """A worker on the settings' task queue, polling until the block ends. It runs the workflows
+    in Temporal's sandbox, so a test fails when workflow code calls something non-deterministic
+    (the deployed worker leaves the sandbox out for speed; see Settings.workflow_sandbox)."""
+    checked = settings.model_copy(update={"workflow_sandbox": True})
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
-        async with build_worker(client, settings, engine, executor):
-            yield
+        async with build_worker(client, checked, engine, executor) as worker:
+            yield worker

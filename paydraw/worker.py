@@ -8,6 +8,7 @@ import asyncio
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
+import uvloop
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -81,7 +82,9 @@ async def run(settings: Settings) -> None:
 
 
 def main() -> None:
-    asyncio.run(run(get_settings()))
+    # uvloop: the worker hands every database step to a thread and back, and talks to the Temporal
+    # server and the mail server; its event loop does that for about half the CPU of asyncio's.
+    uvloop.run(run(get_settings()))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """How a pay-app step from the commitment's workflow becomes a call to the pay-app service."""
 
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from paydraw.actors import Actor
-from paydraw.db.tables import IdempotencyRecord, PayApp
+from paydraw.db.tables import IdempotencyRecord, PayApp, new_id, utcnow
 from paydraw.domain.errors import InvalidInput
 from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.pay_apps import notify, service
@@ -12,25 +14,32 @@ from paydraw.pay_apps.schemas import PayAppPublic
 from workflows.messages import PayAppStep
 
 STEP_PRINCIPAL = "workflow-step"
+RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+record_id = new_id("idm")
 
 
 def mark_step_applied(session: Session, step_id: str) -> bool:
     """Record the step in the caller's transaction; False if an earlier attempt committed it.
 
-    Two attempts at once (Temporal starts another only once one timed out) would both find
-    nothing; the unique key then fails the later one's commit, and its retry finds the step.
+    One statement: the row is inserted unless the step's key is taken. Two attempts at once
+    (Temporal starts another only once one timed out) meet on the unique key, and the later one
+    inserts nothing once the first has committed.
     """
     if not step_id:
         return True
-    applied = select(IdempotencyRecord.id).where(
-        IdempotencyRecord.principal == STEP_PRINCIPAL, IdempotencyRecord.key == step_id
-    )
-    if session.exec(applied).first() is not None:
-        return False
-    session.add(
-        IdempotencyRecord(principal=STEP_PRINCIPAL, key=step_id, fingerprint="", state="done")
-    )
-    return True
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    mark = dialect.insert(RECORDS).on_conflict_do_nothing(index_elements=["principal", "key"])
+    row = {
+        "id": record_id(),
+        "principal": STEP_PRINCIPAL,
+        "key": step_id,
+        "fingerprint": "",
+        "state": "done",
+        "created_at": utcnow(),
+    }
+    # RETURNING says whether the row went in: PostgreSQL's driver reports no row count here.
+    inserted = session.execute(mark.values(row).returning(RECORDS.c.id))
+    return inserted.first() is not None
 
 
 def apply(

@@ -74,8 +74,9 @@ def enqueue_request(session: Session, request: EmailRequest) -> EmailOutbox:
     earlier attempt, or a racing transaction), and then the row that took it is returned."""
     row = rendered(request)
     values = {column.name: getattr(row, column.name) for column in OUTBOX.columns}
-    inserted = session.execute(insert_unless_queued(session).values(values))
-    if inserted.rowcount == 1:  # type: ignore[attr-defined]
+    # RETURNING says whether the row went in: PostgreSQL's driver reports no row count here.
+    inserted = session.execute(insert_unless_queued(session).values(values).returning(OUTBOX.c.id))
+    if inserted.first() is not None:
         # The session takes the row as the one it just inserted, as if it had loaded it.
         make_transient_to_detached(row)
         session.add(row)

@@ -7,6 +7,7 @@ the ones it could not send are handed back to the workflow, whose email activity
 """
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC
 
 import anyio
@@ -17,7 +18,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities import pay_app_steps
 from activities.pay_app_steps import mark_step_applied
-from emails.delivery import DeliveryOutcome, DeliveryStatus, deliver_many
+from emails.delivery import (
+    DeliveryOutcome,
+    DeliveryStatus,
+    QueuedEmail,
+    deliver_loaded,
+    deliver_many,
+    just_queued,
+)
 from emails.outbox import pending_for_pay_app
 from paydraw.actors import Actor
 from paydraw.audit import record
@@ -38,6 +46,7 @@ from workflows.messages import (
     MonthlyPeriod,
     OpenedPeriod,
     OutboxIds,
+    PayAppAnswer,
     PayAppResult,
     PayAppStep,
     PeriodClosing,
@@ -54,27 +63,29 @@ SEND_NOW_LIMIT = 10
 SEND_NOW_TIMEOUT_SECONDS = 5.0
 
 
-async def send_now(engine: Engine, settings: Settings, outbox_ids: list[str]) -> list[str]:
+async def send_now(
+    engine: Engine, settings: Settings, emails: Mapping[str, QueuedEmail]
+) -> list[str]:
     """Send a step's queued emails right after its commit; return the ids still to be sent.
 
     Nothing here is lost by a failure: the rows stay queued, and the ids handed back go to the
     workflow's email activity. A row sent meanwhile is not sent again.
     """
-    if not outbox_ids or len(outbox_ids) > SEND_NOW_LIMIT:
-        return outbox_ids
+    if not emails or len(emails) > SEND_NOW_LIMIT:
+        return list(emails)
     try:
         async with asyncio.timeout(SEND_NOW_TIMEOUT_SECONDS):
-            outcomes = await deliver_many(
+            outcomes = await deliver_loaded(
                 engine,
-                outbox_ids,
+                emails,
                 host=settings.smtp_host,
                 port=settings.smtp_port,
                 mail_from=settings.mail_from,
                 timeout=SEND_NOW_TIMEOUT_SECONDS,
             )
     except Exception as error:  # the email activity tries again, and reports what it finds
-        activity.logger.info("emails %s left for the email activity: %s", outbox_ids, error)
-        return outbox_ids
+        activity.logger.info("emails %s left for the email activity: %s", list(emails), error)
+        return list(emails)
     await note_failures(engine, outcomes)
     return []
 
@@ -110,14 +121,14 @@ class BillingActivities:
         assert period is not None and commitment is not None
         return period, commitment
 
-    async def sent_now(self, outbox_ids: list[str]) -> OutboxIds:
-        return OutboxIds(ids=await send_now(self.engine, self.settings, outbox_ids))
+    async def sent_now(self, emails: Mapping[str, QueuedEmail]) -> OutboxIds:
+        return OutboxIds(ids=await send_now(self.engine, self.settings, emails))
 
     @activity.defn
     async def record_reminder(self, delivery: InviteDelivery) -> OutboxIds:
         return await self.sent_now(await anyio.to_thread.run_sync(self.queue_reminder, delivery))
 
-    def queue_reminder(self, delivery: InviteDelivery) -> list[str]:
+    def queue_reminder(self, delivery: InviteDelivery) -> dict[str, QueuedEmail]:
         with session_scope(self.engine) as session:
             period, commitment = self._load(session, delivery.period_id, delivery.commitment_id)
             ids = service.invitation_emails(
@@ -130,7 +141,7 @@ class BillingActivities:
                 days_left=delivery.days_left,
                 due_date=delivery.due_date,
             )
-        return ids
+            return just_queued(session, ids)
 
     @activity.defn
     async def record_invite(self, delivery: InviteDelivery) -> OutboxIds:
@@ -138,14 +149,14 @@ class BillingActivities:
         period closed meanwhile (refused, final)."""
         return await self.sent_now(await anyio.to_thread.run_sync(self.queue_invite, delivery))
 
-    def queue_invite(self, delivery: InviteDelivery) -> list[str]:
+    def queue_invite(self, delivery: InviteDelivery) -> dict[str, QueuedEmail]:
         try:
             with session_scope(self.engine) as session:
                 # The period's row is locked until the commit, so a close that follows sees this
                 # invitation among the ones to tell (see close_commitment_billings).
                 period = service.locked_period(session, delivery.period_id)
                 service.require_open(period, "invite")
-                return service.record_invites(
+                ids = service.record_invites(
                     session,
                     self.settings,
                     period.id,
@@ -154,6 +165,7 @@ class BillingActivities:
                     message=delivery.message,
                     at=delivery.at,
                 )
+                return just_queued(session, ids)
         except DomainError as error:
             raise rejection(error) from None
 
@@ -162,7 +174,7 @@ class BillingActivities:
         """Flag the board row overdue and send the overdue notice."""
         return await self.sent_now(await anyio.to_thread.run_sync(self.queue_overdue, delivery))
 
-    def queue_overdue(self, delivery: InviteDelivery) -> list[str]:
+    def queue_overdue(self, delivery: InviteDelivery) -> dict[str, QueuedEmail]:
         with session_scope(self.engine) as session:
             period, commitment = self._load(session, delivery.period_id, delivery.commitment_id)
             invitation = service.invitation_row(session, period.id, commitment.id)
@@ -186,14 +198,14 @@ class BillingActivities:
                 "overdue_notice",
                 due_date=delivery.due_date,
             )
-        return ids
+            return just_queued(session, ids)
 
     @activity.defn
     async def persist_invitation(self, change: InvitationChange) -> OutboxIds:
         """The contact's accept or decline; a decline sends a notice to the project's admins."""
         return await self.sent_now(await anyio.to_thread.run_sync(self.save_invitation, change))
 
-    def save_invitation(self, change: InvitationChange) -> list[str]:
+    def save_invitation(self, change: InvitationChange) -> dict[str, QueuedEmail]:
         with session_scope(self.engine) as session:
             period, commitment = self._load(session, change.period_id, change.commitment_id)
             invitation = service.invitation_row(session, period.id, commitment.id)
@@ -216,7 +228,7 @@ class BillingActivities:
                 ids = service.decline_notices(
                     session, self.settings, period, commitment, contact, change.reason
                 )
-        return ids
+            return just_queued(session, ids)
 
     @activity.defn
     def extend_due_date(self, change: DueDateChange) -> None:
@@ -328,12 +340,13 @@ class BillingActivities:
         """One pay-app action in one transaction, then its emails; a retry of a step already
         applied (the worker died after the commit) changes nothing and answers with the pay app
         as it now is."""
-        pay_app, outbox_ids = await anyio.to_thread.run_sync(self.apply_step, step)
+        pay_app, emails = await anyio.to_thread.run_sync(self.apply_step, step)
+        answer = PayAppAnswer.of(pay_app) if pay_app else None
         return PayAppResult(
-            pay_app=pay_app, outbox_ids=await send_now(self.engine, self.settings, outbox_ids)
+            answer=answer, outbox_ids=await send_now(self.engine, self.settings, emails)
         )
 
-    def apply_step(self, step: PayAppStep) -> tuple[PayAppPublic | None, list[str]]:
+    def apply_step(self, step: PayAppStep) -> tuple[PayAppPublic | None, dict[str, QueuedEmail]]:
         try:
             with session_scope(self.engine) as session:
                 actor = service.actor_from_label(step.actor)
@@ -351,11 +364,12 @@ class BillingActivities:
                     pay_app_id = pay_app.id if pay_app else step.pay_app_id
                     pending = pending_for_pay_app(session, pay_app_id or "")
                     outbox_ids = [row.id for row in pending]
+                emails = just_queued(session, outbox_ids)
         except DomainError as error:
             # A rule refused the step (over-billing, a state that changed): final, not retried,
             # and handed back to the caller as the same domain error.
             raise rejection(error) from None
-        return pay_app, outbox_ids
+        return pay_app, emails
 
     @activity.defn
     async def deliver_emails(self, queued: OutboxIds) -> None:

@@ -24,6 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.billing import send_now
+from emails.delivery import QueuedEmail, just_queued
 from paydraw.db.engine import read_scope, session_scope
 from paydraw.periods.repository import invitations
 from paydraw.periods.service import record_invites
@@ -70,10 +71,12 @@ class FanOutActivities:
             outbox_ids = await send_now(self.engine, self.settings, queued)
         return StartedBillings(commitment_ids=commitment_ids, outbox_ids=outbox_ids)
 
-    def record_invites(self, request: StartBillings, commitment_ids: list[str]) -> list[str]:
+    def record_invites(
+        self, request: StartBillings, commitment_ids: list[str]
+    ) -> dict[str, QueuedEmail]:
         assert request.at is not None  # the period sends its clock with every invite
         with session_scope(self.engine) as session:
-            return record_invites(
+            ids = record_invites(
                 session,
                 self.settings,
                 request.period.period_id,
@@ -82,6 +85,7 @@ class FanOutActivities:
                 message=request.message,
                 at=request.at,
             )
+            return just_queued(session, ids)
 
     async def start_one(self, request: StartBillings, commitment_id: str, task_queue: str) -> bool:
         period = request.period

@@ -5,7 +5,7 @@ Everything is scoped to the one commitment and period in the token; anything els
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from api.deps import SessionDep, SettingsDep, bearer, unauthorized
 from api.process import UpdateId, get_temporal, reading, workflow_update
-from api.staff.pay_apps import send_step
+from api.staff.pay_apps import pay_app_response, send_step
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
 from paydraw.db.tables import BillingPeriod, PayApp
@@ -139,7 +139,7 @@ def get_pay_app(session: SessionDep, contact: CurrentContact) -> PayAppPublic:
 
 async def contact_step(
     request: Request, contact: ContactClaim, key: str, **fields: Any
-) -> PayAppPublic:
+) -> Response:
     """Send a step on the contact's own pay app to the commitment's billing workflow."""
     step = PayAppStep(
         commitment_id=contact.commitment_id,
@@ -148,15 +148,13 @@ async def contact_step(
         role=Role.CONTACT,
         **fields,
     )
-    result = await send_step(await get_temporal(request), step, key)
-    assert result is not None
-    return result
+    return pay_app_response(await send_step(await get_temporal(request), step, key))
 
 
-@router.put("/pay-app/lines")
+@router.put("/pay-app/lines", response_model=PayAppPublic)
 async def fill_pay_app(
     body: PayAppLinesEdit, request: Request, contact: CurrentContact, key: UpdateId
-) -> PayAppPublic:
+) -> Response:
     """Fill in this period's pay app: the first call creates the draft, later calls edit it."""
     engine: Engine = request.app.state.engine
     existing = await reading(engine, lambda session: pay_app_to_change(session, contact, "bill in"))
@@ -173,8 +171,8 @@ async def fill_pay_app(
     )
 
 
-@router.post("/pay-app/submit")
-async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateId) -> PayAppPublic:
+@router.post("/pay-app/submit", response_model=PayAppPublic)
+async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateId) -> Response:
     """Submit the pay app for review (or resubmit it after a send-back)."""
     engine: Engine = request.app.state.engine
     existing = await reading(engine, lambda session: pay_app_to_change(session, contact, "submit"))

@@ -2,14 +2,17 @@
 
 A send is recorded only after the server's 250. If the process dies between the 250 and the
 record, the next attempt sends again under the same Message-ID, which mail clients show once.
+An email queued by a step is sent from the step's own rows, right after its commit, without
+reading them again (`just_queued`).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import anyio
 from sqlalchemy import Engine, Table, update
+from sqlmodel import Session
 
 from emails.outbox import OutboxStatus, by_ids
 from emails.sender import (
@@ -22,6 +25,9 @@ from paydraw.db.engine import read_scope
 from paydraw.db.tables import EmailOutbox, utcnow
 
 OUTBOX: Table = EmailOutbox.__table__  # type: ignore[attr-defined]
+# Emails sent are recorded a few at a time: if the process dies before a record, the next
+# attempt sends those again under the same Message-IDs.
+SENT_PER_WRITE = 10
 
 
 class DeliveryStatus(StrEnum):
@@ -72,45 +78,90 @@ async def deliver_many(
     progress: Callable[[], None] = lambda: None,
     timeout: float = SMTP_TIMEOUT_SECONDS,
 ) -> list[DeliveryOutcome]:
-    """Send the rows still pending, one after the other on one connection, each recorded as
-    sent right after its 250; ``progress`` is called after each.
+    """Read the rows, then send the ones still pending as `deliver_loaded` does."""
+    emails = await anyio.to_thread.run_sync(load_many, engine, list(outbox_ids))
+    return await deliver_loaded(
+        engine,
+        emails,
+        host=host,
+        port=port,
+        mail_from=mail_from,
+        progress=progress,
+        timeout=timeout,
+    )
+
+
+async def deliver_loaded(
+    engine: Engine,
+    emails: Mapping[str, QueuedEmail],
+    *,
+    host: str,
+    port: int,
+    mail_from: str,
+    progress: Callable[[], None] = lambda: None,
+    timeout: float = SMTP_TIMEOUT_SECONDS,
+) -> list[DeliveryOutcome]:
+    """Send the emails still pending, one after the other on one connection; ``progress`` is
+    called after each. The ones the server took are recorded as sent in one write after at most
+    ``SENT_PER_WRITE`` of them, and before this returns or raises.
 
     A permanent refusal is recorded on its row and the others go on. A temporary one is counted
     on its row; the rest go on while the connection holds (a 4xx for one mailbox), and wait for
     the next try when it does not (the server is away). Then the first temporary failure is
     raised, so Temporal tries again later, and the rows sent meanwhile are not sent again.
     """
-    emails = await anyio.to_thread.run_sync(load_many, engine, list(outbox_ids))
     outcomes: list[DeliveryOutcome] = []
     postponed: TemporaryDeliveryError | None = None
-    async with SmtpConnection(host=host, port=port, mail_from=mail_from, timeout=timeout) as smtp:
-        for outbox_id in outbox_ids:
-            email = emails[outbox_id]
-            if email.status == OutboxStatus.SENT:
-                outcomes.append(DeliveryOutcome(outbox_id, DeliveryStatus.ALREADY_SENT))
-                continue
-            if email.status == OutboxStatus.FAILED:
-                outcomes.append(DeliveryOutcome(outbox_id, DeliveryStatus.FAILED, email.last_error))
-                continue
-            if postponed is not None and not smtp.usable:
-                continue
-            try:
-                await smtp.send(email)
-            except PermanentDeliveryError as error:
-                await anyio.to_thread.run_sync(record_failure, engine, outbox_id, str(error))
-                outcomes.append(DeliveryOutcome(outbox_id, DeliveryStatus.FAILED, str(error)))
-            except TemporaryDeliveryError as error:
-                await anyio.to_thread.run_sync(
-                    record_temporary_failure, engine, outbox_id, str(error)
-                )
-                postponed = postponed or error
-            else:
-                await anyio.to_thread.run_sync(record_sent, engine, outbox_id)
-                outcomes.append(DeliveryOutcome(outbox_id, DeliveryStatus.SENT))
-            progress()
+    sent: list[str] = []
+    try:
+        async with SmtpConnection(
+            host=host, port=port, mail_from=mail_from, timeout=timeout
+        ) as smtp:
+            for outbox_id, email in emails.items():
+                if email.status == OutboxStatus.SENT:
+                    outcomes.append(DeliveryOutcome(outbox_id, DeliveryStatus.ALREADY_SENT))
+                    continue
+                if email.status == OutboxStatus.FAILED:
+                    failed = DeliveryOutcome(outbox_id, DeliveryStatus.FAILED, email.last_error)
+                    outcomes.append(failed)
+                    continue
+                if postponed is not None and not smtp.usable:
+                    continue
+                try:
+                    await smtp.send(email)
+                except PermanentDeliveryError as error:
+                    await anyio.to_thread.run_sync(record_failure, engine, outbox_id, str(error))
+                    outcomes.append(DeliveryOutcome(outbox_id, DeliveryStatus.FAILED, str(error)))
+                except TemporaryDeliveryError as error:
+                    await anyio.to_thread.run_sync(
+                        record_temporary_failure, engine, outbox_id, str(error)
+                    )
+                    postponed = postponed or error
+                else:
+                    sent.append(outbox_id)
+                    outcomes.append(DeliveryOutcome(outbox_id, DeliveryStatus.SENT))
+                    if len(sent) == SENT_PER_WRITE:
+                        await anyio.to_thread.run_sync(record_sent, engine, sent)
+                        sent = []
+                progress()
+    finally:
+        if sent:  # also when the connection failed, or the activity was cancelled, after them
+            await anyio.to_thread.run_sync(record_sent, engine, sent)
     if postponed is not None:
         raise postponed
     return outcomes
+
+
+def queued(row: EmailOutbox) -> QueuedEmail:
+    return QueuedEmail(
+        message_id=row.message_id,
+        to_address=row.to_address,
+        subject=row.subject,
+        text_body=row.text_body,
+        html_body=row.html_body,
+        status=row.status,
+        last_error=row.last_error,
+    )
 
 
 def load_many(engine: Engine, outbox_ids: list[str]) -> dict[str, QueuedEmail]:
@@ -118,22 +169,24 @@ def load_many(engine: Engine, outbox_ids: list[str]) -> dict[str, QueuedEmail]:
         rows = {row.id: row for row in by_ids(session, outbox_ids)}
     if missing := [outbox_id for outbox_id in outbox_ids if outbox_id not in rows]:
         raise LookupError(f"no email {', '.join(missing)} in the outbox")
-    return {
-        outbox_id: QueuedEmail(
-            message_id=row.message_id,
-            to_address=row.to_address,
-            subject=row.subject,
-            text_body=row.text_body,
-            html_body=row.html_body,
-            status=row.status,
-            last_error=row.last_error,
+    return {outbox_id: queued(rows[outbox_id]) for outbox_id in outbox_ids}
+
+
+def just_queued(session: Session, outbox_ids: Sequence[str]) -> dict[str, QueuedEmail]:
+    """The emails a transaction has just queued, from its session: their rows are in it, so
+    sending them right after the commit needs no second read."""
+    rows = {outbox_id: session.get(EmailOutbox, outbox_id) for outbox_id in outbox_ids}
+    return {outbox_id: queued(row) for outbox_id, row in rows.items() if row is not None}
+
+
+def record_sent(engine: Engine, outbox_ids: Sequence[str]) -> None:
+    """Each of these went out (250): one write for all of them."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_(list(outbox_ids)))
+            .values(attempts=OUTBOX.c.attempts + 1, status=OutboxStatus.SENT, sent_at=utcnow())
         )
-        for outbox_id, row in rows.items()
-    }
-
-
-def record_sent(engine: Engine, outbox_id: str) -> None:
-    count_attempt(engine, outbox_id, status=OutboxStatus.SENT, sent_at=utcnow())
 
 
 def record_failure(engine: Engine, outbox_id: str, error: str) -> None:
@@ -146,8 +199,7 @@ def record_temporary_failure(engine: Engine, outbox_id: str, error: str) -> None
 
 
 def count_attempt(engine: Engine, outbox_id: str, **changes: object) -> None:
-    """One more attempt, counted by the database itself so that overlapping attempts all count.
-    A plain table statement in a plain transaction: one runs for every email sent."""
+    """One more attempt, counted by the database itself so that overlapping attempts all count."""
     with engine.begin() as connection:
         connection.execute(
             update(OUTBOX)

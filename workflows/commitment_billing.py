@@ -35,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
         transition,
         transition_invitation,
     )
-    from paydraw.pay_apps.schemas import PayAppPublic
     from workflows.ids import COMMITMENT_BILLING, billing_workflow_id
     from workflows.messages import (
         Answer,
@@ -48,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         InviteDelivery,
         InviteResult,
         OutboxIds,
+        PayAppAnswer,
         PayAppResult,
         PayAppStep,
         Refusal,
@@ -390,7 +390,7 @@ class CommitmentBillingWorkflow:
     # -- pay applications ---------------------------------------------------------------------
 
     @workflow.update
-    async def pay_app(self, step: PayAppStep) -> PayAppPublic | None:
+    async def pay_app(self, step: PayAppStep) -> PayAppAnswer | None:
         """Create a pay app or act on one; the activity applies it in one transaction."""
         async with self.lock:
             self.validate_pay_app(step)  # again: an earlier step may have changed the status
@@ -399,12 +399,12 @@ class CommitmentBillingWorkflow:
             step_id = f"{workflow.info().workflow_id}:{update.id}"
             step = step.model_copy(update={"step_id": step_id})
             result: PayAppResult = await refusable(BillingActivities.apply_pay_app_step, step)
-            if result.pay_app is None:
+            if result.answer is None:
                 self.pay_apps.pop(step.pay_app_id or "", None)
             else:
-                self.pay_apps[result.pay_app.id] = PayAppStatus(result.pay_app.status)
+                self.pay_apps[result.answer.pay_app_id] = PayAppStatus(result.answer.status)
             self.outbox.extend(result.outbox_ids)
-            return result.pay_app
+            return result.answer
 
     @pay_app.validator
     def validate_pay_app(self, step: PayAppStep) -> None:

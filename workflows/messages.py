@@ -210,8 +210,22 @@ class PayAppStep(BaseModel):
     reason: str = ""
 
 
+class PayAppAnswer(BaseModel):
+    """A pay-app step's answer: what the workflow keeps (the pay app's id and new status), and the
+    pay app as the API answers it, as JSON text. The text is written once, by the activity that
+    priced the pay app, and goes through the workflow to the HTTP caller unread."""
+
+    pay_app_id: str
+    status: str
+    body: str  # PayAppPublic as JSON
+
+    @classmethod
+    def of(cls, pay_app: PayAppPublic) -> "PayAppAnswer":
+        return cls(pay_app_id=pay_app.id, status=pay_app.status, body=pay_app.model_dump_json())
+
+
 class PayAppResult(BaseModel):
-    pay_app: PayAppPublic | None  # None once a draft is deleted
+    answer: PayAppAnswer | None  # None once a draft is deleted
     outbox_ids: list[str]
 
 

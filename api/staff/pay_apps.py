@@ -30,7 +30,7 @@ from workflows.commitment_billing import (
     CommitmentBillingWorkflow,
     billing_handle,
 )
-from workflows.messages import OpenBilling, PayAppStep
+from workflows.messages import OpenBilling, PayAppAnswer, PayAppStep
 
 router = APIRouter(prefix="/api/v1", tags=["pay applications"])
 
@@ -38,6 +38,7 @@ router = APIRouter(prefix="/api/v1", tags=["pay applications"])
 @router.post(
     "/billing-periods/{period_id}/commitments/{commitment_id}/pay-apps",
     status_code=status.HTTP_201_CREATED,
+    response_model=PayAppPublic,
 )
 async def create_on_behalf(
     period_id: str,
@@ -48,7 +49,7 @@ async def create_on_behalf(
     user: CurrentUser,
     temporal: TemporalDep,
     update_id: UpdateId,
-) -> PayAppPublic:
+) -> Response:
     """Create the period's pay app for a commitment, on its invoice contact's behalf."""
 
     def check(session: Session) -> Any:
@@ -77,9 +78,7 @@ async def create_on_behalf(
         role=role,
         create=body,
     )
-    created = await send_step(temporal, step, update_id)
-    assert created is not None
-    return created
+    return pay_app_response(await send_step(temporal, step, update_id), status.HTTP_201_CREATED)
 
 
 @router.get("/pay-apps/{pay_app_id}")
@@ -100,7 +99,7 @@ async def act(
     action: PayAppAction | ActionFor,
     key: str,
     **fields: Any,
-) -> PayAppPublic | None:
+) -> PayAppAnswer | None:
     """Resolve the caller's role and send the step to the pay app's workflow."""
 
     def locate(session: Session) -> PayAppStep:
@@ -125,7 +124,7 @@ async def act(
     return await send_step(await get_temporal(request), step, key)
 
 
-async def send_step(temporal: Client, step: PayAppStep, key: str) -> PayAppPublic | None:
+async def send_step(temporal: Client, step: PayAppStep, key: str) -> PayAppAnswer | None:
     handle = billing_handle(temporal, step.commitment_id, step.period_id)
     return await workflow_update(
         lambda: handle.execute_update(CommitmentBillingWorkflow.pay_app, step, id=key),
@@ -133,25 +132,29 @@ async def send_step(temporal: Client, step: PayAppStep, key: str) -> PayAppPubli
     )
 
 
-def required(pay_app: PayAppPublic | None) -> PayAppPublic:
-    assert pay_app is not None
-    return pay_app
+def pay_app_response(answer: PayAppAnswer | None, status_code: int = 200) -> Response:
+    """The pay app as the step's activity wrote it (``PayAppPublic`` as JSON), sent as it is:
+    it was priced and validated there, and reading it back into a model would change nothing."""
+    assert answer is not None
+    return Response(answer.body, status_code=status_code, media_type="application/json")
 
 
-@router.put("/pay-apps/{pay_app_id}/lines")
+@router.put("/pay-apps/{pay_app_id}/lines", response_model=PayAppPublic)
 async def edit_lines(
     pay_app_id: str, body: PayAppLinesEdit, request: Request, user: CurrentUser, key: UpdateId
-) -> PayAppPublic:
+) -> Response:
     """Change the amounts of a draft, or of a pay app sent back for revision."""
-    return required(await act(request, user, pay_app_id, PayAppAction.EDIT_LINES, key, lines=body))
+    return pay_app_response(
+        await act(request, user, pay_app_id, PayAppAction.EDIT_LINES, key, lines=body)
+    )
 
 
-@router.patch("/pay-apps/{pay_app_id}")
+@router.patch("/pay-apps/{pay_app_id}", response_model=PayAppPublic)
 async def edit_details(
     pay_app_id: str, body: PayAppDetailsEdit, request: Request, user: CurrentUser, key: UpdateId
-) -> PayAppPublic:
+) -> Response:
     """Notes, attachments and due terms; editable until the pay app is finalized."""
-    return required(
+    return pay_app_response(
         await act(request, user, pay_app_id, PayAppAction.EDIT_DETAILS, key, details=body)
     )
 
@@ -165,12 +168,10 @@ async def delete_draft(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/pay-apps/{pay_app_id}/submit")
-async def submit(
-    pay_app_id: str, request: Request, user: CurrentUser, key: UpdateId
-) -> PayAppPublic:
+@router.post("/pay-apps/{pay_app_id}/submit", response_model=PayAppPublic)
+async def submit(pay_app_id: str, request: Request, user: CurrentUser, key: UpdateId) -> Response:
     """Submit a draft, or resubmit one sent back, for review; the reviewers are emailed."""
-    return required(await act(request, user, pay_app_id, submit_or_resubmit, key))
+    return pay_app_response(await act(request, user, pay_app_id, submit_or_resubmit, key))
 
 
 def submit_or_resubmit(status: PayAppStatus) -> PayAppAction:
@@ -179,40 +180,42 @@ def submit_or_resubmit(status: PayAppStatus) -> PayAppAction:
     return PayAppAction.SUBMIT
 
 
-@router.post("/pay-apps/{pay_app_id}/review")
+@router.post("/pay-apps/{pay_app_id}/review", response_model=PayAppPublic)
 async def review(
     pay_app_id: str, body: Review, request: Request, user: CurrentUser, key: UpdateId
-) -> PayAppPublic:
+) -> Response:
     """Approve, approve as noted (adjusted amounts with notes), or send back with reasons."""
     action = PayAppAction(body.decision.value)
-    return required(await act(request, user, pay_app_id, action, key, review=body))
+    return pay_app_response(await act(request, user, pay_app_id, action, key, review=body))
 
 
-@router.post("/pay-apps/{pay_app_id}/finalize")
-async def finalize(
-    pay_app_id: str, request: Request, user: CurrentUser, key: UpdateId
-) -> PayAppPublic:
+@router.post("/pay-apps/{pay_app_id}/finalize", response_model=PayAppPublic)
+async def finalize(pay_app_id: str, request: Request, user: CurrentUser, key: UpdateId) -> Response:
     """Lock the pay app and issue its G702 certificate; "ready for payment" is emailed."""
-    return required(await act(request, user, pay_app_id, PayAppAction.FINALIZE, key))
+    return pay_app_response(await act(request, user, pay_app_id, PayAppAction.FINALIZE, key))
 
 
-@router.post("/pay-apps/{pay_app_id}/payments")
+@router.post("/pay-apps/{pay_app_id}/payments", response_model=PayAppPublic)
 async def record_payment(
     pay_app_id: str, body: PaymentCreate, request: Request, user: CurrentUser, key: UpdateId
-) -> PayAppPublic:
+) -> Response:
     """Record a payment (never above what is still due)."""
-    return required(await act(request, user, pay_app_id, PayAppAction.PAY_PART, key, payment=body))
+    return pay_app_response(
+        await act(request, user, pay_app_id, PayAppAction.PAY_PART, key, payment=body)
+    )
 
 
-@router.post("/pay-apps/{pay_app_id}/void")
+@router.post("/pay-apps/{pay_app_id}/void", response_model=PayAppPublic)
 async def void(
     pay_app_id: str,
     reason: Annotated[str, Body(embed=True, min_length=1, max_length=2000)],
     request: Request,
     user: CurrentUser,
     key: UpdateId,
-) -> PayAppPublic:
+) -> Response:
     """Void an approved or finalized pay app with no payment; its amounts become billable."""
     if not reason.strip():
         raise InvalidInput("reason", "a reason is required to void")
-    return required(await act(request, user, pay_app_id, PayAppAction.VOID, key, reason=reason))
+    return pay_app_response(
+        await act(request, user, pay_app_id, PayAppAction.VOID, key, reason=reason)
+    )

@@ -1,10 +1,12 @@
 """Delivering outbox rows: recorded only after the server's 250, retried only when worth it."""
 
+import asyncio
+
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from emails.delivery import DeliveryOutcome, deliver, deliver_many
+from emails.delivery import SENT_PER_WRITE, DeliveryOutcome, deliver, deliver_many
 from emails.outbox import OutboxStatus, by_id, enqueue, message_id_for
 from emails.sender import TemporaryDeliveryError
 from paydraw.db.tables import EmailOutbox
@@ -209,6 +211,45 @@ class TestSeveralOnOneConnection:
         rows = [stored(engine, each) for each in ids]
         assert [row.status for row in rows] == [OutboxStatus.PENDING] * 3
         assert [row.attempts for row in rows] == [1, 0, 0]
+
+
+class TestRecordedAfterTheirReplies:
+    async def test_more_than_one_write_of_them_are_all_recorded(
+        self, engine: Engine, smtp_server: SmtpTestServer
+    ) -> None:
+        addresses = [f"clerk{n}@vendor.example" for n in range(SENT_PER_WRITE + 2)]
+        ids = [queued_invite(engine, address, f"invite:{address}") for address in addresses]
+
+        statuses = await deliver_all(smtp_server, engine, ids)
+
+        assert statuses == ["sent"] * len(addresses)
+        assert recipients(smtp_server) == addresses
+        rows = [stored(engine, each) for each in ids]
+        assert [(row.status, row.attempts) for row in rows] == [(OutboxStatus.SENT, 1)] * len(ids)
+        assert all(row.sent_at is not None for row in rows)
+
+    async def test_a_send_cut_short_keeps_the_record_of_those_that_went(
+        self, engine: Engine, smtp_server: SmtpTestServer
+    ) -> None:
+        ids = queued_invites(engine)
+
+        def after_each() -> None:  # the server hangs after the first message
+            smtp_server.stall(30)
+
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1):
+                await deliver_many(
+                    engine,
+                    ids,
+                    host="127.0.0.1",
+                    port=smtp_server.port,
+                    mail_from=FROM,
+                    progress=after_each,
+                )
+
+        assert recipients(smtp_server) == ADDRESSES[:1]
+        rows = [stored(engine, each) for each in ids]
+        assert [row.status for row in rows] == [OutboxStatus.SENT] + [OutboxStatus.PENDING] * 2
 
 
 class TestUnknownEmail:

@@ -14,7 +14,7 @@ import anyio
 from sqlalchemy import Engine, Table, update
 from sqlmodel import Session
 
-from emails.outbox import OutboxStatus, by_ids
+from emails.outbox import OutboxStatus, by_ids, queued_in
 from emails.sender import (
     SMTP_TIMEOUT_SECONDS,
     PermanentDeliveryError,
@@ -175,7 +175,10 @@ def load_many(engine: Engine, outbox_ids: list[str]) -> dict[str, QueuedEmail]:
 def just_queued(session: Session, outbox_ids: Sequence[str]) -> dict[str, QueuedEmail]:
     """The emails a transaction has just queued, from its session: their rows are in it, so
     sending them right after the commit needs no second read."""
-    rows = {outbox_id: session.get(EmailOutbox, outbox_id) for outbox_id in outbox_ids}
+    rows = {
+        outbox_id: queued_in(session, outbox_id) or session.get(EmailOutbox, outbox_id)
+        for outbox_id in outbox_ids
+    }
     return {outbox_id: queued(row) for outbox_id, row in rows.items() if row is not None}
 
 

@@ -21,6 +21,7 @@ from emails.render import render
 from paydraw.db.tables import EmailOutbox
 
 OUTBOX: Table = EmailOutbox.__table__  # type: ignore[attr-defined]
+QUEUED_IN_SESSION = "paydraw.outbox_queued"
 
 
 class OutboxStatus(StrEnum):
@@ -80,10 +81,23 @@ def enqueue_request(session: Session, request: EmailRequest) -> EmailOutbox:
         # The session takes the row as the one it just inserted, as if it had loaded it.
         make_transient_to_detached(row)
         session.add(row)
-        return row
+        return noted(session, row)
     existing = by_dedupe_key(session, request.dedupe_key)
     assert existing is not None  # its key stopped the insert
-    return existing
+    return noted(session, existing)
+
+
+def noted(session: Session, row: EmailOutbox) -> EmailOutbox:
+    """Keep the row with the session that queued it, so that the email can be sent right after
+    the commit without reading it back (the session itself holds unchanged rows only weakly)."""
+    session.info.setdefault(QUEUED_IN_SESSION, {})[row.id] = row
+    return row
+
+
+def queued_in(session: Session, outbox_id: str) -> EmailOutbox | None:
+    """The row if this session queued it."""
+    rows: dict[str, EmailOutbox] = session.info.get(QUEUED_IN_SESSION, {})
+    return rows.get(outbox_id)
 
 
 def insert_unless_queued(session: Session) -> Insert:
@@ -110,7 +124,7 @@ def enqueue_all(session: Session, requests: Sequence[EmailRequest]) -> list[Emai
     except IntegrityError:
         return [enqueue_request(session, request) for request in requests]
     rows.update(new)
-    return [rows[request.dedupe_key] for request in requests]
+    return [noted(session, rows[request.dedupe_key]) for request in requests]
 
 
 def rendered(request: EmailRequest) -> EmailOutbox:

@@ -45,17 +45,16 @@ def retainage_rule(commitment: Commitment) -> RetainageRule:
 
 def load_contract(session: Session, commitment: Commitment) -> Contract:
     """The commitment as the domain core sees it: SOV lines with approved change orders."""
-    changes = repository.approved_change_totals(session, commitment.id)
     lines = tuple(
         SovLine(
             id=line.id,
             code=line.code,
             description=line.description,
             original_value=line.original_value,
-            change_orders=changes.get(line.id, Decimal("0.00")),
+            change_orders=line.change_orders,
             retainage_percent=line.retainage_percent,
         )
-        for line in repository.sov_lines(session, commitment.id)
+        for line in repository.contract_lines(session, commitment.id)
     )
     return Contract(
         lines=lines,

@@ -2,7 +2,9 @@
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import NamedTuple
 
+import sqlalchemy
 from sqlmodel import Session, col, func, select
 
 from paydraw.db.tables import (
@@ -56,17 +58,48 @@ def change_order_lines(session: Session, commitment_id: str) -> dict[str, list[C
     return lines
 
 
-def approved_change_totals(session: Session, commitment_id: str) -> dict[str, Decimal]:
-    """Approved change order amounts per SOV line id."""
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    query = (
-        select(ChangeOrderLine)
+class ContractLine(NamedTuple):
+    """An SOV line with what approved change orders added to it (or took away)."""
+
+    id: str
+    code: str
+    description: str
+    original_value: Decimal
+    retainage_percent: Decimal | None
+    change_orders: Decimal
+
+
+def contract_lines(session: Session, commitment_id: str) -> list[ContractLine]:
+    """The SOV lines in order, each with its approved change orders summed, in one query."""
+    changes = (
+        sqlalchemy.select(
+            col(ChangeOrderLine.sov_line_id),
+            func.sum(col(ChangeOrderLine.amount)).label("total"),
+        )
         .join(ChangeOrder, col(ChangeOrder.id) == col(ChangeOrderLine.change_order_id))
-        .where(ChangeOrder.commitment_id == commitment_id, ChangeOrder.status == "approved")
+        .where(
+            col(ChangeOrder.commitment_id) == commitment_id, col(ChangeOrder.status) == "approved"
+        )
+        .group_by(col(ChangeOrderLine.sov_line_id))
+        .subquery()
     )
-    for line in session.exec(query):
-        totals[line.sov_line_id] += line.amount
-    return totals
+    query = (
+        sqlalchemy.select(
+            col(SovLine.id),
+            col(SovLine.code),
+            col(SovLine.description),
+            col(SovLine.original_value),
+            col(SovLine.retainage_percent),
+            changes.c.total,
+        )
+        .outerjoin(changes, changes.c.sov_line_id == col(SovLine.id))
+        .where(col(SovLine.commitment_id) == commitment_id)
+        .order_by(col(SovLine.position))
+    )
+    return [
+        ContractLine(line_id, code, description, value, percent, total or Decimal("0.00"))
+        for line_id, code, description, value, percent, total in session.execute(query)
+    ]
 
 
 def change_order(session: Session, commitment_id: str, number: str) -> ChangeOrder | None:

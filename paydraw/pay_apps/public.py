@@ -28,7 +28,8 @@ def to_public(session: Session, pay_app: PayApp, priced: Priced, role: Role) -> 
     summary of a finalized pay app is its frozen certificate, anyone else's is computed live."""
     stored, app = priced.lines, priced.app
     summary = pay_app.certificate or certificate(app.summary)
-    payments = repository.payments(session, pay_app.id)
+    # A payment needs a certificate, so a pay app without one has none to look up.
+    payments = repository.payments(session, pay_app.id) if pay_app.certificate else []
     paid = sum((payment.amount for payment in payments), ZERO)
     status = PayAppStatus(pay_app.status)
     return PayAppPublic(

@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.deps import SessionDep, SettingsDep, bearer, unauthorized
-from api.process import UpdateId, get_temporal, reading, workflow_update
+from api.process import UpdateId, get_temporal, workflow_update
+from api.reads import reading
 from api.staff.pay_apps import pay_app_response, send_step
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
@@ -35,7 +36,7 @@ router = APIRouter(prefix="/api/v1/contact", tags=["invoice contact"])
 DECLINE_REASON_MAX_LENGTH = 2000
 
 
-def current_contact(
+async def current_contact(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> ContactClaim:

@@ -1,4 +1,8 @@
-"""Request dependencies: the database session, the settings and the calling staff user."""
+"""Request dependencies: the database session, the settings and the calling staff user.
+
+FastAPI runs a plain ``def`` dependency on a thread of its pool, and a thread and back costs
+more than these take; the ones that do no I/O of their own are ``async def`` for that reason.
+"""
 
 from collections.abc import Iterator
 from typing import Annotated
@@ -8,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from api.reads import reading
 from paydraw.actors import Actor
 from paydraw.db.engine import read_scope, session_scope
 from paydraw.settings import Settings
@@ -16,12 +21,12 @@ from paydraw.users.service import authenticate
 bearer = HTTPBearer(auto_error=False, description="A staff API key from `paydraw create-user`")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
@@ -49,17 +54,17 @@ def unauthorized(detail: str) -> HTTPException:
     )
 
 
-def current_user(
+async def current_user(
     engine: Annotated[Engine, Depends(get_engine)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
     if credentials is None:
         raise unauthorized("missing bearer API key")
-    with read_scope(engine) as session:
-        user = authenticate(session, credentials.credentials)
-        if user is None:
-            raise unauthorized("unknown or revoked API key")
-        return Actor(kind="user", id=user.id, email=user.email)
+    key = credentials.credentials
+    user = await reading(engine, lambda session: authenticate(session, key))
+    if user is None:
+        raise unauthorized("unknown or revoked API key")
+    return Actor(kind="user", id=user.id, email=user.email)
 
 
 CurrentUser = Annotated[Actor, Depends(current_user)]

@@ -9,18 +9,13 @@ import contextlib
 import random
 import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
 from typing import Annotated, TypeVar
 
-import anyio
 from fastapi import Depends, Header, HTTPException, Request
-from sqlalchemy import Engine
-from sqlmodel import Session
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from paydraw.db.engine import read_scope, session_scope
 from paydraw.domain.errors import InvalidTransition, NotFound
 from paydraw.worker import connect
 from workflows.rejections import domain_error_from
@@ -48,35 +43,12 @@ async def get_temporal(request: Request) -> Client:
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 
-def update_id(idempotency_key: Annotated[str | None, Header()] = None) -> str:
+async def update_id(idempotency_key: Annotated[str | None, Header()] = None) -> str:
     """The HTTP Idempotency-Key is the workflow update id: a repeat returns the first result."""
     return idempotency_key or str(uuid.uuid4())
 
 
 UpdateId = Annotated[str, Depends(update_id)]
-
-
-async def in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
-    """Run database work in one transaction on a worker thread, off the event loop."""
-    return await _on_thread(session_scope, engine, work)
-
-
-async def reading(engine: Engine, work: Callable[[Session], T]) -> T:
-    """Run database reads on a worker thread without taking a write lock (the checks an endpoint
-    makes before it asks a workflow to act)."""
-    return await _on_thread(read_scope, engine, work)
-
-
-async def _on_thread(
-    scope: Callable[[Engine], AbstractContextManager[Session]],
-    engine: Engine,
-    work: Callable[[Session], T],
-) -> T:
-    def run() -> T:
-        with scope(engine) as session:
-            return work(session)
-
-    return await anyio.to_thread.run_sync(run)
 
 
 # The server answers UNAVAILABLE when it aborted an update that was waiting (the workflow's state

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from api.contact import DECLINE_REASON_MAX_LENGTH, answer
 from api.deps import SettingsDep
 from api.pages.html import templates
-from api.process import reading
+from api.reads import reading
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
 from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound

@@ -9,7 +9,8 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from api.process import TemporalDep, UpdateId, get_temporal, reading, workflow_update
+from api.process import TemporalDep, UpdateId, get_temporal, workflow_update
+from api.reads import reading
 from api.staff.periods import start_operation
 from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.actors import Actor

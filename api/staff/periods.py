@@ -6,7 +6,8 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from api.process import TemporalDep, UpdateId, in_transaction, reading, workflow_update
+from api.process import TemporalDep, UpdateId, workflow_update
+from api.reads import in_transaction, reading
 from paydraw.access import ADMIN_ONLY
 from paydraw.actors import Actor
 from paydraw.db.tables import BillingPeriod, Project

@@ -3,7 +3,8 @@
 from fastapi import APIRouter, Request, status
 
 from api.deps import CurrentUser, EngineDep, SessionDep
-from api.process import get_temporal, in_transaction
+from api.process import get_temporal
+from api.reads import in_transaction
 from paydraw.projects import service
 from paydraw.projects.schemas import (
     BillingCycle,

@@ -96,8 +96,9 @@ class TestWorkerKilledDuringFanOut:
         assert sorted(received) == sorted(f"billing@vendor-{n}.example" for n in range(COMMITMENTS))
         # Each contact has exactly one invite: one Message-ID, the way a mailbox counts mail.
         assert all(len(message_ids) == 1 for message_ids in received.values())
-        # A send the server took (250) in the instant before the killed worker could record it
-        # is sent again, with the same Message-ID: at most the deliveries that were in flight.
+        # Sends the server took (250) before the killed worker recorded them (it records ten at a
+        # time) are sent again, with the same Message-IDs: at most a few per email activity that
+        # was in flight, far fewer than the worker's activity slots.
         assert COMMITMENTS <= len(smtp.received) <= COMMITMENTS + MAX_CONCURRENT_ACTIVITIES
 
 

@@ -141,10 +141,14 @@ def create(
 def edit_lines(
     session: Session, actor: Actor, role: Role, pay_app_id: str, request: PayAppLinesEdit
 ) -> PayAppPublic:
-    """New amounts for a draft or a pay app sent back for revision."""
+    """New amounts for a draft or a pay app sent back for revision; the invoice contact changes
+    them only while the period is open and not past its due date, as for submitting them."""
     locked = _lock(session, pay_app_id)
     pay_app = locked.pay_app
     move = _allow(pay_app, PayAppAction.EDIT_LINES, role)
+    if pay_app.period_id is not None:  # amounts the contact could no longer submit
+        period = _period(session, locked.commitment, pay_app.period_id)
+        _require_before_due(session, locked.commitment, period, role, PayAppAction.EDIT_LINES)
     if mismatch := request.kind_mismatch(PayAppKind(pay_app.kind)):
         raise InvalidInput(*mismatch)
     priced, over_billed = _bill(session, locked, request)

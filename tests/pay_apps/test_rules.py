@@ -1,10 +1,13 @@
 """What the service refuses: over-billing, wrong roles, wrong states, a second pay app."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session
 
+from paydraw.db.tables import BillingPeriod
 from paydraw.domain.errors import (
     InvalidInput,
     InvalidTransition,
@@ -179,3 +182,45 @@ class TestTheContactsDeadline:
         with pytest.raises(InvalidTransition, match="the billing period is closed"):
             job.create({"01": "1000"}, role=Role.CONTACT, actor=CONTACT, period_id=closed)
         assert job.create({"01": "1000"}, period_id=closed).status == "draft"
+
+    def test_a_contact_cannot_change_a_sent_back_pay_app_past_the_due_date(
+        self, engine: Engine
+    ) -> None:
+        job = design_job(engine)
+        pay_app = job.create({"01": "1000"})
+        job.submit(pay_app.id)
+        job.review(pay_app.id, decision="revise", note="Attach the lien waiver")
+        period_id = job.periods[-1]
+
+        def due_yesterday(session: Session) -> None:
+            period = session.get(BillingPeriod, period_id)
+            assert period is not None
+            period.due_date = date.today() - timedelta(days=1)
+            session.add(period)
+
+        job.run(due_yesterday)
+        edit = PayAppLinesEdit(entry=job.amounts({"01": "1200"}))
+
+        with pytest.raises(InvalidTransition, match="the billing period was due") as refused:
+            job.run(service.edit_lines, CONTACT, Role.CONTACT, pay_app.id, edit)
+        assert refused.value.status == "open"
+        assert refused.value.allowed_actions == []
+        assert job.get(pay_app.id).lines[0].this_period == Decimal("1000.00")
+        edited = job.run(service.edit_lines, job.admin, Role.ADMIN, pay_app.id, edit)
+        assert edited.lines[0].this_period == Decimal("1200.00")
+
+    def test_a_contact_cannot_change_a_sent_back_pay_app_once_the_period_closed(
+        self, engine: Engine
+    ) -> None:
+        job = design_job(engine)
+        pay_app = job.create({"01": "1000"})
+        job.submit(pay_app.id)
+        job.review(pay_app.id, decision="revise", note="Attach the lien waiver")
+        job.period()  # closes the pay app's period
+        edit = PayAppLinesEdit(entry=job.amounts({"01": "1200"}))
+
+        with pytest.raises(InvalidTransition, match="the billing period is closed") as refused:
+            job.run(service.edit_lines, CONTACT, Role.CONTACT, pay_app.id, edit)
+        assert refused.value.status == "closed"
+        edited = job.run(service.edit_lines, job.admin, Role.ADMIN, pay_app.id, edit)
+        assert edited.status == "revise_and_resubmit"

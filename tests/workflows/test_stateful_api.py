@@ -380,7 +380,7 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         if by == "contact":
             path = "/api/v1/contact/pay-app/lines"
             if live is not None:
-                self.fill(live, entry, override, "PUT", path, period.contact, body)
+                self.fill(live, entry, override, "PUT", path, period.contact, body, contact=True)
                 return
             expect = self.predict_create(entry, override, contact=True)
             answer = self.attempt(expect, "PUT", path, period.contact, body)
@@ -703,11 +703,15 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         path: str,
         headers: dict[str, str],
         body: dict[str, Any],
+        contact: bool = False,
     ) -> None:
         """New amounts for `app`, from the admin's or the contact's edit."""
         bill = app.bill
         if app.status not in ("draft", "revise_and_resubmit"):
             expect = wrong_state(app.status)
+        elif contact and self.periods[app.period].past_due:
+            # The contact changes amounts only until the due date, as they submit them.
+            expect = Expect(409, status="open", allowed=[])
         else:
             try:
                 bill = self.bill_for(entry, app)

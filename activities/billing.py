@@ -69,7 +69,7 @@ async def send_now(
     """Send a step's queued emails right after its commit; return the ids still to be sent.
 
     Nothing here is lost by a failure: the rows stay queued, and the ids handed back go to the
-    workflow's email activity. A row sent meanwhile is not sent again.
+    workflow's email activity, which reads them again and sends only the ones still pending.
     """
     if not emails or len(emails) > SEND_NOW_LIMIT:
         return list(emails)

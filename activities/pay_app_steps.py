@@ -1,10 +1,10 @@
 """How a pay-app step from the commitment's workflow becomes a call to the pay-app service."""
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from paydraw.actors import Actor
+from paydraw.db.statements import insert_unless_taken
 from paydraw.db.tables import IdempotencyRecord, PayApp, new_id, utcnow
 from paydraw.domain.errors import InvalidInput
 from paydraw.domain.transitions import PayAppAction, Role
@@ -27,8 +27,7 @@ def mark_step_applied(session: Session, step_id: str) -> bool:
     """
     if not step_id:
         return True
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    mark = dialect.insert(RECORDS).on_conflict_do_nothing(index_elements=["principal", "key"])
+    mark = insert_unless_taken(session, RECORDS, ["principal", "key"])
     row = {
         "id": record_id(),
         "principal": STEP_PRINCIPAL,
@@ -37,7 +36,6 @@ def mark_step_applied(session: Session, step_id: str) -> bool:
         "state": "done",
         "created_at": utcnow(),
     }
-    # RETURNING says whether the row went in: PostgreSQL's driver reports no row count here.
     inserted = session.execute(mark.values(row).returning(RECORDS.c.id))
     return inserted.first() is not None
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from api.deps import SessionDep, SettingsDep, bearer, unauthorized
 from api.process import UpdateId, get_temporal, workflow_update
-from api.reads import reading
+from api.reads import looking_up
 from api.staff.pay_apps import pay_app_response, send_step
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
@@ -74,7 +74,7 @@ async def answer(
     if len(reason) > DECLINE_REASON_MAX_LENGTH:
         raise InvalidInput("reason", f"at most {DECLINE_REASON_MAX_LENGTH} characters")
     engine: Engine = request.app.state.engine
-    _, period, _ = await reading(engine, lambda session: service.scope(session, contact))
+    _, period, _ = await looking_up(engine, lambda session: service.scope(session, contact))
     if period.status != "open":
         action = "accept" if accept else "decline"
         raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
@@ -158,7 +158,9 @@ async def fill_pay_app(
 ) -> Response:
     """Fill in this period's pay app: the first call creates the draft, later calls edit it."""
     engine: Engine = request.app.state.engine
-    existing = await reading(engine, lambda session: pay_app_to_change(session, contact, "bill in"))
+    existing = await looking_up(
+        engine, lambda session: pay_app_to_change(session, contact, "bill in")
+    )
     if existing.pay_app_id is None:
         create = PayAppCreate(kind=PayAppKind.PROGRESS, **body.model_dump())
         return await contact_step(request, contact, key, action="create", create=create)
@@ -176,7 +178,9 @@ async def fill_pay_app(
 async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateId) -> Response:
     """Submit the pay app for review (or resubmit it after a send-back)."""
     engine: Engine = request.app.state.engine
-    existing = await reading(engine, lambda session: pay_app_to_change(session, contact, "submit"))
+    existing = await looking_up(
+        engine, lambda session: pay_app_to_change(session, contact, "submit")
+    )
     if existing.pay_app_id is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")
     action = (

@@ -1,7 +1,8 @@
 """Request dependencies: the database session, the settings and the calling staff user.
 
 FastAPI runs a plain ``def`` dependency on a thread of its pool, and a thread and back costs
-more than these take; the ones that do no I/O of their own are ``async def`` for that reason.
+more than these take, so they are ``async def``; the API key is found as an endpoint's other
+lookups are (``api.reads.looking_up``). A session for a whole request stays a plain ``def``.
 """
 
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api.reads import reading
+from api.reads import looking_up
 from paydraw.actors import Actor
 from paydraw.db.engine import read_scope, session_scope
 from paydraw.settings import Settings
@@ -61,7 +62,7 @@ async def current_user(
     if credentials is None:
         raise unauthorized("missing bearer API key")
     key = credentials.credentials
-    user = await reading(engine, lambda session: authenticate(session, key))
+    user = await looking_up(engine, lambda session: authenticate(session, key))
     if user is None:
         raise unauthorized("unknown or revoked API key")
     return Actor(kind="user", id=user.id, email=user.email)

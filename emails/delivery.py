@@ -1,11 +1,13 @@
 """Deliver outbox rows: what the email activity calls, once per attempt Temporal makes.
 
-A send is recorded only after the server's 250. If the process dies between the 250 and the
-record, the next attempt sends again under the same Message-ID, which mail clients show once.
+A send is recorded only after the server's 250, ten at a time at most (`SENT_PER_WRITE`). If the
+process dies between a 250 and its record, the next attempt sends those emails again (at most
+ten) under the same Message-IDs, which mail clients show once.
 An email queued by a step is sent from the step's own rows, right after its commit, without
 reading them again (`just_queued`).
 """
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -146,7 +148,10 @@ async def deliver_loaded(
                 progress()
     finally:
         if sent:  # also when the connection failed, or the activity was cancelled, after them
-            await anyio.to_thread.run_sync(record_sent, engine, sent)
+            # Shielded, and on the loop's own executor: a second cancel while this waits must
+            # not leave the emails that went out unrecorded.
+            recording = asyncio.get_running_loop().run_in_executor(None, record_sent, engine, sent)
+            await asyncio.shield(recording)
     if postponed is not None:
         raise postponed
     return outcomes
@@ -179,6 +184,8 @@ def just_queued(session: Session, outbox_ids: Sequence[str]) -> dict[str, Queued
         outbox_id: queued_in(session, outbox_id) or session.get(EmailOutbox, outbox_id)
         for outbox_id in outbox_ids
     }
+    if missing := [outbox_id for outbox_id, row in rows.items() if row is None]:
+        raise LookupError(f"no email {', '.join(missing)} in the outbox")
     return {outbox_id: queued(row) for outbox_id, row in rows.items() if row is not None}
 
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, col, select
 
 from emails.render import render
+from paydraw.db.statements import insert_unless_taken
 from paydraw.db.tables import EmailOutbox
 
 OUTBOX: Table = EmailOutbox.__table__  # type: ignore[attr-defined]
@@ -75,7 +75,6 @@ def enqueue_request(session: Session, request: EmailRequest) -> EmailOutbox:
     earlier attempt, or a racing transaction), and then the row that took it is returned."""
     row = rendered(request)
     values = {column.name: getattr(row, column.name) for column in OUTBOX.columns}
-    # RETURNING says whether the row went in: PostgreSQL's driver reports no row count here.
     inserted = session.execute(insert_unless_queued(session).values(values).returning(OUTBOX.c.id))
     if inserted.first() is not None:
         # The session takes the row as the one it just inserted, as if it had loaded it.
@@ -100,10 +99,13 @@ def queued_in(session: Session, outbox_id: str) -> EmailOutbox | None:
     return rows.get(outbox_id)
 
 
+def queued_ids(session: Session) -> list[str]:
+    """The ids of the emails this session queued, first queued first."""
+    return list(session.info.get(QUEUED_IN_SESSION, {}))
+
+
 def insert_unless_queued(session: Session) -> Insert:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement: Insert = dialect.insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return statement
+    return insert_unless_taken(session, OUTBOX, ["dedupe_key"])
 
 
 def enqueue_all(session: Session, requests: Sequence[EmailRequest]) -> list[EmailOutbox]:

@@ -25,7 +25,8 @@ from workflows.monthly_cycle import MonthlyBillingCycleWorkflow
 
 # Activities mostly wait, for the database's write lock or the mail server. With a slot free, the
 # server hands a workflow's next activity straight back with the workflow task's answer (eager
-# dispatch) instead of queueing it for a poll, which costs it and the worker more.
+# dispatch) instead of queueing it for a poll, which costs it and the worker more. (Their database
+# work still queues, for the threads that run it and for the write lock.)
 MAX_CONCURRENT_ACTIVITIES = 64
 
 WORKFLOWS = [BillingPeriodWorkflow, CommitmentBillingWorkflow, MonthlyBillingCycleWorkflow]

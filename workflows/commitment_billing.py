@@ -399,12 +399,13 @@ class CommitmentBillingWorkflow:
             step_id = f"{workflow.info().workflow_id}:{update.id}"
             step = step.model_copy(update={"step_id": step_id})
             result: PayAppResult = await refusable(BillingActivities.apply_pay_app_step, step)
-            if result.answer is None:
+            answer = result.given
+            if answer is None:
                 self.pay_apps.pop(step.pay_app_id or "", None)
             else:
-                self.pay_apps[result.answer.pay_app_id] = PayAppStatus(result.answer.status)
+                self.pay_apps[answer.pay_app_id] = PayAppStatus(answer.status)
             self.outbox.extend(result.outbox_ids)
-            return result.answer
+            return answer
 
     @pay_app.validator
     def validate_pay_app(self, step: PayAppStep) -> None:

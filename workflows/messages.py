@@ -225,8 +225,18 @@ class PayAppAnswer(BaseModel):
 
 
 class PayAppResult(BaseModel):
-    answer: PayAppAnswer | None  # None once a draft is deleted
+    answer: PayAppAnswer | None = None  # None once a draft is deleted
     outbox_ids: list[str]
+    # What the activity answered before `answer`: a workflow begun then reads it from its history
+    # when it is replayed.
+    pay_app: PayAppPublic | None = None
+
+    @property
+    def given(self) -> PayAppAnswer | None:
+        """The answer, in either shape."""
+        if self.answer is None and self.pay_app is not None:
+            return PayAppAnswer.of(self.pay_app)
+        return self.answer
 
 
 class OpenBilling(BaseModel):

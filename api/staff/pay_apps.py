@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
 from api.process import TemporalDep, UpdateId, get_temporal, workflow_update
-from api.reads import reading
+from api.reads import looking_up
 from api.staff.periods import start_operation
 from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.actors import Actor
@@ -62,7 +62,7 @@ async def create_on_behalf(
             raise NotFound(f"billing period {period_id} not found")
         return period, project, role
 
-    period, project, role = await reading(engine, check)
+    period, project, role = await looking_up(engine, check)
     await workflow_update(
         lambda: temporal.execute_update_with_start_workflow(
             BillingPeriodWorkflow.open_billing,
@@ -121,7 +121,7 @@ async def act(
             **fields,
         )
 
-    step = await reading(request.app.state.engine, locate)
+    step = await looking_up(request.app.state.engine, locate)
     return await send_step(await get_temporal(request), step, key)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, make_url
+from sqlalchemy.pool import SingletonThreadPool
 from sqlmodel import Session, create_engine
 
 READ_ONLY = "paydraw_read_only"
@@ -33,16 +34,22 @@ class WriteLock:
 
 _write_locks: dict[str, WriteLock] = {}
 _write_locks_guard = threading.Lock()
+_loop_readers: dict[str, Engine] = {}
+_loop_readers_guard = threading.Lock()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, connection_per_thread: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout, and with
+    ``connection_per_thread`` a connection of its own for each thread instead of a shared pool."""
     if url.startswith("sqlite"):
         database = make_url(url).database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        pool: dict[str, Any] = {"poolclass": SingletonThreadPool} if connection_per_thread else {}
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS}
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
+            **pool,
         )
         lock = _write_lock(database)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -140,6 +147,21 @@ def _sqlite_end(connection: Any, lock: WriteLock) -> None:
 @lru_cache
 def engine_for(url: str) -> Engine:
     return make_engine(url)
+
+
+def loop_reader(engine: Engine) -> Engine | None:
+    """For a SQLite file, an engine for the small reads an event loop makes on its own thread: a
+    connection per thread, so such a read never waits for the connections the engine's other
+    users hold (which some of them give back only through that same loop). None for another
+    database, and for an in-memory one, which another engine cannot see."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    key = url.render_as_string(hide_password=False)
+    with _loop_readers_guard:
+        if key not in _loop_readers:
+            _loop_readers[key] = make_engine(key, connection_per_thread=True)
+        return _loop_readers[key]
 
 
 def companion_engine(engine: Engine, name: str) -> Engine:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from emails.outbox import enqueue
+from emails.outbox import enqueue, queued_ids
 from emails.render import EmailKind
 from paydraw.commitments import repository as commitments
 from paydraw.contacts.tokens import ContactClaim, link
@@ -20,12 +20,10 @@ from paydraw.domain.transitions import Role
 from paydraw.projects.repository import emails_with_role
 from paydraw.settings import Settings
 
-QUEUED = "paydraw.pay_app_emails_queued"
-
 
 def queued(session: Session) -> list[str]:
     """The ids of the emails queued in this session, first queued first."""
-    return list(session.info.get(QUEUED, []))
+    return queued_ids(session)
 
 
 @dataclass(frozen=True)
@@ -151,9 +149,8 @@ def _send(
         "period_start": period.start_date.isoformat() if period else "",
         "period_end": period.end_date.isoformat() if period else "",
     }
-    noted = session.info.setdefault(QUEUED, [])
     for email, address in recipients.items():
-        row = enqueue(
+        enqueue(
             session,
             kind=kind,
             dedupe_key=f"{kind}:{pay_app.id}:{event_id}:{email}",
@@ -163,4 +160,3 @@ def _send(
             commitment_id=commitment.id,
             period_id=pay_app.period_id,
         )
-        noted.append(row.id)

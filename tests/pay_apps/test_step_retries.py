@@ -2,6 +2,7 @@
 so) is applied once: the retry answers with the pay app as it now stands, and hands back the
 emails still waiting to be sent."""
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -11,10 +12,10 @@ from sqlmodel import col, select
 
 from activities.billing import BillingActivities
 from paydraw.db.tables import AuditEvent, EmailOutbox, PayApp, Payment
-from paydraw.pay_apps.schemas import PayAppCreate, PaymentCreate
+from paydraw.pay_apps.schemas import PayAppCreate, PayAppPublic, PaymentCreate
 from paydraw.settings import Settings
 from tests.pay_apps.builders import Job, design_job
-from workflows.messages import PayAppStep
+from workflows.messages import PayAppResult, PayAppStep
 
 
 def step(job: Job, action: str, step_id: str, **fields: Any) -> PayAppStep:
@@ -97,3 +98,18 @@ class TestARetriedStep:
         assert {email.subject for email in still_queued.values()} == {
             row.subject for row in waiting
         }
+
+
+class TestAStepsResultFromAnEarlierVersion:
+    def test_an_answer_recorded_as_a_pay_app_reads_as_the_same_answer(self, engine: Engine) -> None:
+        job = design_job(engine)
+        pay_app = job.create({"02": "30000.00"})
+        recorded = json.dumps({"pay_app": pay_app.model_dump(mode="json"), "outbox_ids": ["eml_1"]})
+
+        result = PayAppResult.model_validate_json(recorded)
+
+        answer = result.given
+        assert answer is not None
+        assert (answer.pay_app_id, answer.status) == (pay_app.id, "draft")
+        assert PayAppPublic.model_validate_json(answer.body) == pay_app
+        assert result.outbox_ids == ["eml_1"]

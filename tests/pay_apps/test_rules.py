@@ -17,8 +17,8 @@ from paydraw.domain.errors import (
 )
 from paydraw.domain.transitions import Role
 from paydraw.pay_apps import service
-from paydraw.pay_apps.schemas import PayAppLinesEdit, Review
-from tests.pay_apps.builders import CONTACT, LINKS, design_job
+from paydraw.pay_apps.schemas import PayAppLinesEdit, PayAppPublic, Review
+from tests.pay_apps.builders import CONTACT, LINKS, Job, design_job
 
 
 class TestOverBilling:
@@ -173,6 +173,13 @@ class TestOnePayAppAtATime:
             job.run(service.edit_lines, job.admin, Role.ADMIN, pay_app.id, edit)
 
 
+def sent_back(job: Job) -> PayAppPublic:
+    """A pay app the reviewer sent back to the contact for revision."""
+    pay_app = job.create({"01": "1000"})
+    job.submit(pay_app.id)
+    return job.review(pay_app.id, decision="revise", note="Attach the lien waiver")
+
+
 class TestTheContactsDeadline:
     def test_a_contact_cannot_bill_a_closed_period_but_an_admin_can(self, engine: Engine) -> None:
         job = design_job(engine)
@@ -187,9 +194,7 @@ class TestTheContactsDeadline:
         self, engine: Engine
     ) -> None:
         job = design_job(engine)
-        pay_app = job.create({"01": "1000"})
-        job.submit(pay_app.id)
-        job.review(pay_app.id, decision="revise", note="Attach the lien waiver")
+        pay_app = sent_back(job)
         period_id = job.periods[-1]
 
         def due_yesterday(session: Session) -> None:
@@ -213,9 +218,7 @@ class TestTheContactsDeadline:
         self, engine: Engine
     ) -> None:
         job = design_job(engine)
-        pay_app = job.create({"01": "1000"})
-        job.submit(pay_app.id)
-        job.review(pay_app.id, decision="revise", note="Attach the lien waiver")
+        pay_app = sent_back(job)
         job.period()  # closes the pay app's period
         edit = PayAppLinesEdit(entry=job.amounts({"01": "1200"}))
 

@@ -3,12 +3,13 @@
 from sqlalchemy import Table
 from sqlmodel import Session, col, select
 
+from emails.outbox import queued_ids
 from paydraw.actors import Actor
 from paydraw.db.statements import insert_unless_taken
 from paydraw.db.tables import IdempotencyRecord, PayApp, new_id, utcnow
 from paydraw.domain.errors import InvalidInput
 from paydraw.domain.transitions import PayAppAction, Role
-from paydraw.pay_apps import notify, service
+from paydraw.pay_apps import service
 from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.schemas import PayAppPublic
 from workflows.messages import PayAppStep
@@ -79,7 +80,7 @@ def apply(
 def queued_emails(session: Session) -> list[str]:
     """The emails the step applied in this transaction queued, for its workflow to deliver.
     (Those of earlier steps are already in the workflow's hands.)"""
-    return notify.queued(session)
+    return queued_ids(session)
 
 
 def current(session: Session, role: Role, pay_app_id: str) -> PayAppPublic | None:

@@ -184,35 +184,32 @@ def just_queued(session: Session, outbox_ids: Sequence[str]) -> dict[str, Queued
         outbox_id: queued_in(session, outbox_id) or session.get(EmailOutbox, outbox_id)
         for outbox_id in outbox_ids
     }
-    if missing := [outbox_id for outbox_id, row in rows.items() if row is None]:
+    found = {outbox_id: row for outbox_id, row in rows.items() if row is not None}
+    if missing := [outbox_id for outbox_id in outbox_ids if outbox_id not in found]:
         raise LookupError(f"no email {', '.join(missing)} in the outbox")
-    return {outbox_id: queued(row) for outbox_id, row in rows.items() if row is not None}
+    return {outbox_id: queued(row) for outbox_id, row in found.items()}
 
 
 def record_sent(engine: Engine, outbox_ids: Sequence[str]) -> None:
     """Each of these went out (250): one write for all of them."""
-    with engine.begin() as connection:
-        connection.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_(list(outbox_ids)))
-            .values(attempts=OUTBOX.c.attempts + 1, status=OutboxStatus.SENT, sent_at=utcnow())
-        )
+    count_attempts(engine, outbox_ids, status=OutboxStatus.SENT, sent_at=utcnow())
 
 
 def record_failure(engine: Engine, outbox_id: str, error: str) -> None:
-    count_attempt(engine, outbox_id, status=OutboxStatus.FAILED, last_error=error)
+    count_attempts(engine, [outbox_id], status=OutboxStatus.FAILED, last_error=error)
 
 
 def record_temporary_failure(engine: Engine, outbox_id: str, error: str) -> None:
     """The row stays pending: the status is not written, so a send that won meanwhile stands."""
-    count_attempt(engine, outbox_id, last_error=error)
+    count_attempts(engine, [outbox_id], last_error=error)
 
 
-def count_attempt(engine: Engine, outbox_id: str, **changes: object) -> None:
-    """One more attempt, counted by the database itself so that overlapping attempts all count."""
+def count_attempts(engine: Engine, outbox_ids: Sequence[str], **changes: object) -> None:
+    """One more attempt for each row, counted by the database itself so that overlapping attempts
+    all count."""
     with engine.begin() as connection:
         connection.execute(
             update(OUTBOX)
-            .where(OUTBOX.c.id == outbox_id)
+            .where(OUTBOX.c.id.in_(list(outbox_ids)))
             .values(attempts=OUTBOX.c.attempts + 1, **changes)
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from emails.outbox import enqueue, queued_ids
+from emails.outbox import enqueue
 from emails.render import EmailKind
 from paydraw.commitments import repository as commitments
 from paydraw.contacts.tokens import ContactClaim, link
@@ -19,11 +19,6 @@ from paydraw.domain.g702 import Application
 from paydraw.domain.transitions import Role
 from paydraw.projects.repository import emails_with_role
 from paydraw.settings import Settings
-
-
-def queued(session: Session) -> list[str]:
-    """The ids of the emails queued in this session, first queued first."""
-    return queued_ids(session)
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,17 @@ async def get_temporal(request: Request) -> Client:
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 
 
-async def update_id(idempotency_key: Annotated[str | None, Header()] = None) -> str:
-    """The HTTP Idempotency-Key is the workflow update id: a repeat returns the first result."""
-    return idempotency_key or str(uuid.uuid4())
+async def update_id(
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Send a request again with the same key to get its first answer."),
+    ] = None,
+) -> str:
+    """The workflow update id: derived from the caller, the request and its Idempotency-Key
+    (see api.idempotency), so a resend reattaches to the same update; without a key, a new one."""
+    derived: str | None = getattr(request.state, "update_id", None)
+    return derived or str(uuid.uuid4())
 
 
 UpdateId = Annotated[str, Depends(update_id)]
@@ -65,6 +73,18 @@ MAX_RETRY_DELAY = 2.0
 ANSWER_WAIT_SECONDS = 60.0
 
 
+class BillingEnded(InvalidTransition):
+    """The workflow asked to act has ended: nothing it ran can change any more."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "closed",
+            "act on",
+            [],
+            message="the billing of this commitment in that period has ended",
+        )
+
+
 async def workflow_update(call: Callable[[], Awaitable[T]], missing: str) -> T:
     """Send a workflow update; a refusal becomes its domain error, a missing workflow a 404."""
     loop = asyncio.get_running_loop()
@@ -82,12 +102,7 @@ async def workflow_update(call: Callable[[], Awaitable[T]], missing: str) -> T:
             raise error from None
         except RPCError as failure:
             if "already completed" in failure.message:
-                raise InvalidTransition(
-                    "closed",
-                    "act on",
-                    [],
-                    message="the billing of this commitment in that period has ended",
-                ) from None
+                raise BillingEnded() from None
             if failure.status == RPCStatusCode.NOT_FOUND:
                 raise NotFound(missing) from None
             if failure.status not in RETRIED:

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from api.contact import DECLINE_REASON_MAX_LENGTH, answer
 from api.deps import SettingsDep
+from api.idempotency import caller_of, request_fingerprint, request_update_id
 from api.pages.html import templates
 from api.reads import reading
 from paydraw.contacts import service
@@ -120,7 +121,8 @@ async def answer_from_page(
     if claim is None:
         return invalid_link(request)
     try:
-        await answer(request, claim, accept, update_id(idempotency_key), reason)
+        key = form_update_id(token, request.url.path, idempotency_key)
+        await answer(request, claim, accept, key, reason)
     except NotFound:
         return not_in_scope(request)
     except DomainError as refusal:
@@ -132,12 +134,14 @@ async def answer_from_page(
     return RedirectResponse(f"/contact?{urlencode({'token': token})}", status_code=303)
 
 
-def update_id(idempotency_key: str) -> str:
-    """The workflow update id: the form's own random key, kept apart from the API's keys.
-    A post without a usable key (not from our form) gets a fresh one."""
+def form_update_id(token: str, path: str, idempotency_key: str) -> str:
+    """The workflow update id of a form post: the form's own random key, which belongs to the
+    link it was posted with and the form it came from, like an API caller's key. A post without
+    a usable key (not from our form) gets a fresh one."""
     if not 0 < len(idempotency_key) <= 100:
         idempotency_key = secrets.token_urlsafe(16)
-    return f"contact-page:{idempotency_key}"
+    caller = caller_of(token.encode())
+    return request_update_id(caller, idempotency_key, request_fingerprint("POST", path, b"", b""))
 
 
 async def contact_page(

@@ -9,13 +9,13 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from api.process import TemporalDep, UpdateId, get_temporal, workflow_update
+from api.process import BillingEnded, TemporalDep, UpdateId, get_temporal, workflow_update
 from api.reads import looking_up
 from api.staff.periods import start_operation
 from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.actors import Actor
 from paydraw.domain.errors import InvalidInput, NotFound
-from paydraw.domain.transitions import PayAppAction, PayAppStatus, transition
+from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, transition
 from paydraw.pay_apps import service
 from paydraw.pay_apps.schemas import (
     PayAppCreate,
@@ -103,15 +103,12 @@ async def act(
 ) -> PayAppAnswer | None:
     """Resolve the caller's role and send the step to the pay app's workflow."""
 
-    def locate(session: Session) -> PayAppStep:
+    def locate(session: Session) -> tuple[PayAppStep, PayAppStatus]:
         role, pay_app = service.locate(session, user.id, pay_app_id)
         assert pay_app.period_id is not None
         status = PayAppStatus(pay_app.status)
         chosen = action if isinstance(action, PayAppAction) else action(status)
-        # The workflow's validator decides; this answers at once for a pay app whose billing
-        # has ended (void, paid, or its period closed), which has no workflow left to ask.
-        transition(status, chosen, role)
-        return PayAppStep(
+        step = PayAppStep(
             action=chosen,
             commitment_id=pay_app.commitment_id,
             period_id=pay_app.period_id,
@@ -120,9 +117,17 @@ async def act(
             role=role,
             **fields,
         )
+        return step, status
 
-    step = await looking_up(request.app.state.engine, locate)
-    return await send_step(await get_temporal(request), step, key)
+    step, status = await looking_up(request.app.state.engine, locate)
+    try:
+        return await send_step(await get_temporal(request), step, key)
+    except BillingEnded:
+        # The workflow decides while it runs; once the pay app's billing has ended (void, paid,
+        # or its period closed) the transition table says why. A resend of a request that did
+        # act reaches the workflow first, and gets that request's answer.
+        transition(status, PayAppAction(step.action), Role(step.role))
+        raise
 
 
 async def send_step(temporal: Client, step: PayAppStep, key: str) -> PayAppAnswer | None:

@@ -309,3 +309,5 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int | None = None
     response_body: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
+    # While the request runs, its process renews this lease; a lapsed one means the process died.
+    held_until: datetime | None = None

@@ -5,11 +5,13 @@ import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+from api.app import create_app
 from paydraw.db.engine import companion_engine
 from paydraw.db.tables import AuditEvent, IdempotencyRecord, Project
+from paydraw.settings import Settings
 from tests.api.helpers import add_member, create_commitment, create_project
 from tests.conftest import new_user_headers
 
@@ -153,6 +155,15 @@ class TestMembers:
         assert response.json()["errors"][0]["field"] == "email"
 
 
+# The records table as files made before reservations had leases hold it.
+OLD_RECORDS_TABLE = """
+CREATE TABLE idempotency_records (
+    id VARCHAR NOT NULL PRIMARY KEY, principal VARCHAR NOT NULL, key VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL, state VARCHAR NOT NULL, status_code INTEGER,
+    response_body TEXT, created_at DATETIME NOT NULL, UNIQUE (principal, key)
+)"""
+
+
 class TestIdempotencyKey:
     def test_a_repeat_returns_the_first_answer_and_changes_nothing(
         self, client: TestClient, admin: dict[str, str], engine: Engine
@@ -215,6 +226,23 @@ class TestIdempotencyKey:
             kept_in.dispose()
             with Session(engine) as session:
                 assert session.exec(select(IdempotencyRecord)).all() == []
+
+    def test_a_records_file_from_before_leases_takes_keys_again(
+        self, admin: dict[str, str], engine: Engine, settings: Settings
+    ) -> None:
+        if engine.dialect.name != "sqlite":
+            return
+        records = companion_engine(engine, "requests")
+        with records.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS idempotency_records"))
+            connection.execute(text(OLD_RECORDS_TABLE))
+        records.dispose()
+        headers = {**admin, "Idempotency-Key": "after-upgrade"}
+        with TestClient(create_app(settings, engine)) as client:
+            first = client.post("/api/v1/projects", json={"name": "Tower"}, headers=headers)
+            again = client.post("/api/v1/projects", json={"name": "Tower"}, headers=headers)
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json()
 
     def test_ten_racing_copies_create_one_project(
         self, client: TestClient, admin: dict[str, str], engine: Engine

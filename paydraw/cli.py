@@ -11,6 +11,7 @@ from paydraw import demo
 from paydraw.db.engine import engine_for, session_scope
 from paydraw.db.migrate import upgrade
 from paydraw.db.tables import User
+from paydraw.projects.repository import created_with_number
 from paydraw.settings import get_settings
 from paydraw.users.service import ensure_user, issue_key
 
@@ -76,9 +77,20 @@ def demo_command() -> None:
 
 
 def seed_demo() -> None:
+    """Seed the demo once: run again, it points at the project it made before."""
     settings = get_settings()
     with session_scope(engine_for(settings.resolved_database_url)) as session:
-        key = issue_key(session, ensure_user(session, FIRST_ADMIN_EMAIL, "First admin"))
+        admin = ensure_user(session, FIRST_ADMIN_EMAIL, "First admin")
+        seeded_before = created_with_number(session, admin.id, demo.PROJECT_NUMBER)
+        key = issue_key(session, admin)
+    if seeded_before is not None:
+        typer.echo(
+            f"Demo: project {seeded_before.name} ({seeded_before.id}) is already there; "
+            "nothing was added."
+        )
+        typer.echo(f"Demo: its emails are at {settings.resolved_public_url}/mailbox")
+        typer.echo(f"Demo: API key for {FIRST_ADMIN_EMAIL}: {key}")
+        return
     seeded = demo.seed(settings.resolved_public_url, key, date.today())
     typer.echo(
         f"Demo: project {seeded['project']['name']} ({seeded['project']['id']}), billing period "

@@ -1,11 +1,13 @@
 """Demo data: a project with a few subcontracts, an open billing period, and invites sent, all
 through the running API, so a new user sees invite emails arrive in the mailbox at once."""
 
+import calendar
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
 
+PROJECT_NUMBER = "HVT-2026"
 DEMO_COMMITMENTS = [
     ("SC-100", "Bayside Concrete Inc.", "billing@bayside-concrete.example", "Concrete"),
     ("SC-200", "Acme Framing LLC", "ar@acme-framing.example", "Framing"),
@@ -28,7 +30,7 @@ def seed(base_url: str, api_key: str, today: date) -> dict[str, Any]:
             "/api/v1/projects",
             {
                 "name": "Harbor View Tower",
-                "number": "HVT-2026",
+                "number": PROJECT_NUMBER,
                 "general_contractor": "Bayline Builders",
                 "owner": "Harbor View Partners",
             },
@@ -52,14 +54,7 @@ def seed(base_url: str, api_key: str, today: date) -> dict[str, Any]:
             )
             post(f"/api/v1/commitments/{commitment['id']}/sov/approve")
             commitment_ids.append(commitment["id"])
-        period = post(
-            f"/api/v1/projects/{project['id']}/billing-periods",
-            {
-                "start_date": today.replace(day=1).isoformat(),
-                "end_date": (today.replace(day=1) + timedelta(days=31)).replace(day=1).isoformat(),
-                "due_date": (today + timedelta(days=10)).isoformat(),
-            },
-        )
+        period = post(f"/api/v1/projects/{project['id']}/billing-periods", this_month(today))
         invites = post(
             f"/api/v1/billing-periods/{period['id']}/invites",
             {
@@ -68,3 +63,13 @@ def seed(base_url: str, api_key: str, today: date) -> dict[str, Any]:
             },
         )
         return {"project": project, "period": period, "invites": invites}
+
+
+def this_month(today: date) -> dict[str, str]:
+    """The billing period of ``today``'s month, from its first day to its last, due in ten days."""
+    last_day = calendar.monthrange(today.year, today.month)[1]
+    return {
+        "start_date": today.replace(day=1).isoformat(),
+        "end_date": today.replace(day=last_day).isoformat(),
+        "due_date": (today + timedelta(days=10)).isoformat(),
+    }

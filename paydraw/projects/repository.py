@@ -2,7 +2,7 @@
 
 from sqlmodel import Session, col, select
 
-from paydraw.db.tables import ProjectMember, User
+from paydraw.db.tables import Project, ProjectMember, User
 
 
 def members(session: Session, project_id: str) -> list[tuple[ProjectMember, User]]:
@@ -28,3 +28,13 @@ def emails_with_role(session: Session, project_id: str, role: str) -> list[str]:
         .where(ProjectMember.project_id == project_id, ProjectMember.role == role)
     )
     return sorted(session.exec(query))
+
+
+def created_with_number(session: Session, user_id: str, number: str) -> Project | None:
+    """The project ``user_id`` created under ``number``, the oldest if there are several."""
+    query = (
+        select(Project)
+        .where(Project.created_by == user_id, Project.number == number)
+        .order_by(col(Project.created_at))
+    )
+    return session.exec(query).first()

@@ -1,7 +1,8 @@
 """Helpers for billing-process tests: the API in the test's event loop, polling, mail lookups."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from email.message import EmailMessage
@@ -13,7 +14,9 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from paydraw.runner import Child, api_answers, api_command, local_url
 from paydraw.settings import Settings
+from tests.support.postgres import free_port
 from tests.support.smtp import SmtpTestServer
 
 SOV = [
@@ -124,3 +127,24 @@ def contact_token(message: EmailMessage) -> str:
     text = body.get_content()
     start = text.index("token=") + len("token=")
     return text[start:].split()[0]
+
+
+@asynccontextmanager
+async def api_process(
+    env: WorkflowEnvironment, settings: Settings, name: str = "api"
+) -> AsyncIterator[tuple[Child, str]]:
+    """``uvicorn api.app:create_app`` in a process of its own, as an operator runs it."""
+    settings = settings.model_copy(update={"port": free_port()})
+    variables = {
+        f"PAYDRAW_{field.upper()}": str(value)
+        for field, value in settings.model_dump().items()
+        if value is not None
+    }
+    variables["PAYDRAW_TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
+    variables["PAYDRAW_TEMPORAL_NAMESPACE"] = env.client.namespace
+    child = await Child.spawn(name, api_command(settings), settings.data_dir, variables)
+    try:
+        await wait_for(lambda: api_answers(settings), timeout=60, what=f"the {name} to answer")
+        yield child, local_url(settings)
+    finally:
+        await child.stop()

@@ -4,8 +4,6 @@ once."""
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -15,12 +13,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from paydraw.db.engine import companion_engine
 from paydraw.db.tables import AuditEvent, IdempotencyRecord
-from paydraw.runner import Child, api_answers, api_command, local_url
 from paydraw.settings import Settings
-from tests.support.postgres import free_port
 from tests.support.temporal import billing_worker
 from tests.workflows.helpers import (
     api_client,
+    api_process,
     open_period,
     post,
     project_with_commitments,
@@ -28,27 +25,6 @@ from tests.workflows.helpers import (
 )
 
 KEY = {"Idempotency-Key": "submit-17"}
-
-
-@asynccontextmanager
-async def api_process(
-    env: WorkflowEnvironment, settings: Settings, name: str
-) -> AsyncIterator[tuple[Child, str]]:
-    """``uvicorn api.app:create_app`` in a process of its own, as an operator runs it."""
-    settings = settings.model_copy(update={"port": free_port()})
-    variables = {
-        f"PAYDRAW_{field.upper()}": str(value)
-        for field, value in settings.model_dump().items()
-        if value is not None
-    }
-    variables["PAYDRAW_TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
-    variables["PAYDRAW_TEMPORAL_NAMESPACE"] = env.client.namespace
-    child = await Child.spawn(name, api_command(settings), settings.data_dir, variables)
-    try:
-        await wait_for(lambda: api_answers(settings), timeout=60, what=f"the {name} to answer")
-        yield child, local_url(settings)
-    finally:
-        await child.stop()
 
 
 def in_progress(engine: Engine) -> bool:

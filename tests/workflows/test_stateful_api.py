@@ -33,6 +33,7 @@ from tests.conftest import new_user_headers
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
     Paydraw,
+    api_client,
     contact_token,
     messages_to,
     open_period,
@@ -234,20 +235,26 @@ def wrong_state(status: str) -> Expect:
     return Expect(409, status=status, allowed=ALLOWED[status])
 
 
-@dataclass(frozen=True)
+@dataclass
 class World:
     """What every example shares: the API and the worker on the test's event loop."""
 
     loop: asyncio.AbstractEventLoop
     env: WorkflowEnvironment
     api: httpx.AsyncClient
+    settings: Settings
     engine: Engine
     smtp: SmtpTestServer
     admin: dict[str, str]
+    other_admin: dict[str, str]
     reviewer: dict[str, str]
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=120)
+
+    def restart_the_api(self) -> None:
+        """A new API process, as far as requests can tell: a new app on the same database."""
+        self.api = api_client(self.env, self.settings, self.engine)
 
 
 class PayAppsThroughTheApi(RuleBasedStateMachine):
@@ -291,12 +298,13 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
             },
         )
         self.project_id = project["id"]
-        self.ok(
-            "POST",
-            f"/api/v1/projects/{self.project_id}/members",
-            admin,
-            {"email": "pm@gc.example", "role": "reviewer"},
-        )
+        for email, role in (("pm@gc.example", "reviewer"), ("ap2@gc.example", "admin")):
+            self.ok(
+                "POST",
+                f"/api/v1/projects/{self.project_id}/members",
+                admin,
+                {"email": email, "role": role},
+            )
         commitment = self.ok(
             "POST",
             f"/api/v1/projects/{self.project_id}/commitments",
@@ -570,15 +578,48 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
             and self.last_request.pay_app_id in {app.id for app in self.targets()}
         )
     )
-    @rule()
-    def repeat_the_last_request(self) -> None:
-        """The same Idempotency-Key again: the first answer, and nothing changes."""
+    @rule(restart=st.sampled_from([False, False, True]))
+    def repeat_the_last_request(self, restart: bool) -> None:
+        """The same Idempotency-Key again, or after the API restarted: the first answer, and
+        nothing changes."""
         sent = self.last_request
         assert sent is not None
+        if restart:
+            self.world.restart_the_api()
         again = self.call(sent.method, sent.path, sent.headers, sent.body, sent.key)
         assert again.status_code == sent.response.status_code, again.text
         assert again.json() == sent.response.json()
+        assert again.headers["idempotent-replayed"] == "true"
         self.check_events(None)
+
+    @precondition(
+        lambda self: (
+            self.last_request is not None
+            and self.last_request.pay_app_id in {app.id for app in self.targets()}
+        )
+    )
+    @rule()
+    def another_admin_uses_the_last_key_for_notes(self) -> None:
+        """A key belongs to its caller: another admin's change of the pay app's notes under the
+        same key is an action of its own, not answered with the first caller's answer."""
+        sent = self.last_request
+        assert sent is not None
+        [app] = [app for app in self.apps if app.id == sent.pay_app_id]
+        notes = f"Invoice {next(_keys)}"
+        if app.status in UNFINISHED:
+            expect = Expect(200, event=("edit_details", app.status, app.status))
+        else:
+            expect = wrong_state(app.status)
+        path = f"/api/v1/pay-apps/{app.id}"
+        answer = self.call("PATCH", path, self.world.other_admin, {"notes": notes}, sent.key)
+        assert answer.status_code == expect.code, answer.text
+        if expect.code == 200:
+            assert answer.json()["notes"] == notes
+            self.check_events(expect, app.id)
+        else:
+            self.check_refusal(expect, answer.json())
+            self.check_events(None)
+        self.last_request = None  # the key is the other admin's too now
 
     # A period is closed once its pay app was certified or void and no draft is left in it, as
     # a GC would (a draft left at close has a test of its own); this also keeps an example in
@@ -1105,9 +1146,11 @@ async def test_random_pay_app_steps_through_the_api_keep_the_money_straight(
         loop=asyncio.get_running_loop(),
         env=env,
         api=api,
+        settings=process_settings,
         engine=engine,
         smtp=smtp,
         admin=admin,
+        other_admin=new_user_headers(engine, "ap2@gc.example"),
         reviewer=new_user_headers(engine, "pm@gc.example"),
     )
     await run_machine(world)

@@ -27,6 +27,7 @@ lint: setup
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy --no-incremental
+	$(UV) run lint-imports
 
 test: lint
 	bash scripts/ensure-postgres.sh

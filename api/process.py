@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from paydraw.domain.errors import InvalidTransition, NotFound
-from paydraw.worker import connect
+from paydraw.temporal_client import connect
 from workflows.rejections import domain_error_from
 
 T = TypeVar("T")

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 import uvloop
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
@@ -19,6 +18,7 @@ from activities.billing import BillingActivities
 from activities.fan_out import FanOutActivities
 from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
+from paydraw.temporal_client import connect
 from workflows.billing_period import BillingPeriodWorkflow
 from workflows.commitment_billing import CommitmentBillingWorkflow
 from workflows.monthly_cycle import MonthlyBillingCycleWorkflow
@@ -30,14 +30,6 @@ from workflows.monthly_cycle import MonthlyBillingCycleWorkflow
 MAX_CONCURRENT_ACTIVITIES = 64
 
 WORKFLOWS = [BillingPeriodWorkflow, CommitmentBillingWorkflow, MonthlyBillingCycleWorkflow]
-
-
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-    )
 
 
 def build_worker(

@@ -1,0 +1,15 @@
+"""The Temporal client that the API, the worker and the command line connect with: one place
+that says which server and namespace, and that messages cross as Pydantic models."""
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from paydraw.settings import Settings
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )

@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
@@ -46,6 +47,7 @@ def submissions(engine: Engine, pay_app_id: str) -> int:
     return len(events)
 
 
+@pytest.mark.slow
 class TestApiKilledMidRequest:
     async def test_a_resend_after_the_restart_answers_with_the_action_done_once(
         self,

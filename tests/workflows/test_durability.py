@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
@@ -60,6 +61,7 @@ def worker_process(
         process.wait()
 
 
+@pytest.mark.slow
 class TestWorkerKilledDuringFanOut:
     async def test_every_invite_arrives_exactly_once(
         self,

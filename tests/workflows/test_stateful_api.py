@@ -1134,6 +1134,7 @@ async def run_machine(world: World) -> None:
     await asyncio.to_thread(machine().runTest)
 
 
+@pytest.mark.slow
 async def test_random_pay_app_steps_through_the_api_keep_the_money_straight(
     on_dev_server: Paydraw,
     process_settings: Settings,

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import contact, errors
+from api import contact, errors, health
 from api.idempotency import IdempotencyMiddleware
 from api.pages import contact as contact_page
 from api.pages import mailbox
@@ -31,6 +31,7 @@ def create_app(
     app.state.temporal = temporal
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware, engine=engine)
+    app.include_router(health.router)
     app.include_router(projects.router)
     app.include_router(commitments.router)
     app.include_router(periods.router)
@@ -39,10 +40,5 @@ def create_app(
     if settings.local_mailbox:
         app.include_router(mailbox.router)
     app.include_router(contact_page.router)
-
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the API process answers."""
-        return {"status": "ok"}
 
     return app

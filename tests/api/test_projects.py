@@ -260,3 +260,21 @@ class TestIdempotencyKey:
         assert len({project_id for _, project_id in answers}) == 1
         with Session(engine) as session:
             assert len(session.exec(select(Project)).all()) == 1
+
+
+class TestReadiness:
+    def test_a_database_behind_this_codes_schema_is_not_ready(self, tmp_path: Path) -> None:
+        settings = Settings(
+            data_dir=tmp_path,
+            database_url=f"sqlite:///{tmp_path / 'never-migrated.db'}",
+            secret_key="test-secret",
+            temporal_address="127.0.0.1:1",
+        )
+        with TestClient(create_app(settings)) as client:
+            response = client.get("/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "unready"
+        assert body["checks"]["database"].startswith("schema at nothing")
+        assert body["checks"]["database"].endswith("migrate")
+        assert body["checks"]["temporal"] != "ok"

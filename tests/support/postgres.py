@@ -51,49 +51,53 @@ def postgres_server() -> Iterator[str]:
     if url := os.environ.get("PAYDRAW_TEST_POSTGRES_URL"):
         yield url
         return
-    binaries = server_binaries()
-    workdir = Path(tempfile.mkdtemp(prefix="paydraw-pg-"))
-    data = workdir / "data"
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(workdir, owner.pw_uid, owner.pw_gid)
-    port = free_port()
-    run = subprocess.run
-    run(
-        as_server_user(
-            [str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-h 127.0.0.1 -p {port} -k {workdir} -c fsync=off -c max_connections=200"
-    run(
-        as_server_user(
-            [
-                str(binaries / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(workdir / "log"),
-                "-w",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    try:
-        wait_until_ready(port)
-        yield url
-    finally:
-        run(
-            as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
+    with PostgresServer.started() as server:
+        yield server.url
+
+
+class PostgresServer:
+    """A server of the test's own, in a temporary folder, that a test may stop and start again
+    on the same port."""
+
+    def __init__(self) -> None:
+        self.binaries = server_binaries()
+        self.workdir = Path(tempfile.mkdtemp(prefix="paydraw-pg-"))
+        self.data = self.workdir / "data"
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    @classmethod
+    @contextmanager
+    def started(cls) -> Iterator["PostgresServer"]:
+        server = cls()
+        try:
+            server.initialize()
+            server.start()
+            yield server
+        finally:
+            server.stop()
+            shutil.rmtree(server.workdir, ignore_errors=True)
+
+    def initialize(self) -> None:
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.workdir, owner.pw_uid, owner.pw_gid)
+        initdb = [str(self.binaries / "initdb"), "-D", str(self.data), "-A", "trust", "-U"]
+        subprocess.run(as_server_user([*initdb, "postgres"]), check=True, capture_output=True)
+
+    def start(self) -> None:
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.workdir} -c fsync=off -c max_connections=200"
         )
-        shutil.rmtree(workdir, ignore_errors=True)
+        log = str(self.workdir / "log")
+        start = ["-D", str(self.data), "-o", options, "-l", log, "-w", "start"]
+        command = as_server_user([str(self.binaries / "pg_ctl"), *start])
+        subprocess.run(command, check=True, capture_output=True)
+        wait_until_ready(self.port)
+
+    def stop(self) -> None:
+        stop = ["-D", str(self.data), "-m", "immediate", "stop"]
+        subprocess.run(as_server_user([str(self.binaries / "pg_ctl"), *stop]), capture_output=True)
 
 
 def wait_until_ready(port: int) -> None:

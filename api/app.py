@@ -4,8 +4,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import contact, errors, health
+from api import contact, errors, health, metrics
 from api.idempotency import IdempotencyMiddleware
+from api.metrics import ApiMetrics, MetricsMiddleware
 from api.pages import contact as contact_page
 from api.pages import mailbox
 from api.staff import commitments, pay_apps, periods, projects
@@ -31,7 +32,11 @@ def create_app(
     app.state.temporal = temporal
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware, engine=engine)
+    app.state.metrics = ApiMetrics(engine)
+    # Added last, so outermost: it times and counts every answer, replays and refusals too.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(projects.router)
     app.include_router(commitments.router)
     app.include_router(periods.router)

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     # Benchmarks). The tests run every workflow inside it (tests/support/temporal.py), so the
     # check happens where the code changes; a deployment may turn it on too.
     workflow_sandbox: bool = False
+    # Where a worker serves the Temporal SDK's metrics (host:port, e.g. 0.0.0.0:9000); off when
+    # empty. Each worker process needs a port of its own.
+    worker_metrics_address: str = ""
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import uvloop
 from sqlalchemy import Engine
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
@@ -63,8 +64,22 @@ def build_worker(
     )
 
 
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """A Temporal runtime that serves the SDK's own metrics (task latencies, slots, polls,
+    activity failures) in Prometheus' format at ``/metrics`` on the configured address."""
+    if not settings.worker_metrics_address:
+        return None
+    prometheus = PrometheusConfig(
+        bind_address=settings.worker_metrics_address,
+        counters_total_suffix=True,
+        unit_suffix=True,
+        durations_as_seconds=True,
+    )
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+
+
 async def run(settings: Settings) -> None:
-    client = await connect(settings)
+    client = await connect(settings, metrics_runtime(settings))
     engine = engine_for(settings.resolved_database_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -135,6 +135,17 @@ async def api_process(
 ) -> AsyncIterator[tuple[Child, str]]:
     """``uvicorn api.app:create_app`` in a process of its own, as an operator runs it."""
     settings = settings.model_copy(update={"port": free_port()})
+    variables = process_environment(env, settings)
+    child = await Child.spawn(name, api_command(settings), settings.data_dir, variables)
+    try:
+        await wait_for(lambda: api_answers(settings), timeout=60, what=f"the {name} to answer")
+        yield child, local_url(settings)
+    finally:
+        await child.stop()
+
+
+def process_environment(env: WorkflowEnvironment, settings: Settings) -> dict[str, str]:
+    """``settings`` as the PAYDRAW_* variables of a process of Paydraw's, on ``env``'s server."""
     variables = {
         f"PAYDRAW_{field.upper()}": str(value)
         for field, value in settings.model_dump().items()
@@ -142,9 +153,4 @@ async def api_process(
     }
     variables["PAYDRAW_TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
     variables["PAYDRAW_TEMPORAL_NAMESPACE"] = env.client.namespace
-    child = await Child.spawn(name, api_command(settings), settings.data_dir, variables)
-    try:
-        await wait_for(lambda: api_answers(settings), timeout=60, what=f"the {name} to answer")
-        yield child, local_url(settings)
-    finally:
-        await child.stop()
+    return variables

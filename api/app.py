@@ -6,6 +6,7 @@ from temporalio.client import Client
 
 from api import contact, errors, health, metrics
 from api.idempotency import IdempotencyMiddleware
+from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.pages import contact as contact_page
 from api.pages import mailbox
@@ -32,6 +33,8 @@ def create_app(
     app.state.temporal = temporal
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware, engine=engine)
+    # Outside the Idempotency-Key's middleware, which reads the whole body first.
+    app.add_middleware(BodyLimitMiddleware)
     app.state.metrics = ApiMetrics(engine)
     # Added last, so outermost: it times and counts every answer, replays and refusals too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

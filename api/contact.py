@@ -20,10 +20,11 @@ from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
 from paydraw.db.tables import BillingPeriod, PayApp
 from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.transitions import PayAppAction, Role
+from paydraw.fields import Text
 from paydraw.pay_apps import repository as pay_app_repository
 from paydraw.pay_apps import service as pay_app_service
 from paydraw.pay_apps.repository import ContactPayApp
-from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, PayAppLinesEdit, PayAppPublic
+from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, PayAppPublic, ProgressLinesEdit
 from paydraw.periods.schemas import ContactInvitation
 from workflows.commitment_billing import (
     CommitmentBillingWorkflow,
@@ -54,7 +55,7 @@ CurrentContact = Annotated[ContactClaim, Depends(current_contact)]
 class DeclineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=DECLINE_REASON_MAX_LENGTH)]
+    reason: Annotated[Text, Field(min_length=1, max_length=DECLINE_REASON_MAX_LENGTH)]
 
 
 @router.get("/invitation")
@@ -154,7 +155,7 @@ async def contact_step(
 
 @router.put("/pay-app/lines", response_model=PayAppPublic)
 async def fill_pay_app(
-    body: PayAppLinesEdit, request: Request, contact: CurrentContact, key: UpdateId
+    body: ProgressLinesEdit, request: Request, contact: CurrentContact, key: UpdateId
 ) -> Response:
     """Fill in this period's pay app: the first call creates the draft, later calls edit it."""
     engine: Engine = request.app.state.engine

@@ -1,14 +1,21 @@
 """One place that turns domain errors and bad requests into the HTTP error model.
 
 Every error body has ``error`` (a short code) and ``message``; 422s add ``errors``, a list of
-``{field, reason}``; 409s add the current ``status`` and the ``allowed_actions``.
+``{field, reason}``; 409s add the current ``status`` and the ``allowed_actions``. Nothing a
+client sends gets anything else: a body that cannot be read is a 422 too, a database that is
+busy (a held write lock, a lock timeout) is a 503 to retry, and an unforeseen failure is a 500 in
+the same model, logged with its traceback.
 """
 
+import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from paydraw.domain.errors import (
@@ -64,19 +71,61 @@ async def domain_error(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(error_body(error), status_code=error.http_status)
 
 
+log = logging.getLogger("paydraw.api")
+
+# How the databases say "busy, try again": SQLite's held write lock, PostgreSQL's lock and
+# statement timeouts, serialization failures and deadlocks (SQLSTATE 55P03, 57014, 40001, 40P01).
+BUSY_SIGNS = ("database is locked", "55P03", "57014", "40001", "40P01", "lock timeout")
+
+
 async def validation_error(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError)
+    assert isinstance(error, RequestValidationError | ValidationError)
     errors = [
         {"field": field_path(tuple(item["loc"])), "reason": item["msg"]} for item in error.errors()
     ]
+    return invalid_input(errors)
+
+
+def invalid_input(errors: list[dict[str, str]]) -> JSONResponse:
     message = "; ".join(f"{item['field']}: {item['reason']}" for item in errors)
     return JSONResponse(
         {"error": "invalid_input", "message": message, "errors": errors}, status_code=422
     )
 
 
+def is_busy(error: Exception) -> bool:
+    cause = error.orig if isinstance(error, OperationalError) else error
+    code = getattr(cause, "sqlstate", None) or ""
+    return any(sign in str(cause) or sign == code for sign in BUSY_SIGNS)
+
+
+async def database_error(request: Request, error: Exception) -> JSONResponse:
+    """A database that is busy or away answers 503 with Retry-After; the request changed
+    nothing (its transaction was rolled back) and can be sent again. SQLite's lock wait raises
+    the driver's own error, which SQLAlchemy does not wrap."""
+    assert isinstance(error, OperationalError | sqlite3.OperationalError)
+    if is_busy(error):
+        message = "the database is busy; try again shortly"
+    else:
+        log.error("database unavailable for %s %s", request.method, request.url.path)
+        message = "the database is unavailable; try again shortly"
+    return JSONResponse(
+        {"error": "busy", "message": message}, status_code=503, headers={"Retry-After": "5"}
+    )
+
+
+async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error for %s %s", request.method, request.url.path, exc_info=error)
+    return JSONResponse(
+        {"error": "internal", "message": "something went wrong on our side; it has been logged"},
+        status_code=500,
+    )
+
+
 async def http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
+    if error.status_code == 400:  # FastAPI could not read the body (not JSON, not UTF-8)
+        return invalid_input([{"field": "body", "reason": "could not be read as JSON"}])
     codes = {
         401: "unauthorized",
         404: "not_found",
@@ -94,4 +143,8 @@ async def http_error(_request: Request, error: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(ValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(OperationalError, database_error)
+    app.add_exception_handler(sqlite3.OperationalError, database_error)
+    app.add_exception_handler(Exception, unexpected_error)

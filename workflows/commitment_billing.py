@@ -81,7 +81,10 @@ LIVE = frozenset(
 
 
 def deadline_of(due_date: date) -> datetime:
-    """A pay app is due by the end of its due date (UTC)."""
+    """A pay app is due by the end of its due date (UTC). Dates are bounded where they are
+    entered; one at the end of the calendar is due at its end, not an error in the workflow."""
+    if due_date == date.max:
+        return datetime.max.replace(tzinfo=UTC)
     return datetime.combine(due_date + timedelta(days=1), time(0), tzinfo=UTC)
 
 

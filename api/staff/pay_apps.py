@@ -16,6 +16,7 @@ from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.actors import Actor
 from paydraw.domain.errors import InvalidInput, NotFound
 from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, transition
+from paydraw.fields import Text
 from paydraw.pay_apps import service
 from paydraw.pay_apps.schemas import (
     PayAppCreate,
@@ -214,7 +215,7 @@ async def record_payment(
 @router.post("/pay-apps/{pay_app_id}/void", response_model=PayAppPublic)
 async def void(
     pay_app_id: str,
-    reason: Annotated[str, Body(embed=True, min_length=1, max_length=2000)],
+    reason: Annotated[Text, Body(embed=True, min_length=1, max_length=2000)],
     request: Request,
     user: CurrentUser,
     key: UpdateId,

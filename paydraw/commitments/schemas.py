@@ -5,12 +5,21 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from paydraw.fields import MoneyAmount, Name, NonNegativeMoney, PercentValue, PositiveMoney
+from paydraw.fields import (
+    EnteredMoney,
+    Label,
+    MoneyAmount,
+    Name,
+    NonNegativeMoney,
+    PercentValue,
+    PositiveMoney,
+    one_line,
+)
 
-Code = Annotated[str, Field(min_length=1, max_length=50)]
-Description = Annotated[str, Field(max_length=500)]
+Code = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(one_line)]
+Description = Annotated[str, Field(max_length=500), AfterValidator(one_line)]
 
 
 class Strict(BaseModel):
@@ -28,7 +37,7 @@ class SovStatus(StrEnum):
 
 
 class ContactIn(Strict):
-    name: Annotated[str, Field(max_length=200)] = ""
+    name: Label = ""
     email: EmailStr
     invoice_contact: bool = True
 
@@ -61,7 +70,7 @@ class SovLineIn(Strict):
 
 
 class DrawIn(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Name
     amount: PositiveMoney
 
 
@@ -106,7 +115,7 @@ class ChangeOrderLineIn(Strict):
     code: Code | None = None
     description: Description = ""
     retainage_percent: PercentValue | None = None
-    amount: MoneyAmount
+    amount: EnteredMoney
 
     @model_validator(mode="after")
     def existing_or_new(self) -> Self:
@@ -126,7 +135,7 @@ class ChangeOrderStatus(StrEnum):
 
 class ChangeOrderCreate(Strict):
     number: Code
-    title: Annotated[str, Field(max_length=200)] = ""
+    title: Label = ""
     status: ChangeOrderStatus = ChangeOrderStatus.APPROVED
     lines: Annotated[list[ChangeOrderLineIn], Field(min_length=1, max_length=500)]
 

@@ -41,7 +41,8 @@ from paydraw.db.tables import (
     SovLine,
     utcnow,
 )
-from paydraw.domain.errors import InvalidInput, InvalidTransition
+from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
+from paydraw.domain.money import require_within_largest
 from paydraw.domain.retainage import RetainageRule, RetainageStep
 from paydraw.fields import percent_text
 
@@ -112,6 +113,8 @@ def retainage_steps(retainage: RetainageIn | None, project: Project) -> list[dic
 def add_sov(
     session: Session, commitment: Commitment, lines: list[SovLineIn], draws: list[DrawIn]
 ) -> None:
+    total = sum((line.scheduled_value for line in lines), ZERO)
+    require_within_largest(total, "sov_lines", "the contract sum")
     for position, line in enumerate(lines, start=1):
         session.add(
             SovLine(
@@ -288,7 +291,7 @@ def approve_change_order(
     )
     change_order = session.get(ChangeOrder, change_order_id)
     if change_order is None or change_order.commitment_id != commitment.id:
-        raise InvalidInput("change_order_id", "no such change order on this commitment")
+        raise NotFound(f"change order {change_order_id} not found")
     if change_order.status != ChangeOrderStatus.PENDING:
         raise InvalidTransition(change_order.status, "approve", [], subject="a change order")
     approve(session, actor, commitment, project, change_order)
@@ -308,6 +311,9 @@ def approve(
     session.add(change_order)
     session.flush()
     ledger = build_ledger(session, commitment)
+    require_within_largest(
+        ledger.contract.contract_sum_to_date, "lines", "the contract sum to date"
+    )
     for line in ledger.contract.lines:
         billed = ledger.history.get(line.id)
         billed_to_date = billed.work_completed + billed.materials_stored if billed else ZERO

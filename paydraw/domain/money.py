@@ -9,6 +9,10 @@ from paydraw.domain.errors import InvalidInput
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# The largest amount Paydraw takes: one entered amount, a commitment's contract sum to date, what
+# is billed on a line, a credit balance. Every figure computed from them stays a hundred times
+# below what a figure can hold (twelve digits before the point).
+LARGEST_AMOUNT = Decimal("9999999999.99")
 
 
 def to_money(value: Decimal | int | str) -> Decimal:
@@ -76,3 +80,11 @@ def _to_cents(amount: Decimal) -> int:
 
 def _from_cents(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
+
+
+def require_within_largest(amount: Decimal, field: str, what: str) -> None:
+    """InvalidInput naming `field` when `what` (`amount`) is beyond the largest amount taken."""
+    if abs(amount) > LARGEST_AMOUNT:
+        raise InvalidInput(
+            field, f"{what} would be {amount:.2f}; the largest Paydraw takes is {LARGEST_AMOUNT}"
+        )

@@ -6,6 +6,7 @@ from decimal import Decimal
 from paydraw.domain.contract import Contract, OverbillingPolicy
 from paydraw.domain.errors import InvalidInput, OverBilledLine, OverBillingError
 from paydraw.domain.g702 import Application, G703Line, billable
+from paydraw.domain.money import require_within_largest
 
 
 def check_overbilling(
@@ -38,6 +39,10 @@ def check_overbilling(
 def _is_over_billed(contract: Contract, index: int, line: G703Line) -> bool:
     if line.completed_and_stored < 0:
         raise InvalidInput(f"lines[{index}].work_this_period", "takes G below 0.00")
+    # Over-billing allowed with a reason is still bounded, so no total outgrows its figures.
+    require_within_largest(
+        line.completed_and_stored, f"lines[{index}].work_this_period", f"line {line.code}'s G"
+    )
     return line.completed_and_stored > contract.line(line.line_id).scheduled_value
 
 

@@ -1,7 +1,7 @@
 """Pay application requests and responses: entry modes, review, payments, G702/G703 views."""
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -11,9 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from paydraw.commitments.schemas import G702Summary
 from paydraw.domain.credit import PaymentStatus
 from paydraw.domain.transitions import PayAppStatus
-from paydraw.fields import MoneyAmount, Name, NonNegativeMoney, PercentValue, PositiveMoney, Text
+from paydraw.fields import (
+    EnteredDate,
+    EnteredMoney,
+    MoneyAmount,
+    Name,
+    NonNegativeMoney,
+    PercentValue,
+    PositiveMoney,
+    Text,
+)
 
-Reason = Annotated[str, Field(max_length=2000)]
+Reason = Text
 Ids = Annotated[list[str], Field(min_length=1, max_length=2000)]
 
 
@@ -46,7 +55,7 @@ def _distinct(line_ids: list[str]) -> None:
 
 class LineAmount(Strict):
     sov_line_id: str
-    work_this_period: MoneyAmount = Decimal("0.00")
+    work_this_period: EnteredMoney = Decimal("0.00")
     materials_stored: NonNegativeMoney | None = None
     """None keeps the material stored before (when the project rolls stored materials over)."""
 
@@ -152,6 +161,16 @@ class PayAppLinesEdit(Strict):
         return None
 
 
+class ProgressLinesEdit(PayAppLinesEdit):
+    """What the invoice contact bills: progress, by an entry; retainage is released by the GC."""
+
+    @model_validator(mode="after")
+    def bills_progress(self) -> Self:
+        if mismatch := self.kind_mismatch(PayAppKind.PROGRESS):
+            raise ValueError(": ".join(mismatch))
+        return self
+
+
 class PayAppCreate(PayAppLinesEdit):
     kind: PayAppKind = PayAppKind.PROGRESS
     notes: Text = ""
@@ -188,7 +207,7 @@ class LineReview(Strict):
     approved: bool = True
     reason: Reason = ""
     """Why the line is sent back (revise)."""
-    work_this_period: MoneyAmount | None = None
+    work_this_period: EnteredMoney | None = None
     materials_stored: NonNegativeMoney | None = None
     note: Reason = ""
     """Why the reviewer changed the line (approve as noted)."""
@@ -235,7 +254,7 @@ class PaymentCreate(Strict):
     amount: PositiveMoney
     method: PaymentMethod
     reference: Annotated[str, Field(max_length=200)] = ""
-    paid_on: date
+    paid_on: EnteredDate
 
 
 class CreditCreate(Strict):
@@ -255,7 +274,7 @@ class PaymentPublic(BaseModel):
     amount: MoneyAmount
     method: PaymentMethod
     reference: str
-    paid_on: date
+    paid_on: EnteredDate
     created_at: datetime
 
 

@@ -39,7 +39,7 @@ from paydraw.domain.errors import (
     PermissionDenied,
 )
 from paydraw.domain.g702 import Application
-from paydraw.domain.money import ZERO, to_money
+from paydraw.domain.money import ZERO, require_within_largest, to_money
 from paydraw.domain.overbilling import check_overbilling
 from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, allowed_actions, transition
 from paydraw.pay_apps import computation, notify, repository
@@ -439,6 +439,7 @@ def add_credit(
     )
     session.flush()
     balance = commitments.credit_balance(session, commitment.id)
+    require_within_largest(balance, "amount", "the credit balance")
     record(
         session,
         actor,

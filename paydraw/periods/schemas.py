@@ -5,15 +5,15 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from paydraw.fields import MoneyAmount
+from paydraw.fields import EnteredDate, MoneyAmount, Text
 
 
 class PeriodCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start_date: date
-    end_date: date
-    due_date: date
+    start_date: EnteredDate
+    end_date: EnteredDate
+    due_date: EnteredDate
 
     @model_validator(mode="after")
     def dates_in_order(self) -> Self:
@@ -39,7 +39,7 @@ class InviteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     commitment_ids: Annotated[list[str], Field(min_length=1, max_length=5000)]
-    message: Annotated[str, Field(max_length=2000)] = ""
+    message: Text = ""
 
 
 class InviteRefusal(BaseModel):
@@ -55,7 +55,7 @@ class InviteResponse(BaseModel):
 class ExtendDueDateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    due_date: date
+    due_date: EnteredDate
 
 
 class BoardRow(BaseModel):

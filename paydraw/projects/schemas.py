@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 from paydraw.domain.contract import OverbillingPolicy
 from paydraw.domain.terminology import Terminology
 from paydraw.domain.transitions import Role
-from paydraw.fields import Name, PercentValue
+from paydraw.fields import Label, Name, PercentValue
 
 DayOfMonth = Annotated[int, Field(ge=1, le=28)]
 
@@ -33,9 +33,9 @@ class ProjectBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    number: Annotated[str, Field(max_length=50)] = ""
-    general_contractor: Annotated[str, Field(max_length=200)] = ""
-    owner: Annotated[str, Field(max_length=200)] = ""
+    number: Annotated[Label, Field(max_length=50)] = ""
+    general_contractor: Label = ""
+    owner: Label = ""
     default_retainage_percent: PercentValue = Decimal("10")
     overbilling_policy: OverbillingPolicy = OverbillingPolicy.BLOCK
     stored_materials_rollover: bool = True
@@ -71,7 +71,7 @@ class MemberAdd(BaseModel):
 
     email: EmailStr
     role: StaffRole
-    name: Annotated[str, Field(max_length=200)] = ""
+    name: Label = ""
 
 
 class MemberPublic(BaseModel):

@@ -14,7 +14,7 @@ from api.reads import looking_up
 from api.staff.periods import start_operation
 from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.actors import Actor
-from paydraw.domain.errors import InvalidInput, NotFound
+from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, transition
 from paydraw.fields import Text
 from paydraw.pay_apps import service
@@ -120,9 +120,26 @@ async def act(
         )
         return step, status
 
-    step, status = await looking_up(request.app.state.engine, locate)
+    engine = request.app.state.engine
+    step, status = await looking_up(engine, locate)
     try:
-        return await send_step(await get_temporal(request), step, key)
+        return await send_until_refused(await get_temporal(request), step, status, key)
+    except InvalidTransition as refusal:
+        if refusal.status != status:
+            raise
+        # The transition table does not know the pay app's payments or the pay apps after it;
+        # the actions offered with the refusal do.
+        allowed = await looking_up(
+            engine, lambda session: service.actions_now_for_anyone(session, user.id, pay_app_id)
+        )
+        raise refusal.allowing(allowed) from None
+
+
+async def send_until_refused(
+    temporal: Client, step: PayAppStep, status: PayAppStatus, key: str
+) -> PayAppAnswer | None:
+    try:
+        return await send_step(temporal, step, key)
     except BillingEnded:
         # The workflow decides while it runs; once the pay app's billing has ended (void, paid,
         # or its period closed) the transition table says why. A resend of a request that did

@@ -43,9 +43,18 @@ class InvalidTransition(DomainError):
         self.status = status
         self.action = action
         self.allowed_actions = allowed_actions
+        self.subject = subject
+        self.explanation = message
         allowed = ", ".join(allowed_actions) or "none"
         super().__init__(
             message or f"cannot {action} {subject} that is {status}; allowed: {allowed}"
+        )
+
+    def allowing(self, allowed_actions: list[str]) -> "InvalidTransition":
+        """The same refusal, naming `allowed_actions`: what the state allows once facts the
+        refuser did not see (payments, later pay apps) are counted."""
+        return InvalidTransition(
+            self.status, self.action, allowed_actions, self.subject, self.explanation
         )
 
 

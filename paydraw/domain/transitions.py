@@ -120,9 +120,22 @@ def transition(status: PayAppStatus, action: PayAppAction, role: Role) -> PayApp
     return _transition(PAY_APP_TRANSITIONS, status, action, role, "a pay app")
 
 
-def allowed_actions(status: PayAppStatus, role: Role) -> list[str]:
-    """What `role` may do to a pay app that is `status`, sorted: the buttons to show."""
+def allowed_actions(status: PayAppStatus, role: Role | None) -> list[str]:
+    """What `role` (or anyone, for None) may do to a pay app that is `status`, sorted: the
+    buttons to show."""
     return _actions(PAY_APP_TRANSITIONS, status, role)
+
+
+def pay_app_actions(
+    status: PayAppStatus, role: Role | None, *, has_payments: bool, billed_after: bool
+) -> list[str]:
+    """What `role` (or anyone, for None) may do to a pay app now: the transition table, less a
+    void once the pay app has a payment or a later pay app of its commitment was billed
+    (neither can be voided)."""
+    actions = allowed_actions(status, role)
+    if has_payments or billed_after:
+        actions = [action for action in actions if action != PayAppAction.VOID]
+    return actions
 
 
 def transition_invitation(

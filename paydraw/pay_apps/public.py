@@ -9,7 +9,13 @@ from paydraw.db.tables import PayApp, PayAppLine
 from paydraw.domain.credit import PaymentStatus
 from paydraw.domain.g702 import G703Line
 from paydraw.domain.money import ZERO
-from paydraw.domain.transitions import PayAppStatus, Role, allowed_actions
+from paydraw.domain.transitions import (
+    PayAppAction,
+    PayAppStatus,
+    Role,
+    allowed_actions,
+    pay_app_actions,
+)
 from paydraw.pay_apps import repository
 from paydraw.pay_apps.computation import Priced, certificate
 from paydraw.pay_apps.schemas import (
@@ -68,7 +74,20 @@ def to_public(session: Session, pay_app: PayApp, priced: Priced, role: Role) -> 
         approved_at=pay_app.approved_at,
         finalized_at=pay_app.finalized_at,
         voided_at=pay_app.voided_at,
-        allowed_actions=allowed_actions(status, role),
+        allowed_actions=actions_now(session, pay_app, role),
+    )
+
+
+def actions_now(session: Session, pay_app: PayApp, role: Role | None) -> list[str]:
+    """The pay app's allowed actions for `role` (anyone, for None), given its payments and the
+    pay apps after it."""
+    status = PayAppStatus(pay_app.status)
+    voidable = PayAppAction.VOID in allowed_actions(status, role)
+    return pay_app_actions(
+        status,
+        role,
+        has_payments=pay_app.payment_status != PaymentStatus.UNPAID,
+        billed_after=voidable and repository.later_pay_app(session, pay_app) is not None,
     )
 
 

@@ -45,7 +45,7 @@ from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, allowed
 from paydraw.pay_apps import computation, notify, repository
 from paydraw.pay_apps.entries import domain_draws, line_entries, rolled_over
 from paydraw.pay_apps.notify import Links
-from paydraw.pay_apps.public import to_public
+from paydraw.pay_apps.public import actions_now, to_public
 from paydraw.pay_apps.schemas import (
     CreditBalance,
     PayAppCreate,
@@ -390,6 +390,15 @@ def _apply_credit(
     )
 
 
+def actions_now_for_anyone(session: Session, user_id: str, pay_app_id: str) -> list[str]:
+    """What may be done to the pay app now, by any role: the list a wrong-state refusal names
+    (404 for a pay app the staff user cannot see)."""
+    locate(session, user_id, pay_app_id)
+    pay_app = session.get(PayApp, pay_app_id)
+    assert pay_app is not None
+    return actions_now(session, pay_app, None)
+
+
 def void(session: Session, actor: Actor, role: Role, pay_app_id: str, reason: str) -> PayAppPublic:
     """Void an approved or finalized pay app that has no payment: its amounts are billable again,
     its draws too, and the period and kind can be invoiced anew."""
@@ -401,7 +410,7 @@ def void(session: Session, actor: Actor, role: Role, pay_app_id: str, reason: st
         raise InvalidTransition(
             status,
             PayAppAction.VOID,
-            allowed_actions(status, role),
+            actions_now(session, pay_app, None),
             message=f"pay app #{pay_app.number} is {pay_app.payment_status}: a pay app with "
             "payments cannot be voided",
         )
@@ -409,7 +418,7 @@ def void(session: Session, actor: Actor, role: Role, pay_app_id: str, reason: st
         raise InvalidTransition(
             status,
             PayAppAction.VOID,
-            allowed_actions(status, role),
+            actions_now(session, pay_app, None),
             message=f"pay app #{later.number} was billed after it; void or delete that one first",
         )
     if not reason.strip():

@@ -40,6 +40,18 @@ class TestPayments:
         with pytest.raises(InvalidInput, match=r"amount: remaining due is 100\.00"):
             job.pay(pay_app_id, "100.01")
 
+    def test_after_a_part_payment_void_is_no_longer_offered(self, engine: Engine) -> None:
+        job, pay_app_id = certified_job(engine)
+        assert job.get(pay_app_id).allowed_actions == ["pay_in_full", "pay_part", "void"]
+
+        part = job.pay(pay_app_id, "10000")
+
+        assert part.allowed_actions == ["pay_in_full", "pay_part"]
+        assert job.get(pay_app_id).allowed_actions == ["pay_in_full", "pay_part"]
+        with pytest.raises(InvalidTransition) as refused:
+            job.void(pay_app_id)
+        assert refused.value.allowed_actions == ["pay_in_full", "pay_part"]
+
     def test_only_a_finalized_pay_app_is_paid(self, engine: Engine) -> None:
         job = design_job(engine)
         pay_app = job.create({"01": "5000"})

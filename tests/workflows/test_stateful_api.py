@@ -231,10 +231,6 @@ class Refused(Exception):
         self.expect = expect
 
 
-def wrong_state(status: str) -> Expect:
-    return Expect(409, status=status, allowed=ALLOWED[status])
-
-
 @dataclass
 class World:
     """What every example shares: the API and the worker on the test's event loop."""
@@ -415,7 +411,7 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         app = self.target(which)
         expect = Expect(204, event=("delete", "draft", None))
         if app.status != "draft":
-            expect = wrong_state(app.status)
+            expect = self.wrong_state(app)
         path = f"/api/v1/pay-apps/{app.id}"
         if self.attempt(expect, "DELETE", path, self.world.admin, about=app.id) is not None:
             self.apps.remove(app)
@@ -494,7 +490,7 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
     def finalize(self, which: int, by: str) -> None:
         app = self.target(which)
         if app.status != "approved":
-            expect = wrong_state(app.status)
+            expect = self.wrong_state(app)
         elif by == "reviewer":
             expect = Expect(403, message="a reviewer may not finalize")
         else:
@@ -522,7 +518,7 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
             "a cent more": max(CENT, remaining + CENT),
         }[share]
         if app.status != "finalized":
-            expect = wrong_state(app.status)
+            expect = self.wrong_state(app)
         elif amount > remaining:
             expect = Expect(422, field="amount", message=f"remaining due is {text(remaining)}")
         elif method == "credit_balance":
@@ -551,11 +547,15 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         if not reason.strip():
             expect = Expect(422, field="reason")
         elif app.status not in ("approved", "finalized"):
-            expect = wrong_state(app.status)
+            expect = self.wrong_state(app)
         elif app.paid:
-            expect = Expect(409, status=app.status, message="cannot be voided")
+            expect = Expect(
+                409, status=app.status, allowed=self.allowed_for(app), message="cannot be voided"
+            )
         elif later:
-            expect = Expect(409, status=app.status, message="was billed after it")
+            expect = Expect(
+                409, status=app.status, allowed=self.allowed_for(app), message="was billed after it"
+            )
         else:
             expect = Expect(200, event=("void", app.status, "void"))
         body = {"reason": reason}
@@ -609,7 +609,7 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         if app.status in UNFINISHED:
             expect = Expect(200, event=("edit_details", app.status, app.status))
         else:
-            expect = wrong_state(app.status)
+            expect = self.wrong_state(app)
         path = f"/api/v1/pay-apps/{app.id}"
         answer = self.call("PATCH", path, self.world.other_admin, {"notes": notes}, sent.key)
         assert answer.status_code == expect.code, answer.text
@@ -749,7 +749,7 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         """New amounts for `app`, from the admin's or the contact's edit."""
         bill = app.bill
         if app.status not in ("draft", "revise_and_resubmit"):
-            expect = wrong_state(app.status)
+            expect = self.wrong_state(app)
         elif contact and self.periods[app.period].past_due:
             # The contact changes amounts only until the due date, as they submit them.
             expect = Expect(409, status="open", allowed=[])
@@ -765,7 +765,7 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
     def predict_submit(self, app: PayAppModel, action: str, contact: bool) -> Expect:
         period = self.periods[app.period]
         if app.status != ("revise_and_resubmit" if action == "resubmit" else "draft"):
-            return wrong_state(app.status)
+            return self.wrong_state(app)
         if contact and period.past_due:
             # The workflow refuses a late submit; a late resubmit reaches the database's rule.
             status = "past_due" if action == "submit" else "open"
@@ -778,7 +778,7 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         if decision == "note_missing":
             return Expect(422, message="needs a note"), app.bill, app.override
         if app.status != "under_review":
-            return wrong_state(app.status), app.bill, app.override
+            return self.wrong_state(app), app.bill, app.override
         action = decision if decision in ("approve", "revise") else "approve_as_noted"
         if decision == "revise":
             return (
@@ -936,6 +936,19 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         due = app.certificate["current_payment_due"] if app.certificate else ZERO
         remaining = max(ZERO, due - app.paid) if app.status != "void" else ZERO
         assert shown["remaining_due"] == text(remaining)
+        # What the admin is offered is what the model lets the admin do.
+        assert shown["allowed_actions"] == self.allowed_for(app), (app.status, shown)
+
+    def allowed_for(self, app: PayAppModel) -> list[str]:
+        """The actions of the pay app's status, less a void once it has a payment or a later
+        pay app was billed (neither can be voided)."""
+        later = any(a.number > app.number and a.status != "void" for a in self.apps)
+        if app.paid or later:
+            return [action for action in ALLOWED[app.status] if action != "void"]
+        return ALLOWED[app.status]
+
+    def wrong_state(self, app: PayAppModel) -> Expect:
+        return Expect(409, status=app.status, allowed=self.allowed_for(app))
 
     def check_no_line_over_without_an_audited_override(
         self, app: PayAppModel, shown: dict[str, Any]

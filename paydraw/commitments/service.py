@@ -8,7 +8,7 @@ from sqlmodel import Session
 from paydraw.access import ADMIN_ONLY, commitment_for, project_for
 from paydraw.actors import Actor
 from paydraw.audit import record
-from paydraw.billing.ledger import CERTIFIED, Ledger, build_ledger, load_contract
+from paydraw.billing.ledger import CERTIFIED, Ledger, LedgerEntry, build_ledger, load_contract
 from paydraw.commitments import repository
 from paydraw.commitments.schemas import (
     BillingSummary,
@@ -468,8 +468,16 @@ def summarize(session: Session, commitment: Commitment, ledger: Ledger) -> Billi
                 pay_app_id=entry.pay_app.id,
                 application_number=entry.pay_app.number,
                 status=entry.pay_app.status,
-                **asdict(entry.application.summary),
+                **as_certified(entry),
             )
             for entry in certified
         ],
     )
+
+
+def as_certified(entry: LedgerEntry) -> dict[str, Decimal]:
+    """A certificate's G702 figures as they were frozen when it was finalized: a later change
+    order moves the contract sum and the balance of the next certificate, never this one's."""
+    if entry.pay_app.certificate:
+        return {figure: Decimal(amount) for figure, amount in entry.pay_app.certificate.items()}
+    return asdict(entry.application.summary)

@@ -5,6 +5,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
+from paydraw.commitments import service as commitments
+from paydraw.commitments.schemas import ChangeOrderLineIn, G702Summary
 from paydraw.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from paydraw.domain.transitions import Role
 from paydraw.pay_apps import service
@@ -137,3 +139,25 @@ class TestVoid:
 
         again = job.create(entry={"mode": "draws", "draw_ids": job.draws})
         assert again.summary.total_completed_and_stored == Decimal("50000.00")
+
+
+class TestTheCertificateIsARecord:
+    def test_the_billing_summary_shows_a_certificate_as_certified_after_a_change_order(
+        self, engine: Engine
+    ) -> None:
+        job, pay_app_id = certified_job(engine)
+        certified = job.get(pay_app_id).summary
+
+        job.change_order(
+            "CO-1", ChangeOrderLineIn(code="04", description="Blocking", amount=Decimal(10000))
+        )
+
+        summary = job.run(commitments.billing_summary, job.admin, job.commitment_id)
+        [listed] = summary.certificates
+        assert summary.contract_sum_to_date == Decimal("110000.00")
+        assert listed.contract_sum_to_date == certified.contract_sum_to_date == Decimal("100000.00")
+        assert listed.balance_to_finish_with_retainage == (
+            certified.balance_to_finish_with_retainage
+        )
+        assert job.get(pay_app_id).summary == certified
+        assert G702Summary(**listed.model_dump(include=set(G702Summary.model_fields))) == certified

@@ -7,7 +7,8 @@ the ones it could not send are handed back to the workflow, whose email activity
 """
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC
 
 import anyio
@@ -376,12 +377,33 @@ class BillingActivities:
         """Send queued emails on one connection; temporary failures raise (Temporal retries
         with backoff, and what was sent is not sent again), a permanent one is recorded on the
         board row instead of being retried forever."""
-        outcomes = await deliver_many(
-            self.engine,
-            queued.ids,
-            host=self.settings.smtp_host,
-            port=self.settings.smtp_port,
-            mail_from=self.settings.mail_from,
-            progress=activity.heartbeat,
-        )
+        async with heartbeating():
+            outcomes = await deliver_many(
+                self.engine,
+                queued.ids,
+                host=self.settings.smtp_host,
+                port=self.settings.smtp_port,
+                mail_from=self.settings.mail_from,
+                progress=activity.heartbeat,
+            )
         await note_failures(self.engine, outcomes)
+
+
+HEARTBEAT_EVERY_SECONDS = 2.0
+
+
+@asynccontextmanager
+async def heartbeating() -> AsyncIterator[None]:
+    """Beat the activity's heartbeat every couple of seconds while the block runs, a slow mail
+    server included: the beat says this worker lives, so a dead one's work is taken over soon."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_SECONDS)
+
+    beating = asyncio.ensure_future(beat())
+    try:
+        yield
+    finally:
+        beating.cancel()

@@ -1,7 +1,10 @@
 """Send emails over SMTP, several on one connection, and say whether a failure is worth retrying.
 
 A 4xx reply, a refused connection or a timeout is temporary: the same message may go through
-later, so the caller retries. A 5xx reply is the server's final word for that message.
+later, so the caller retries. A 5xx reply is the server's final word for that message, and so
+is a message that cannot be sent at all: one that cannot be built, or an address with letters
+outside ASCII before the @ to a server that does not offer SMTPUTF8 (RFC 6531). A domain outside
+ASCII goes as its IDNA form and needs nothing of the server.
 
 A connection that ends well is kept open for the next sender for a while (`IdleConnections`):
 opening one (TCP, the greeting, EHLO) and closing it (QUIT) costs both sides more than the
@@ -11,6 +14,7 @@ message does.
 import asyncio
 import weakref
 from datetime import UTC, datetime
+from email import policy
 from email.charset import QP, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -134,11 +138,16 @@ class SmtpConnection:
 
     async def send(self, email: OutgoingEmail) -> None:
         """Send `email`; return only once the server has answered 250 for its recipient."""
-        message = build_message(email, mail_from=self.mail_from)
-        recipients = [address for _name, address in getaddresses([email.to_address])]
+        try:
+            addresses = getaddresses([email.to_address])
+            recipients = [smtp_address(address) for _name, address in addresses]
+            international = not all(address.isascii() for address in recipients)
+            message = build_message(email, mail_from=self.mail_from, international=international)
+        except Exception as error:  # a message that cannot be built will never be sent
+            raise PermanentDeliveryError(f"the message could not be built: {error!r}") from error
         try:
             try:
-                refused = await self.sendmail(recipients, message)
+                refused = await self.sendmail(recipients, message, international)
             except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
                 if not self.reused:
                     raise
@@ -146,7 +155,7 @@ class SmtpConnection:
                 # the other idle ones: once more, on a new connection.
                 self.abandon()
                 idle_connections.drop((self.host, self.port))
-                refused = await self.sendmail(recipients, message)
+                refused = await self.sendmail(recipients, message, international)
         except BaseException:
             self.failed = True
             raise
@@ -159,11 +168,22 @@ class SmtpConnection:
                 )
             )
 
-    async def sendmail(self, recipients: list[str], message: bytes) -> dict[str, Any]:
+    async def sendmail(
+        self, recipients: list[str], message: bytes, international: bool = False
+    ) -> dict[str, Any]:
         """The SMTP exchange for one message; the refused recipients, if some were accepted."""
         try:
             smtp = await self.connected()
-            refused, _reply = await smtp.sendmail(parseaddr(self.mail_from)[1], recipients, message)
+            options = []
+            if international:
+                if not smtp.supports_extension("smtputf8"):
+                    raise PermanentDeliveryError(
+                        f"{', '.join(recipients)}: the mail server does not take addresses with "
+                        "letters outside ASCII (it offers no SMTPUTF8)"
+                    )
+                options = ["SMTPUTF8"]
+            sender = parseaddr(self.mail_from)[1]
+            refused, _reply = await smtp.sendmail(sender, recipients, message, mail_options=options)
             self.reused = False
             return refused
         except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as error:
@@ -211,8 +231,9 @@ class SmtpConnection:
         self.smtp = None
 
 
-def build_message(email: OutgoingEmail, *, mail_from: str) -> bytes:
-    """A text/plain part with a text/html alternative, under the row's stable Message-ID.
+def build_message(email: OutgoingEmail, *, mail_from: str, international: bool = False) -> bytes:
+    """A text/plain part with a text/html alternative, under the row's stable Message-ID; with
+    `international`, headers in UTF-8 for an address outside ASCII (sent with SMTPUTF8).
 
     Built with the standard library's classic MIME classes: the modern ``EmailMessage`` parses
     every header it is given again, which made building a message cost three times as much.
@@ -229,7 +250,7 @@ def build_message(email: OutgoingEmail, *, mail_from: str) -> bytes:
     message["Auto-Submitted"] = "auto-generated"
     message.attach(text_part(email.text_body, "plain"))
     message.attach(text_part(email.html_body, "html"))
-    return message.as_bytes()
+    return message.as_bytes(policy=policy.SMTPUTF8 if international else policy.compat32)
 
 
 def text_part(body: str, subtype: str) -> MIMENonMultipart:
@@ -239,8 +260,25 @@ def text_part(body: str, subtype: str) -> MIMENonMultipart:
 
 
 def address_header(value: str) -> str:
-    """``Name <address>, ...`` with names outside ASCII encoded, the addresses left as they are."""
-    return ", ".join(formataddr(pair, charset="utf-8") for pair in getaddresses([value]))
+    """``Name <address>, ...`` with names outside ASCII encoded, domains outside ASCII in their
+    IDNA form, and a mailbox name outside ASCII left as it is (it goes with SMTPUTF8)."""
+    parts = []
+    for name, address in getaddresses([value]):
+        address = smtp_address(address)
+        if address.isascii():
+            parts.append(formataddr((name, address), charset="utf-8"))
+        else:
+            shown = str(Header(name, UTF8_QP).encode()) if name and not name.isascii() else name
+            parts.append(f"{shown} <{address}>" if shown else address)
+    return ", ".join(parts)
+
+
+def smtp_address(address: str) -> str:
+    """The address as it goes over SMTP: its domain in IDNA form when it is outside ASCII."""
+    mailbox, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    return f"{mailbox}@{domain.encode('idna').decode('ascii')}"
 
 
 def by_reply_code(code: int, reply: str) -> TemporaryDeliveryError | PermanentDeliveryError:

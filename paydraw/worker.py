@@ -16,6 +16,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.billing import BillingActivities
+from activities.bounded import BoundedBugRetries
 from activities.fan_out import FanOutActivities
 from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
@@ -56,6 +57,7 @@ def build_worker(
             fan_out.start_commitment_billings,
             fan_out.close_commitment_billings,
         ],
+        interceptors=[BoundedBugRetries()],
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         workflow_runner=(

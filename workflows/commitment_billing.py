@@ -56,9 +56,10 @@ with workflow.unsafe.imports_passed_through():
 
 ACTIVITY_TIMEOUT = timedelta(seconds=60)
 # Sending a batch of emails may take a while; a worker that died mid-way is noticed by its
-# missing heartbeat, long before the batch's time is up.
+# missing heartbeat (the activity beats every couple of seconds while it runs), and another
+# worker takes the batch over within about ten seconds, long before the batch's time is up.
 MAIL_TIMEOUT = timedelta(minutes=30)
-MAIL_HEARTBEAT = timedelta(minutes=1)
+MAIL_HEARTBEAT = timedelta(seconds=10)
 # The database may be away for a while: keep retrying, never give up on a state change.
 DATABASE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -90,14 +91,19 @@ def deadline_of(due_date: date) -> datetime:
 
 async def deliver_emails(outbox_ids: list[str]) -> None:
     """Send queued emails on one connection (an activity), retried until the server takes them;
-    a permanent refusal is recorded, not retried."""
-    await workflow.execute_activity_method(
-        BillingActivities.deliver_emails,
-        OutboxIds(ids=outbox_ids),
-        start_to_close_timeout=MAIL_TIMEOUT,
-        heartbeat_timeout=MAIL_HEARTBEAT,
-        retry_policy=MAIL_RETRY,
-    )
+    a permanent refusal is recorded, not retried. A bug in the sending gives up after a few
+    tries (activities.bounded): the emails stay queued, where the operator sees them, and the
+    billing goes on."""
+    try:
+        await workflow.execute_activity_method(
+            BillingActivities.deliver_emails,
+            OutboxIds(ids=outbox_ids),
+            start_to_close_timeout=MAIL_TIMEOUT,
+            heartbeat_timeout=MAIL_HEARTBEAT,
+            retry_policy=MAIL_RETRY,
+        )
+    except ActivityError as failure:
+        workflow.logger.error("emails %s were not sent: %s", outbox_ids, failure.cause)
 
 
 async def refusable(activity: Callable[..., Any], argument: Any) -> Any:

@@ -11,7 +11,7 @@ from emails.outbox import OutboxStatus, by_id, enqueue, message_id_for
 from emails.sender import TemporaryDeliveryError
 from paydraw.db.tables import EmailOutbox
 from tests.emails.examples import INVITE
-from tests.support.smtp import SmtpTestServer
+from tests.support.smtp import SmtpTestServer, smtp_test_server
 
 KEY = "invite:cmt_1:per_1:dana@acme.example"
 FROM = "Paydraw <billing@paydraw.local>"
@@ -256,3 +256,43 @@ class TestUnknownEmail:
     async def test_is_a_lookup_error(self, engine: Engine, smtp_server: SmtpTestServer) -> None:
         with pytest.raises(LookupError, match="eml_missing"):
             await deliver_to(smtp_server, engine, "eml_missing")
+
+
+class TestAddressesOutsideAscii:
+    async def send_three(self, engine: Engine, server: SmtpTestServer, middle: str) -> list[str]:
+        ids = [
+            queued_invite(engine, address, f"{KEY}:{n}")
+            for n, address in enumerate(["ann@acme.example", middle, "bob@acme.example"])
+        ]
+        await deliver_many(engine, ids, host="127.0.0.1", port=server.port, mail_from=FROM)
+        return ids
+
+    async def test_one_the_server_cannot_take_fails_alone_and_the_rest_go_out(
+        self, engine: Engine, smtp_server: SmtpTestServer
+    ) -> None:
+        ids = await self.send_three(engine, smtp_server, "t\u00e9st@sub.example")
+
+        assert sorted(str(m["To"]) for m in smtp_server.received) == [
+            "ann@acme.example",
+            "bob@acme.example",
+        ]
+        failed = stored(engine, ids[1])
+        assert failed.status == OutboxStatus.FAILED
+        assert "SMTPUTF8" in failed.last_error
+        assert stored(engine, ids[2]).status == OutboxStatus.SENT
+
+    async def test_a_server_offering_smtputf8_takes_it(self, engine: Engine) -> None:
+        with smtp_test_server(smtputf8=True) as server:
+            ids = await self.send_three(engine, server, "t\u00e9st@sub.example")
+        assert [str(m["To"]) for m in server.received] == [
+            "ann@acme.example",
+            "t\u00e9st@sub.example",
+            "bob@acme.example",
+        ]
+        assert all(stored(engine, outbox_id).status == OutboxStatus.SENT for outbox_id in ids)
+
+    async def test_a_domain_outside_ascii_goes_in_its_idna_form(
+        self, engine: Engine, smtp_server: SmtpTestServer
+    ) -> None:
+        await self.send_three(engine, smtp_server, "dana@b\u00fccher.example")
+        assert "dana@xn--bcher-kva.example" in [str(m["To"]) for m in smtp_server.received]

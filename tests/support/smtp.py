@@ -21,14 +21,17 @@ TEMPORARY_FAILURE = "451 4.3.0 Temporary failure, please try again later"
 class SmtpTestServer:
     """Accepts mail on 127.0.0.1:`port` and keeps each message in `received`, in order."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, smtputf8: bool = False) -> None:
         self.received: list[EmailMessage] = []
         self.connections: list[Any] = []  # one aiosmtpd session per SMTP connection
         self.refusals: dict[str, str] = {}
         self.temporary_failures_left = 0
         self.stalls_left = 0
         self.stall_seconds = 0.0
-        self.controller = FreePortController(self, hostname="127.0.0.1", port=port)
+        # With `smtputf8`, it offers SMTPUTF8 (RFC 6531): addresses outside ASCII are taken.
+        self.controller = FreePortController(
+            self, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8
+        )
 
     @property
     def port(self) -> int:
@@ -86,9 +89,9 @@ class SmtpTestServer:
 
 
 @contextmanager
-def smtp_test_server(port: int = 0) -> Iterator[SmtpTestServer]:
+def smtp_test_server(port: int = 0, smtputf8: bool = False) -> Iterator[SmtpTestServer]:
     """A started server (on a free port, or on `port`), stopped when the block ends."""
-    server = SmtpTestServer(port)
+    server = SmtpTestServer(port, smtputf8)
     server.start()
     try:
         yield server

@@ -106,6 +106,52 @@ class TestWorkerKilledDuringFanOut:
         assert COMMITMENTS <= len(smtp.received) <= COMMITMENTS + batches * SENT_PER_WRITE
 
 
+@pytest.mark.slow
+class TestWorkerKilledMidSend:
+    async def test_another_worker_takes_the_batch_over_within_seconds(
+        self,
+        dev_server_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+        tmp_path: Path,
+    ) -> None:
+        env, count = dev_server_env, 30
+        log = tmp_path / "worker.log"
+        async with api_client(env, process_settings, engine) as api:
+            project_id, ids = await project_with_commitments(api, admin, count)
+            period_id = await open_period(env, api, admin, project_id, due_in_days=14)
+            smtp.stall(0.5, times=10 * count)  # a slow mail server: half a second a message
+            with worker_process(env, process_settings, log) as first:
+                await post(
+                    api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=ids
+                )
+                await wait_for(lambda: len(smtp.received) >= 3, timeout=60, what="first invites")
+                os.killpg(first.pid, signal.SIGKILL)
+                first.wait()
+            loop = asyncio.get_running_loop()
+            killed_at, received_at_kill = loop.time(), len(smtp.received)
+            assert received_at_kill < count, "the kill came too late to prove anything"
+
+            with worker_process(env, process_settings, log):
+                await wait_for(
+                    lambda: len(smtp.received) > received_at_kill + 1, timeout=60, what="resumed"
+                )
+                resumed_after = loop.time() - killed_at
+                await wait_for(
+                    lambda: len(invites_by_recipient(smtp)) == count, timeout=120, what="all"
+                )
+                await asyncio.sleep(1)
+
+        # The dead worker's batch was taken over once its heartbeat was missed, in about ten
+        # seconds, not when the batch's time ran out.
+        assert resumed_after < 20, resumed_after
+        received = invites_by_recipient(smtp)
+        assert len(received) == count
+        assert all(len(message_ids) == 1 for message_ids in received.values())
+
+
 def invites_by_recipient(smtp: SmtpTestServer) -> dict[str, set[str]]:
     received: dict[str, set[str]] = {}
     for message in smtp.received:

@@ -342,7 +342,7 @@ class BillingActivities:
         applied (the worker died after the commit) changes nothing and answers with the pay app
         as it now is."""
         pay_app, emails = await anyio.to_thread.run_sync(self.apply_step, step)
-        answer = PayAppAnswer.of(pay_app) if pay_app else None
+        answer = PayAppAnswer.of(pay_app, created=step.action == "create") if pay_app else None
         return PayAppResult(
             answer=answer, outbox_ids=await send_now(self.engine, self.settings, emails)
         )

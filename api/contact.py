@@ -150,10 +150,14 @@ async def contact_step(
         role=Role.CONTACT,
         **fields,
     )
-    return pay_app_response(await send_step(await get_temporal(request), step, key))
+    return pay_app_response(await send_step(request, step, key))
 
 
-@router.put("/pay-app/lines", response_model=PayAppPublic)
+@router.put(
+    "/pay-app/lines",
+    response_model=PayAppPublic,
+    responses={201: {"model": PayAppPublic, "description": "The first call: the draft created"}},
+)
 async def fill_pay_app(
     body: ProgressLinesEdit, request: Request, contact: CurrentContact, key: UpdateId
 ) -> Response:

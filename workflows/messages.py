@@ -218,10 +218,18 @@ class PayAppAnswer(BaseModel):
     pay_app_id: str
     status: str
     body: str  # PayAppPublic as JSON
+    # The step created the pay app (a 201), on a retry or a resend too; answers recorded before
+    # this field read as False.
+    created: bool = False
 
     @classmethod
-    def of(cls, pay_app: PayAppPublic) -> "PayAppAnswer":
-        return cls(pay_app_id=pay_app.id, status=pay_app.status, body=pay_app.model_dump_json())
+    def of(cls, pay_app: PayAppPublic, created: bool = False) -> "PayAppAnswer":
+        return cls(
+            pay_app_id=pay_app.id,
+            status=pay_app.status,
+            body=pay_app.model_dump_json(),
+            created=created,
+        )
 
 
 class PayAppResult(BaseModel):

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response, status
 from sqlmodel import Session
-from temporalio.client import Client
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
 from api.process import BillingEnded, TemporalDep, UpdateId, get_temporal, workflow_update
@@ -46,6 +45,7 @@ async def create_on_behalf(
     period_id: str,
     commitment_id: str,
     body: PayAppCreate,
+    request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     user: CurrentUser,
@@ -80,7 +80,7 @@ async def create_on_behalf(
         role=role,
         create=body,
     )
-    return pay_app_response(await send_step(temporal, step, update_id), status.HTTP_201_CREATED)
+    return pay_app_response(await send_step(request, step, update_id))
 
 
 @router.get("/pay-apps/{pay_app_id}")
@@ -120,26 +120,9 @@ async def act(
         )
         return step, status
 
-    engine = request.app.state.engine
-    step, status = await looking_up(engine, locate)
+    step, status = await looking_up(request.app.state.engine, locate)
     try:
-        return await send_until_refused(await get_temporal(request), step, status, key)
-    except InvalidTransition as refusal:
-        if refusal.status != status:
-            raise
-        # The transition table does not know the pay app's payments or the pay apps after it;
-        # the actions offered with the refusal do.
-        allowed = await looking_up(
-            engine, lambda session: service.actions_now_for_anyone(session, user.id, pay_app_id)
-        )
-        raise refusal.allowing(allowed) from None
-
-
-async def send_until_refused(
-    temporal: Client, step: PayAppStep, status: PayAppStatus, key: str
-) -> PayAppAnswer | None:
-    try:
-        return await send_step(temporal, step, key)
+        return await send_step(request, step, key)
     except BillingEnded:
         # The workflow decides while it runs; once the pay app's billing has ended (void, paid,
         # or its period closed) the transition table says why. A resend of a request that did
@@ -148,18 +131,37 @@ async def send_until_refused(
         raise
 
 
-async def send_step(temporal: Client, step: PayAppStep, key: str) -> PayAppAnswer | None:
-    handle = billing_handle(temporal, step.commitment_id, step.period_id)
-    return await workflow_update(
-        lambda: handle.execute_update(CommitmentBillingWorkflow.pay_app, step, id=key),
-        f"pay app {step.pay_app_id or ''} not found",
-    )
+async def send_step(request: Request, step: PayAppStep, key: str) -> PayAppAnswer | None:
+    """Send the step to the commitment's billing workflow; a wrong-state refusal names the
+    actions the pay app allows now."""
+    handle = billing_handle(await get_temporal(request), step.commitment_id, step.period_id)
+    try:
+        return await workflow_update(
+            lambda: handle.execute_update(CommitmentBillingWorkflow.pay_app, step, id=key),
+            f"pay app {step.pay_app_id or ''} not found",
+        )
+    except BillingEnded:
+        raise
+    except InvalidTransition as refusal:
+        pay_app_id = step.pay_app_id
+        if pay_app_id is None or refusal.subject != "a pay app":
+            raise
+        # The workflow's transition table does not know the pay app's payments or the pay apps
+        # after it; the actions named with the refusal do.
+        status, allowed = await looking_up(
+            request.app.state.engine, lambda session: service.actions_now_of(session, pay_app_id)
+        )
+        if refusal.status != status:  # refused for another reason (past due, say): as it is
+            raise
+        raise refusal.allowing(allowed) from None
 
 
-def pay_app_response(answer: PayAppAnswer | None, status_code: int = 200) -> Response:
+def pay_app_response(answer: PayAppAnswer | None) -> Response:
     """The pay app as the step's activity wrote it (``PayAppPublic`` as JSON), sent as it is:
-    it was priced and validated there, and reading it back into a model would change nothing."""
+    it was priced and validated there, and reading it back into a model would change nothing.
+    201 when the step created it."""
     assert answer is not None
+    status_code = status.HTTP_201_CREATED if answer.created else status.HTTP_200_OK
     return Response(answer.body, status_code=status_code, media_type="application/json")
 
 

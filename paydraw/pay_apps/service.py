@@ -390,13 +390,13 @@ def _apply_credit(
     )
 
 
-def actions_now_for_anyone(session: Session, user_id: str, pay_app_id: str) -> list[str]:
-    """What may be done to the pay app now, by any role: the list a wrong-state refusal names
-    (404 for a pay app the staff user cannot see)."""
-    locate(session, user_id, pay_app_id)
+def actions_now_of(session: Session, pay_app_id: str) -> tuple[str, list[str]]:
+    """The pay app's status and what may be done to it now, by any role: the list a wrong-state
+    refusal names, to a caller the refusal was already scoped to."""
     pay_app = session.get(PayApp, pay_app_id)
-    assert pay_app is not None
-    return actions_now(session, pay_app, None)
+    if pay_app is None:
+        raise NotFound(f"pay app {pay_app_id} not found")
+    return pay_app.status, actions_now(session, pay_app, None)
 
 
 def void(session: Session, actor: Actor, role: Role, pay_app_id: str, reason: str) -> PayAppPublic:

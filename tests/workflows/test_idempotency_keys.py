@@ -183,3 +183,34 @@ class TestAKeyBelongsToItsRequest:
         shown = (await api.get(pay_app, headers=admin)).json()
         assert shown["summary"]["total_completed_and_stored"] == "100.00"
         assert shown["notes"] == ""
+
+
+class TestTheContactsFirstLines:
+    async def test_create_answers_201_on_a_repeat_too_and_an_edit_200(
+        self, on_dev_server: Paydraw, smtp: SmtpTestServer, admin: dict[str, str]
+    ) -> None:
+        env, api = on_dev_server.env, on_dev_server.api
+        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
+        period_id = await open_period(env, api, admin, project_id, due_in_days=14)
+        await post(
+            api,
+            f"/api/v1/billing-periods/{period_id}/invites",
+            admin,
+            commitment_ids=[commitment_id],
+        )
+        address = "billing@vendor-0.example"
+        await wait_for(lambda: messages_to(smtp, address), what="the invite")
+        contact = bearer(smtp, address)
+        await post(api, "/api/v1/contact/invitation/accept", contact)
+        commitment = (await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)).json()
+        line_id = commitment["sov_lines"][0]["id"]
+        path = "/api/v1/contact/pay-app/lines"
+
+        first = await api.put(path, json=lines(line_id, "100.00"), headers=contact | KEY)
+        again = await api.put(path, json=lines(line_id, "100.00"), headers=contact | KEY)
+        edit = await api.put(path, json=lines(line_id, "200.00"), headers=contact)
+
+        assert first.status_code == again.status_code == 201, first.text
+        assert again.json() == first.json()
+        assert edit.status_code == 200, edit.text
+        assert edit.json()["id"] == first.json()["id"]

@@ -23,9 +23,11 @@ from tests.workflows.helpers import (
 CONTACT = "billing@acme.example"
 
 
-async def put(api: httpx.AsyncClient, path: str, headers: dict[str, str], body: Any) -> Any:
+async def put(
+    api: httpx.AsyncClient, path: str, headers: dict[str, str], body: Any, expect: int = 200
+) -> Any:
     response = await api.put(path, json=body, headers=headers)
-    assert response.status_code == 200, response.text
+    assert response.status_code == expect, response.text
     return response.json()
 
 
@@ -129,6 +131,7 @@ class TestTwoPeriods:
             "/api/v1/contact/pay-app/lines",
             contact,
             line_amounts({"01": ("5000.00", "0.00"), "02": ("25000.00", "0.00")}, ids),
+            expect=201,
         )
         assert draft["status"] == "draft" and draft["number"] == 1
         submitted = await post(api, "/api/v1/contact/pay-app/submit", contact)
@@ -185,6 +188,7 @@ class TestTwoPeriods:
                 },
                 ids,
             ),
+            expect=201,
         )
         await post(api, "/api/v1/contact/pay-app/submit", contact)
         sent_back = await post(

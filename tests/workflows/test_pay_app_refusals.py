@@ -47,7 +47,7 @@ class Billing:
         response = await self.api.put(
             "/api/v1/contact/pay-app/lines", json=body, headers=self.contact
         )
-        assert response.status_code == 200, response.text
+        assert response.status_code == 201, response.text
         result: dict[str, Any] = response.json()
         return result
 

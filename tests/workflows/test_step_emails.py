@@ -60,6 +60,7 @@ async def filled_in_pay_app(
         "/api/v1/contact/pay-app/lines",
         contact,
         line_amounts({"01": ("12000.00", "0.00")}, {"01": line["id"]}),
+        expect=201,
     )
     return contact
 

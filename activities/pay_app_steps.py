@@ -71,7 +71,9 @@ def apply(
             return service.finalize(session, actor, role, pay_app_id, links=links)
         case PayAppAction.PAY_PART | PayAppAction.PAY_IN_FULL:
             assert step.payment is not None
-            return service.record_payment(session, actor, role, pay_app_id, step.payment)
+            return service.record_payment(
+                session, actor, role, pay_app_id, step.payment, links=links
+            )
         case PayAppAction.VOID:
             return service.void(session, actor, role, pay_app_id, step.reason)
     raise InvalidInput("action", f"unknown pay app action {step.action}")

@@ -22,6 +22,8 @@ class EmailKind(StrEnum):
     PAY_APP_SUBMITTED = "pay_app_submitted"
     PAY_APP_REVISE = "pay_app_revise"
     PAY_APP_READY_FOR_PAYMENT = "pay_app_ready_for_payment"
+    PAY_APP_APPROVED_AS_NOTED = "pay_app_approved_as_noted"
+    PAY_APP_PAYMENT = "pay_app_payment"
 
 
 @dataclass(frozen=True)

@@ -123,12 +123,13 @@ async def act(
     step, status = await looking_up(request.app.state.engine, locate)
     try:
         return await send_step(request, step, key)
-    except BillingEnded:
+    except (BillingEnded, NotFound):
         # The workflow decides while it runs; once the pay app's billing has ended (void, paid,
-        # or its period closed) the transition table says why. A resend of a request that did
-        # act reaches the workflow first, and gets that request's answer.
+        # or its period closed: the workflow is done, or already gone) the transition table
+        # says why. A resend of a request that did act reaches the workflow first, and gets
+        # that request's answer.
         transition(status, PayAppAction(step.action), Role(step.role))
-        raise
+        raise BillingEnded() from None
 
 
 async def send_step(request: Request, step: PayAppStep, key: str) -> PayAppAnswer | None:

@@ -7,6 +7,7 @@ session (`queued`), so the step can hand them to its workflow without searching 
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlmodel import Session
 
@@ -14,7 +15,7 @@ from emails.outbox import enqueue
 from emails.render import EmailKind
 from paydraw.commitments import repository as commitments
 from paydraw.contacts.tokens import ContactClaim, link
-from paydraw.db.tables import BillingPeriod, Commitment, PayApp, PayAppLine, Project
+from paydraw.db.tables import BillingPeriod, Commitment, PayApp, PayAppLine, Payment, Project
 from paydraw.domain.g702 import Application
 from paydraw.domain.transitions import Role
 from paydraw.projects.repository import emails_with_role
@@ -84,10 +85,7 @@ def sent_back(
             if line.review_reason
         ],
     }
-    contacts = {
-        email: links.contact_page(pay_app, email)
-        for email in _invoice_contacts(session, commitment)
-    }
+    contacts = _contact_links(session, links, commitment, pay_app)
     _send(
         session, EmailKind.PAY_APP_REVISE, contacts, project, commitment, pay_app, event_id, context
     )
@@ -117,6 +115,104 @@ def ready_for_payment(
     }
     kind = EmailKind.PAY_APP_READY_FOR_PAYMENT
     _send(session, kind, recipients, project, commitment, pay_app, event_id, context)
+
+
+def approved_as_noted(
+    session: Session,
+    links: Links,
+    project: Project,
+    commitment: Commitment,
+    pay_app: PayApp,
+    app: Application,
+    lines: list[tuple[str, str, PayAppLine]],
+    event_id: str,
+) -> None:
+    """Tell the invoice contacts what the reviewer changed: each changed line's submitted and
+    approved amounts with the reviewer's note. `lines` are (code, description, line) in SOV
+    order."""
+    changes = [
+        {
+            "code": code,
+            "description": description,
+            "submitted_work": f"{line.submitted_work or 0:.2f}",
+            "submitted_stored": f"{line.submitted_stored or 0:.2f}",
+            "approved_work": f"{line.work_this_period:.2f}",
+            "approved_stored": f"{line.materials_stored:.2f}",
+            "note": line.review_note,
+        }
+        for code, description, line in lines
+        if line.review_note
+        or line.submitted_work != line.work_this_period
+        or line.submitted_stored != line.materials_stored
+    ]
+    context = {
+        "note": pay_app.review_note,
+        "changes": changes,
+        "total_completed_and_stored": f"{app.summary.total_completed_and_stored:.2f}",
+        "current_payment_due": f"{app.summary.current_payment_due:.2f}",
+    }
+    kind = EmailKind.PAY_APP_APPROVED_AS_NOTED
+    _send(
+        session,
+        kind,
+        _contact_links(session, links, commitment, pay_app),
+        project,
+        commitment,
+        pay_app,
+        event_id,
+        context,
+    )
+
+
+def payment_recorded(
+    session: Session,
+    links: Links,
+    project: Project,
+    commitment: Commitment,
+    pay_app: PayApp,
+    payment: Payment,
+    paid_to_date: Decimal,
+    remaining_due: Decimal,
+) -> None:
+    """Tell the invoice contacts about a payment: amount, method, date, and what is still due.
+    Keyed by the payment, so each payment is one email."""
+    context = {
+        "amount": f"{payment.amount:.2f}",
+        "method": PAYMENT_METHOD_WORDS.get(payment.method, payment.method),
+        "reference": payment.reference,
+        "paid_on": payment.paid_on.isoformat(),
+        "paid_to_date": f"{paid_to_date:.2f}",
+        "remaining_due": f"{remaining_due:.2f}",
+    }
+    kind = EmailKind.PAY_APP_PAYMENT
+    _send(
+        session,
+        kind,
+        _contact_links(session, links, commitment, pay_app),
+        project,
+        commitment,
+        pay_app,
+        payment.id,
+        context,
+    )
+
+
+PAYMENT_METHOD_WORDS = {
+    "check": "check",
+    "ach": "ACH transfer",
+    "card": "card",
+    "credit_balance": "your credit balance",
+    "other": "other",
+}
+
+
+def _contact_links(
+    session: Session, links: Links, commitment: Commitment, pay_app: PayApp
+) -> dict[str, str]:
+    return {
+        email: links.contact_page(pay_app, email)
+        for email in _invoice_contacts(session, commitment)
+    }
 
 
 def _invoice_contacts(session: Session, commitment: Commitment) -> list[str]:

@@ -264,14 +264,18 @@ def review(
     pay_app.review_note = request.note
     action = PayAppAction(request.decision)
     event = _audit(session, actor, locked, action, move, app, over_billed, reason=request.note)
+    reviewed = [
+        (line.code, line.description, stored[line.line_id])
+        for line in app.lines
+        if line.line_id in stored
+    ]
     if request.decision == ReviewDecision.REVISE:
-        reviewed = [
-            (line.code, line.description, stored[line.line_id])
-            for line in app.lines
-            if line.line_id in stored
-        ]
         notify.sent_back(
             session, links, locked.project, locked.commitment, pay_app, reviewed, event.id
+        )
+    if request.decision == ReviewDecision.APPROVE_AS_NOTED:
+        notify.approved_as_noted(
+            session, links, locked.project, locked.commitment, pay_app, app, reviewed, event.id
         )
     return to_public(session, pay_app, computation.Priced(before, stored, app), role)
 
@@ -339,7 +343,13 @@ def finalize(
 
 
 def record_payment(
-    session: Session, actor: Actor, role: Role, pay_app_id: str, request: PaymentCreate
+    session: Session,
+    actor: Actor,
+    role: Role,
+    pay_app_id: str,
+    request: PaymentCreate,
+    *,
+    links: Links,
 ) -> PayAppPublic:
     """A payment against the certificate's current payment due, never beyond what is left of it;
     paid from the credit balance, it draws that balance down. The payment that completes it
@@ -353,16 +363,16 @@ def record_payment(
     check_payment(due, paid, request.amount)
     if request.method == PaymentMethod.CREDIT_BALANCE:
         _apply_credit(session, actor, pay_app, request.amount, due - paid)
-    session.add(
-        Payment(
-            pay_app_id=pay_app.id,
-            amount=request.amount,
-            method=request.method,
-            reference=request.reference,
-            paid_on=request.paid_on,
-            created_by=actor.label,
-        )
+    payment = Payment(
+        pay_app_id=pay_app.id,
+        amount=request.amount,
+        method=request.method,
+        reference=request.reference,
+        paid_on=request.paid_on,
+        created_by=actor.label,
     )
+    session.add(payment)
+    session.flush()
     pay_app.payment_status = payment_status(due, paid + request.amount)
     detail = request.model_dump(mode="json") | {
         "paid_to_date": f"{paid + request.amount:.2f}",
@@ -370,6 +380,17 @@ def record_payment(
         "payment_status": pay_app.payment_status,
     }
     _record(session, actor, locked, action, move, detail=detail)
+    paid_to_date = paid + request.amount
+    notify.payment_recorded(
+        session,
+        links,
+        locked.project,
+        locked.commitment,
+        pay_app,
+        payment,
+        paid_to_date,
+        max(ZERO, due - paid_to_date),
+    )
     return _priced_public(session, locked, role)
 
 

@@ -73,6 +73,32 @@ CONTEXTS: dict[EmailKind, dict[str, object]] = {
         "current_payment_due": "31950.00",
         "due_terms": "Net 30",
     },
+    EmailKind.PAY_APP_APPROVED_AS_NOTED: {
+        **PAY_APP,
+        "note": HOSTILE_MESSAGE,
+        "changes": [
+            {
+                "code": "02",
+                "description": "Framing",
+                "submitted_work": "18000.00",
+                "submitted_stored": "0.00",
+                "approved_work": "15000.00",
+                "approved_stored": "0.00",
+                "note": "Measured on site: 3 of 4 floors <framed>",
+            }
+        ],
+        "total_completed_and_stored": "61500.00",
+        "current_payment_due": "29250.00",
+    },
+    EmailKind.PAY_APP_PAYMENT: {
+        **PAY_APP,
+        "amount": "10000.00",
+        "method": "check",
+        "reference": "1042",
+        "paid_on": "2025-07-15",
+        "paid_to_date": "10000.00",
+        "remaining_due": "21950.00",
+    },
 }
 
 

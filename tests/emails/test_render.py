@@ -124,3 +124,25 @@ class TestMistakes:
     def test_an_unknown_kind_is_refused(self) -> None:
         with pytest.raises(ValueError, match="welcome"):
             render("welcome", INVITE)
+
+
+class TestTheContactsPayAppNews:
+    def test_approved_as_noted_shows_each_change_and_escapes_the_notes(self) -> None:
+        email = render("pay_app_approved_as_noted", CONTEXTS[EmailKind.PAY_APP_APPROVED_AS_NOTED])
+
+        assert email.subject.startswith("Pay application #2 approved as noted")
+        assert "- 02 Framing: 18000.00 / 0.00 submitted, 15000.00 / 0.00 approved" in email.text
+        assert "(Measured on site: 3 of 4 floors <framed>)" in email.text
+        assert "Current payment due: 29250.00" in email.text
+        assert "&lt;framed&gt;" in email.html and "<framed>" not in email.html
+        assert "&lt;script&gt;" in email.html and "<script>" not in email.html
+
+    def test_a_payment_shows_amount_method_date_and_what_is_still_due(self) -> None:
+        email = render("pay_app_payment", CONTEXTS[EmailKind.PAY_APP_PAYMENT])
+
+        assert email.subject.endswith("10000.00")
+        assert "Amount: 10000.00" in email.text
+        assert "Method: check (1042)" in email.text
+        assert "Date: 2025-07-15" in email.text
+        assert "Still due: 21950.00" in email.text
+        assert "21950.00" in email.html

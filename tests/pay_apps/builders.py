@@ -160,7 +160,9 @@ class Job:
 
     def pay(self, pay_app_id: str, amount: str, method: str = "check") -> PayAppPublic:
         request = PaymentCreate(amount=Decimal(amount), method=method, paid_on=date.today())
-        return self.run(service.record_payment, self.admin, Role.ADMIN, pay_app_id, request)
+        return self.run(
+            service.record_payment, self.admin, Role.ADMIN, pay_app_id, request, links=LINKS
+        )
 
     def void(self, pay_app_id: str, reason: str = "billed in error") -> PayAppPublic:
         return self.run(service.void, self.admin, Role.ADMIN, pay_app_id, reason)

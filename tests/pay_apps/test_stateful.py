@@ -32,6 +32,7 @@ CODES = ("01", "02", "03")
 # The steps that email someone, with the links those emails carry.
 submit_step = partial(service.submit, links=LINKS)
 resubmit_step = partial(service.resubmit, links=LINKS)
+pay_step = partial(service.record_payment, links=LINKS)
 review_step = partial(service.review, links=LINKS)
 finalize_step = partial(service.finalize, links=LINKS)
 work = st.integers(min_value=0, max_value=12000).map(Decimal)
@@ -145,7 +146,7 @@ class PayAppMachine(RuleBasedStateMachine):
         method = "credit_balance" if credit else "check"
         if amount > 0:
             request = PaymentCreate(amount=amount, method=method, paid_on=date(2025, 6, 30))
-            self.attempt(service.record_payment, self.job.admin, Role.ADMIN, pay_app_id, request)
+            self.attempt(pay_step, self.job.admin, Role.ADMIN, pay_app_id, request)
 
     @rule(amount=money)
     def add_credit(self, amount: Decimal) -> None:

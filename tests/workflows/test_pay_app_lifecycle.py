@@ -48,6 +48,15 @@ async def accepted_contact(
     return contact
 
 
+async def email_to_contact(smtp: SmtpTestServer, subject_part: str) -> str:
+    """The plain text of the contact's one email whose subject has `subject_part`."""
+    await wait_for(lambda: bool(messages_to(smtp, CONTACT, subject_part)), what=subject_part)
+    [message] = messages_to(smtp, CONTACT, subject_part)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None and message.get_body(preferencelist=("html",)) is not None
+    return str(body.get_content())
+
+
 def period_body(start: date, due: date) -> dict[str, str]:
     return {
         "start_date": start.isoformat(),
@@ -162,6 +171,15 @@ class TestTwoPeriods:
             paid_on=start.isoformat(),
         )
         assert paid["payment_status"] == "partially_paid"
+        # The contact hears of the reviewer's change and of the payment, with a link back.
+        noted_email = await email_to_contact(smtp, "approved as noted")
+        assert "- 02 Framing: 25000.00 / 0.00 submitted, 24000.00 / 0.00 approved" in noted_email
+        assert "(field verified at 40%)" in noted_email
+        payment_email = await email_to_contact(smtp, "Payment recorded")
+        assert "Amount: 10000.00" in payment_email and "Method: check (1042)" in payment_email
+        assert f"Date: {start.isoformat()}" in payment_email
+        assert "Still due: 16100.00" in payment_email
+        assert "/contact?token=" in payment_email
         after_1 = await summary(api, admin, cid)
         assert after_1["certified_to_date"] == "26100.00"
         assert after_1["paid_to_date"] == "10000.00"

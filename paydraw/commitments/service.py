@@ -433,7 +433,11 @@ def summarize(session: Session, commitment: Commitment, ledger: Ledger) -> Billi
     held = (last.retainage_on_completed_work + last.retainage_on_stored_materials) if last else ZERO
     released = last.retainage_released if last else ZERO
     earned = last.total_earned_less_retainage if last else ZERO
-    paid = sum((entry.paid for entry in ledger.entries), ZERO)
+    # A certificate settled below zero counts as that much paid back: the subcontractor holds it
+    # as credit, and the credit, when applied, is counted again as a payment.
+    paid = sum((entry.paid for entry in ledger.entries), ZERO) + sum(
+        (min(ZERO, entry.pay_app.current_payment_due) for entry in certified), ZERO
+    )
     pending = sum(
         (
             entry.application.summary.current_payment_due

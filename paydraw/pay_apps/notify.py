@@ -98,13 +98,16 @@ def ready_for_payment(
     commitment: Commitment,
     pay_app: PayApp,
     event_id: str,
+    settled: str = "",
 ) -> None:
-    """Tell the invoice contacts and the project's admins what the certificate says is due."""
+    """Tell the invoice contacts and the project's admins what the certificate says is due;
+    `settled` says why a certificate with nothing due needs no payment."""
     context = {
         "total_earned_less_retainage": f"{pay_app.total_earned_less_retainage:.2f}",
         "previous_certificates": f"{pay_app.previous_certificates:.2f}",
         "current_payment_due": f"{pay_app.current_payment_due:.2f}",
         "due_terms": pay_app.due_terms,
+        "settled": settled,
     }
     recipients = {
         email: links.staff_page(pay_app)

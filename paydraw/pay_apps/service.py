@@ -30,7 +30,7 @@ from paydraw.db.tables import (
     utcnow,
 )
 from paydraw.domain.contract import OverbillingPolicy
-from paydraw.domain.credit import apply_credit, check_payment, payment_status
+from paydraw.domain.credit import PaymentStatus, apply_credit, check_payment, payment_status
 from paydraw.domain.errors import (
     InvalidInput,
     InvalidTransition,
@@ -337,9 +337,42 @@ def finalize(
         if line.line_id in stored:
             stored[line.line_id].retainage_held_work = line.retainage_work
             session.add(stored[line.line_id])
-    event = _audit(session, actor, locked, PayAppAction.FINALIZE, move, app, over_billed)
-    notify.ready_for_payment(session, links, locked.project, locked.commitment, pay_app, event.id)
+    settled = ""
+    if app.summary.current_payment_due <= 0:
+        move, settled = _settle(session, actor, locked, move)
+    event = _audit(
+        session, actor, locked, PayAppAction.FINALIZE, move, app, over_billed, settled=settled
+    )
+    notify.ready_for_payment(
+        session, links, locked.project, locked.commitment, pay_app, event.id, settled
+    )
     return to_public(session, pay_app, priced, role)
+
+
+def _settle(session: Session, actor: Actor, locked: Locked, move: Move) -> tuple[Move, str]:
+    """A certificate with nothing due is settled as it is issued: paid. Below zero the
+    subcontractor was paid more than is now certified, and holds the difference: it becomes the
+    commitment's credit balance, which later certificates draw on. The chain of certificates is
+    left as it is, so cash plus applied credit always equals what was certified."""
+    pay_app = locked.pay_app
+    due = pay_app.current_payment_due
+    pay_app.payment_status = PaymentStatus.PAID
+    if due == 0:
+        return (move[0], PayAppStatus.PAID), "nothing due"
+    session.add(
+        CreditEntry(
+            commitment_id=pay_app.commitment_id,
+            amount=-due,
+            pay_app_id=pay_app.id,
+            memo=f"paid beyond certificate #{pay_app.number}",
+            created_by=actor.label,
+        )
+    )
+    session.flush()
+    require_within_largest(
+        commitments.credit_balance(session, pay_app.commitment_id), "amount", "the credit balance"
+    )
+    return (move[0], PayAppStatus.PAID), f"{-due:.2f} already paid is added to the credit balance"
 
 
 def record_payment(
@@ -642,10 +675,13 @@ def _audit(
     app: Application,
     over_billed: list[OverBilledLine],
     reason: str = "",
+    settled: str = "",
 ) -> AuditEvent:
-    """A change to the money: the G702 figures, each line, and any over-billing let through
-    with the override reason that allowed it."""
+    """A change to the money: the G702 figures, each line, any over-billing let through with
+    the override reason that allowed it, and how a certificate with nothing due was settled."""
     detail = computation.money_detail(app)
+    if settled:
+        detail["settled"] = settled
     if over_billed:
         override = locked.pay_app.overbilling_override_reason
         detail["overbilling_override"] = {

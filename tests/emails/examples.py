@@ -72,6 +72,7 @@ CONTEXTS: dict[EmailKind, dict[str, object]] = {
         "previous_certificates": "26100.00",
         "current_payment_due": "31950.00",
         "due_terms": "Net 30",
+        "settled": "",
     },
     EmailKind.PAY_APP_APPROVED_AS_NOTED: {
         **PAY_APP,

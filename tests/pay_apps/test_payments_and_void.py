@@ -161,3 +161,55 @@ class TestTheCertificateIsARecord:
         )
         assert job.get(pay_app_id).summary == certified
         assert G702Summary(**listed.model_dump(include=set(G702Summary.model_fields))) == certified
+
+
+class TestACertificateWithNothingDue:
+    def test_at_zero_it_is_settled_when_it_is_finalized(self, engine: Engine) -> None:
+        job, first = certified_job(engine)
+        job.pay(first, "26100")
+        job.period()
+        second = job.create({"01": "0"})
+
+        settled = job.certify(second.id)
+
+        assert settled.summary.current_payment_due == Decimal("0.00")
+        assert (settled.status, settled.payment_status) == ("paid", "paid")
+        assert settled.allowed_actions == []
+        event = job.events(second.id)[-1]
+        assert (event.action, event.from_state, event.to_state) == ("finalize", "approved", "paid")
+        assert event.detail["settled"] == "nothing due"
+        subjects = {e.subject for e in job.emails("pay_app_ready_for_payment") if "#2" in e.subject}
+        assert subjects and all(s.startswith("Certified, nothing due") for s in subjects)
+
+    def test_below_zero_the_difference_is_credit_that_pays_a_later_certificate(
+        self, engine: Engine
+    ) -> None:
+        job, first = certified_job(engine)
+        job.pay(first, "26100")
+        job.period()
+        # A correction: line 02 billed 1,000 too much on #1, so #2 certifies 900 less than paid.
+        second = job.create({"02": "-1000"})
+
+        settled = job.certify(second.id)
+
+        assert settled.summary.current_payment_due == Decimal("-900.00")
+        assert (settled.status, settled.payment_status) == ("paid", "paid")
+        event = job.events(second.id)[-1]
+        assert event.detail["settled"] == "900.00 already paid is added to the credit balance"
+        summary = job.run(commitments.billing_summary, job.admin, job.commitment_id)
+        assert summary.credit_balance == Decimal("900.00")
+
+        job.period()
+        third = job.create({"02": "5000"})
+        assert job.certify(third.id).summary.current_payment_due == Decimal("4500.00")
+        paid = job.pay(third.id, "900", method="credit_balance")
+        assert paid.paid_to_date == Decimal("900.00")
+        job.pay(third.id, "3600")
+
+        summary = job.run(commitments.billing_summary, job.admin, job.commitment_id)
+        assert summary.credit_balance == Decimal("0.00")
+        # Cash (26,100 + 3,600) is what was certified, 29,700; the 900 paid beyond #2 went back
+        # as credit and was applied to #3.
+        assert summary.certified_to_date == Decimal("29700.00")
+        assert summary.paid_to_date == Decimal("29700.00")
+        assert summary.certified_unpaid == Decimal("0.00")

@@ -170,6 +170,8 @@ class PayAppModel:
 
     @property
     def payment_status(self) -> str:
+        if self.certificate is not None and self.certificate["current_payment_due"] <= 0:
+            return "paid"  # settled when it was finalized
         if self.certificate is None or self.paid == 0:
             return "unpaid"
         return "paid" if self.paid >= self.certificate["current_payment_due"] else "partially_paid"
@@ -270,6 +272,8 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         self.pending = PayAppModel("", 0, 0, Bill({}, {}), "")
         """The pay app a create about to be sent should make."""
         self.emails: dict[str, list[str]] = {"ready": [], "revise": [], "review": []}
+        self.credit = ZERO
+        """The commitment's credit balance: what was paid beyond certificates settled below zero."""
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -494,13 +498,19 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         elif by == "reviewer":
             expect = Expect(403, message="a reviewer may not finalize")
         else:
-            expect = self.money_checked(app, app.bill, app.override, "finalize", "finalized")
+            # A certificate with nothing due is settled as it is issued; below zero, what was
+            # paid beyond it becomes the commitment's credit.
+            due = self.figures(app).summary["current_payment_due"]
+            settled = "paid" if due <= 0 else "finalized"
+            expect = self.money_checked(app, app.bill, app.override, "finalize", settled)
         headers = self.world.reviewer if by == "reviewer" else self.world.admin
         if self.attempt(expect, "POST", f"/api/v1/pay-apps/{app.id}/finalize", headers) is not None:
             app.certificate = self.figures(app).summary
-            app.status = "finalized"
             due = app.certificate["current_payment_due"]
-            self.emails["ready"].append(f"#{app.number} from Vendor {self.n}, |, {text(due)}")
+            app.status = "paid" if due <= 0 else "finalized"
+            self.credit += max(ZERO, -due)
+            if due > 0:
+                self.emails["ready"].append(f"#{app.number} from Vendor {self.n}, |, {text(due)}")
 
     @precondition(lambda self: bool(self.targets()))
     @rule(
@@ -521,8 +531,8 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
             expect = self.wrong_state(app)
         elif amount > remaining:
             expect = Expect(422, field="amount", message=f"remaining due is {text(remaining)}")
-        elif method == "credit_balance":
-            expect = Expect(422, field="amount", message="credit balance is")
+        elif method == "credit_balance" and amount > self.credit:
+            expect = Expect(422, field="amount", message=f"credit balance is {text(self.credit)}")
         elif app.paid + amount >= due:
             expect = Expect(200, event=("pay_in_full", "finalized", "paid"))
         else:
@@ -536,6 +546,8 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
         path = f"/api/v1/pay-apps/{app.id}/payments"
         if self.attempt(expect, "POST", path, self.world.admin, body) is not None:
             app.paid += amount
+            if method == "credit_balance":
+                self.credit -= amount
             if app.paid >= due:
                 app.status = "paid"
 
@@ -687,7 +699,11 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
             pay_app["number"] for pay_app in shown if pay_app["status"] in CERTIFIED
         ]
         paid = sum((Decimal(pay_app["paid_to_date"]) for pay_app in shown), ZERO)
-        assert summary["paid_to_date"] == text(paid) == text(sum((a.paid for a in self.apps), ZERO))
+        assert text(paid) == text(sum((a.paid for a in self.apps), ZERO))
+        # A certificate settled below zero counts as paid back.
+        paid_back = sum((min(ZERO, Decimal(c["current_payment_due"])) for c in certified), ZERO)
+        assert summary["paid_to_date"] == text(paid + paid_back)
+        assert summary["credit_balance"] == text(self.credit)
         for pay_app in shown:
             due = Decimal(pay_app["summary"]["current_payment_due"])
             assert Decimal(pay_app["paid_to_date"]) <= max(due, ZERO), "paid above what is due"

@@ -4,7 +4,7 @@
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: setup run demo test lint bench bench-lifecycle
+.PHONY: setup run demo test lint bench bench-lifecycle fuzz
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -22,6 +22,9 @@ bench: setup
 
 bench-lifecycle: setup
 	$(UV) run python -m benchmarks.lifecycle
+
+fuzz: setup
+	bash scripts/fuzz.sh
 
 lint: setup
 	$(UV) run ruff check .

@@ -85,9 +85,8 @@ def sent_back(
             if line.review_reason
         ],
     }
-    contacts = _contact_links(session, links, commitment, pay_app)
-    _send(
-        session, EmailKind.PAY_APP_REVISE, contacts, project, commitment, pay_app, event_id, context
+    _send_to_contacts(
+        session, links, EmailKind.PAY_APP_REVISE, project, commitment, pay_app, event_id, context
     )
 
 
@@ -154,11 +153,10 @@ def approved_as_noted(
         "total_completed_and_stored": f"{app.summary.total_completed_and_stored:.2f}",
         "current_payment_due": f"{app.summary.current_payment_due:.2f}",
     }
-    kind = EmailKind.PAY_APP_APPROVED_AS_NOTED
-    _send(
+    _send_to_contacts(
         session,
-        kind,
-        _contact_links(session, links, commitment, pay_app),
+        links,
+        EmailKind.PAY_APP_APPROVED_AS_NOTED,
         project,
         commitment,
         pay_app,
@@ -187,11 +185,10 @@ def payment_recorded(
         "paid_to_date": f"{paid_to_date:.2f}",
         "remaining_due": f"{remaining_due:.2f}",
     }
-    kind = EmailKind.PAY_APP_PAYMENT
-    _send(
+    _send_to_contacts(
         session,
-        kind,
-        _contact_links(session, links, commitment, pay_app),
+        links,
+        EmailKind.PAY_APP_PAYMENT,
         project,
         commitment,
         pay_app,
@@ -207,6 +204,22 @@ PAYMENT_METHOD_WORDS = {
     "credit_balance": "your credit balance",
     "other": "other",
 }
+
+
+def _send_to_contacts(
+    session: Session,
+    links: Links,
+    kind: EmailKind,
+    project: Project,
+    commitment: Commitment,
+    pay_app: PayApp,
+    key: str,
+    context: Mapping[str, object],
+) -> None:
+    """Queue `kind` for each invoice contact, with a signed link to their own pay app; `key`
+    (an audit event's id, or a payment's) makes each email once."""
+    recipients = _contact_links(session, links, commitment, pay_app)
+    _send(session, kind, recipients, project, commitment, pay_app, key, context)
 
 
 def _contact_links(

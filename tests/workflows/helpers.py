@@ -154,3 +154,21 @@ def process_environment(env: WorkflowEnvironment, settings: Settings) -> dict[st
     variables["PAYDRAW_TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
     variables["PAYDRAW_TEMPORAL_NAMESPACE"] = env.client.namespace
     return variables
+
+
+async def invited_and_accepted(
+    api: httpx.AsyncClient,
+    admin: dict[str, str],
+    smtp: SmtpTestServer,
+    period_id: str,
+    commitment_id: str,
+    address: str,
+) -> dict[str, str]:
+    """Invite the commitment, take the link from the invite email that arrives at `address`,
+    accept with it; the contact's headers."""
+    invites = f"/api/v1/billing-periods/{period_id}/invites"
+    await post(api, invites, admin, commitment_ids=[commitment_id])
+    await wait_for(lambda: bool(messages_to(smtp, address)), timeout=60, what="the invite")
+    contact = {"Authorization": f"Bearer {contact_token(messages_to(smtp, address)[-1])}"}
+    await post(api, "/api/v1/contact/invitation/accept", contact)
+    return contact

@@ -12,6 +12,7 @@ from tests.workflows.helpers import (
     SOV,
     Paydraw,
     contact_token,
+    invited_and_accepted,
     messages_to,
     open_period,
     post,
@@ -192,16 +193,9 @@ class TestTheContactsFirstLines:
         env, api = on_dev_server.env, on_dev_server.api
         project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
         period_id = await open_period(env, api, admin, project_id, due_in_days=14)
-        await post(
-            api,
-            f"/api/v1/billing-periods/{period_id}/invites",
-            admin,
-            commitment_ids=[commitment_id],
+        contact = await invited_and_accepted(
+            api, admin, smtp, period_id, commitment_id, "billing@vendor-0.example"
         )
-        address = "billing@vendor-0.example"
-        await wait_for(lambda: messages_to(smtp, address), what="the invite")
-        contact = bearer(smtp, address)
-        await post(api, "/api/v1/contact/invitation/accept", contact)
         commitment = (await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)).json()
         line_id = commitment["sov_lines"][0]["id"]
         path = "/api/v1/contact/pay-app/lines"

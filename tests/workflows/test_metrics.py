@@ -15,13 +15,11 @@ from tests.support.postgres import free_port
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
     api_client,
-    contact_token,
-    messages_to,
+    invited_and_accepted,
     open_period,
     post,
     process_environment,
     project_with_commitments,
-    wait_for,
 )
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -68,18 +66,9 @@ class TestMetrics:
             async with api_client(env, settings, engine) as api:
                 project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
                 period_id = await open_period(env, api, admin, project_id, due_in_days=14)
-                await post(
-                    api,
-                    f"/api/v1/billing-periods/{period_id}/invites",
-                    admin,
-                    commitment_ids=[commitment_id],
+                contact = await invited_and_accepted(
+                    api, admin, smtp, period_id, commitment_id, "billing@vendor-0.example"
                 )
-                address = "billing@vendor-0.example"
-                await wait_for(lambda: messages_to(smtp, address), timeout=60, what="the invite")
-                contact = {
-                    "Authorization": f"Bearer {contact_token(messages_to(smtp, address)[0])}"
-                }
-                await post(api, "/api/v1/contact/invitation/accept", contact)
                 commitment = await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)
                 line_id = commitment.json()["sov_lines"][0]["id"]
                 lines = {"sov_line_id": line_id, "work_this_period": "1000.00"}

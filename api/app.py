@@ -40,11 +40,9 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.include_router(projects.router)
-    app.include_router(commitments.router)
-    app.include_router(periods.router)
-    app.include_router(pay_apps.router)
-    app.include_router(contact.router)
+    # Every answer of the API is documented, its errors in the error model (api.errors).
+    for router in (projects, commitments, periods, pay_apps, contact):
+        app.include_router(router.router, responses=errors.ERROR_RESPONSES)
     if settings.local_mailbox:
         app.include_router(mailbox.router)
     app.include_router(contact_page.router)

@@ -8,13 +8,14 @@ the same model, logged with its traceback.
 """
 
 import logging
+import re
 import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
@@ -26,6 +27,49 @@ from paydraw.domain.errors import (
     OverBillingError,
     PermissionDenied,
 )
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where in the request: `sov_lines[2].scheduled_value`.")
+    reason: str
+
+
+class OverBilledLine(BaseModel):
+    line_id: str
+    code: str
+    billed_to_date: str
+    scheduled_value: str
+    billable: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer. ``errors`` comes with 422s, ``status`` and ``allowed_actions`` with
+    409s, ``over_billed_lines`` with an over-billing refusal."""
+
+    error: str = Field(description="A short code: `invalid_input`, `not_found`, `busy`, ...")
+    message: str
+    errors: list[FieldError] | None = None
+    status: str | None = None
+    allowed_actions: list[str] | None = None
+    over_billed_lines: list[OverBilledLine] | None = None
+
+
+def documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# What any operation of the API may answer besides its success, in the error model; FastAPI's
+# own 422 body (`HTTPValidationError`) is never sent, so it is replaced here.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: documented("No credentials, or a key or token that is not valid (or has expired)."),
+    403: documented("The caller's role on the project does not allow the action."),
+    404: documented("No such object, or one the caller may not see."),
+    409: documented("The object's state does not allow the action; `allowed_actions` does."),
+    413: documented("The request body is larger than the limit."),
+    422: documented("The request is not valid; `errors` names each field and the reason."),
+    503: documented("The database or Temporal is busy or away; retry after `Retry-After`."),
+    504: documented("Still running; resend with the same `Idempotency-Key` for the answer."),
+}
 
 CODES: dict[type[DomainError], str] = {
     NotFound: "not_found",
@@ -78,12 +122,24 @@ log = logging.getLogger("paydraw.api")
 BUSY_SIGNS = ("database is locked", "55P03", "57014", "40001", "40P01", "lock timeout")
 
 
+# A rule over several fields (a model validator) names the field it is about first:
+# ``ValueError("end_date: must not be before start_date")``.
+NAMED_FIELD = re.compile(r"Value error, (?P<field>[A-Za-z_][\w.\[\]]*): (?P<reason>.+)", re.S)
+
+
+def field_error(item: Any) -> dict[str, str]:
+    """One of pydantic's errors as ``{field, reason}``, the field as a client would name it."""
+    path = field_path(tuple(item["loc"]))
+    named = NAMED_FIELD.fullmatch(item["msg"])
+    if named is None:
+        return {"field": path, "reason": item["msg"]}
+    field = named["field"] if path == "body" else f"{path}.{named['field']}"
+    return {"field": field, "reason": named["reason"]}
+
+
 async def validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError | ValidationError)
-    errors = [
-        {"field": field_path(tuple(item["loc"])), "reason": item["msg"]} for item in error.errors()
-    ]
-    return invalid_input(errors)
+    return invalid_input([field_error(item) for item in error.errors()])
 
 
 def invalid_input(errors: list[dict[str, str]]) -> JSONResponse:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -30,6 +31,11 @@ CHECK_TIMEOUT_SECONDS = 3.0
 POLLER_SEEN_WITHIN = timedelta(minutes=2)
 
 
+class Readiness(BaseModel):
+    status: str = Field(description="`ready` or `unready`.")
+    checks: dict[str, str] = Field(description="Each check: `ok`, or what is wrong.")
+
+
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
     """Liveness: the API process answers."""
@@ -38,7 +44,8 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    responses={503: {"description": "Not ready: `checks` names what is not ready and why."}},
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: `checks` says what and why."}},
 )
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database (schema current), the Temporal server and a polling worker."""

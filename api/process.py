@@ -40,9 +40,6 @@ async def get_temporal(request: Request) -> Client:
     return connected
 
 
-TemporalDep = Annotated[Client, Depends(get_temporal)]
-
-
 async def update_id(
     request: Request,
     idempotency_key: Annotated[

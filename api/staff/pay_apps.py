@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Request, Response, status
 from sqlmodel import Session
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from api.process import BillingEnded, TemporalDep, UpdateId, get_temporal, workflow_update
+from api.process import BillingEnded, UpdateId, get_temporal, workflow_update
 from api.reads import looking_up
 from api.staff.periods import start_operation
 from paydraw.access import ADMIN_ONLY, commitment_for
@@ -49,7 +49,6 @@ async def create_on_behalf(
     engine: EngineDep,
     settings: SettingsDep,
     user: CurrentUser,
-    temporal: TemporalDep,
     update_id: UpdateId,
 ) -> Response:
     """Create the period's pay app for a commitment, on its invoice contact's behalf."""
@@ -64,6 +63,7 @@ async def create_on_behalf(
         return period, project, role
 
     period, project, role = await looking_up(engine, check)
+    temporal = await get_temporal(request)
     await workflow_update(
         lambda: temporal.execute_update_with_start_workflow(
             BillingPeriodWorkflow.open_billing,

@@ -1,12 +1,12 @@
 """Staff endpoints for billing periods: open, invite (bulk), the board, extend, close."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlmodel import Session
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from api.process import TemporalDep, UpdateId, workflow_update
+from api.process import UpdateId, get_temporal, workflow_update
 from api.reads import in_transaction, reading
 from paydraw.access import ADMIN_ONLY
 from paydraw.actors import Actor
@@ -93,9 +93,10 @@ async def open_period(
     engine: EngineDep,
     settings: SettingsDep,
     user: CurrentUser,
-    temporal: TemporalDep,
+    http: Request,
 ) -> PeriodPublic:
     """Open a billing period (at most one open per project) and start its workflow."""
+    temporal = await get_temporal(http)  # before the period is written: Temporal must answer
     period, project = await in_transaction(
         engine, lambda session: service.open_period(session, user, project_id, body)
     )
@@ -136,7 +137,7 @@ async def invite(
     engine: EngineDep,
     settings: SettingsDep,
     user: CurrentUser,
-    temporal: TemporalDep,
+    http: Request,
     update_id: UpdateId,
 ) -> InviteResponse:
     """Invite commitments to bill; each refused one comes back with its reason."""
@@ -154,6 +155,7 @@ async def invite(
         return InviteResponse(invited=[], refused=refused)
     request = InviteCommitments(commitment_ids=eligible, message=body.message, actor=user.label)
     missing = f"billing period {period_id} not found"
+    temporal = await get_temporal(http)
     if len(eligible) == 1:
         # One commitment goes straight to its own billing workflow, started if need be.
         result = await workflow_update(
@@ -187,13 +189,14 @@ async def close_period(
     engine: EngineDep,
     settings: SettingsDep,
     user: CurrentUser,
-    temporal: TemporalDep,
+    http: Request,
     update_id: UpdateId,
 ) -> PeriodPublic:
     """Close the period: no new invites, every open commitment workflow ends cleanly."""
     period, project = await reading(
         engine, lambda session: admin_period(session, user, period_id, "close")
     )
+    temporal = await get_temporal(http)
     await workflow_update(
         lambda: temporal.execute_update_with_start_workflow(
             BillingPeriodWorkflow.close,
@@ -215,14 +218,14 @@ async def extend_due_date(
     body: ExtendDueDateRequest,
     engine: EngineDep,
     user: CurrentUser,
-    temporal: TemporalDep,
+    http: Request,
     update_id: UpdateId,
 ) -> InvitationView:
     """Give one commitment a later due date; its contact can accept and submit again."""
     await reading(
         engine, lambda session: admin_period(session, user, period_id, "extend due dates")
     )
-    handle = billing_handle(temporal, commitment_id, period_id)
+    handle = billing_handle(await get_temporal(http), commitment_id, period_id)
     return await workflow_update(
         lambda: handle.execute_update(
             CommitmentBillingWorkflow.extend_due_date,

@@ -216,6 +216,38 @@ class TestAnswersInTheErrorModel:
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"] == "body"
 
+    def test_a_rule_over_several_fields_names_the_field_it_is_about(
+        self, client: TestClient, admin: dict[str, str]
+    ) -> None:
+        project = create_project(client, admin)
+        response = client.post(
+            f"/api/v1/projects/{project['id']}/billing-periods",
+            json={"start_date": "2026-12-01", "end_date": "2026-11-30", "due_date": "2026-12-20"},
+            headers=admin,
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [
+            {"field": "end_date", "reason": "must not be before start_date"}
+        ]
+        commitment = create_commitment(client, admin, project["id"])
+        response = client.post(
+            f"/api/v1/commitments/{commitment['id']}/change-orders",
+            json={"number": "CO-1", "lines": [{"code": "09", "amount": "-5.00"}]},
+            headers=admin,
+        )
+        assert response.status_code == 422, response.text
+        assert fields_of(response) == ["lines[0].amount"]
+
+    def test_the_openapi_document_describes_the_error_model(
+        self, client: TestClient, admin: dict[str, str]
+    ) -> None:
+        document = client.get("/openapi.json").json()
+        assert "HTTPValidationError" not in document["components"]["schemas"]
+        answers = document["paths"]["/api/v1/pay-apps/{pay_app_id}/submit"]["post"]["responses"]
+        for code in ("401", "404", "409", "422", "503"):
+            schema = answers[code]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorBody"}, code
+
     def test_a_body_over_the_cap_is_a_413(self, client: TestClient, admin: dict[str, str]) -> None:
         response = client.post(
             "/api/v1/projects",

@@ -1,9 +1,12 @@
 """The billing workflows' side effects: database writes (with audit events) and email delivery.
 
 Database work runs on a thread, one transaction per activity, and is idempotent, since Temporal
-runs an activity again when a worker dies mid-way. An activity that queues a few emails sends them
-itself right after its commit (``send_now``), so the usual step needs no second activity for them;
-the ones it could not send are handed back to the workflow, whose email activity retries them.
+runs an activity again when a worker dies mid-way. A step somebody waits for (an accept, an
+invite, a pay-app action) answers once its transaction commits and hands its emails to the
+worker's relay (activities.relay), which sends them while the answer travels back. An activity
+nobody waits for (a reminder, an overdue notice) sends its few emails itself right after its
+commit (``send_now``). Either way, what could not be sent goes to the workflow's email
+activity, which retries it; so the usual step needs no second activity for its emails.
 """
 
 import asyncio
@@ -19,19 +22,20 @@ from temporalio.exceptions import ApplicationError
 
 from activities import pay_app_steps
 from activities.pay_app_steps import mark_step_applied
+from activities.relay import Relay, still_relayed
 from emails.delivery import (
     DeliveryOutcome,
     DeliveryStatus,
     QueuedEmail,
     deliver_loaded,
-    deliver_many,
     just_queued,
+    load_many,
 )
-from emails.outbox import pending_for_pay_app
+from emails.outbox import pending_for_pay_app, still_pending
 from paydraw.actors import Actor
 from paydraw.audit import record
 from paydraw.db.engine import session_scope
-from paydraw.db.tables import BillingPeriod, Commitment, EmailOutbox, Project
+from paydraw.db.tables import BillingPeriod, Commitment, EmailOutbox, Project, utcnow
 from paydraw.domain.errors import DomainError
 from paydraw.domain.transitions import InvitationStatus, Role
 from paydraw.pay_apps import service as pay_apps
@@ -112,6 +116,7 @@ class BillingActivities:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
+        self.relay = Relay(lambda emails: send_now(engine, settings, emails))
 
     @staticmethod
     def _load(
@@ -124,6 +129,9 @@ class BillingActivities:
 
     async def sent_now(self, emails: Mapping[str, QueuedEmail]) -> OutboxIds:
         return OutboxIds(ids=await send_now(self.engine, self.settings, emails))
+
+    def relayed(self, emails: Mapping[str, QueuedEmail]) -> OutboxIds:
+        return OutboxIds(ids=self.relay.hand_over(emails), relayed=True)
 
     @activity.defn
     async def record_reminder(self, delivery: InviteDelivery) -> OutboxIds:
@@ -146,9 +154,9 @@ class BillingActivities:
 
     @activity.defn
     async def record_invite(self, delivery: InviteDelivery) -> OutboxIds:
-        """The admin's invite of this one commitment: recorded and its emails sent, unless the
-        period closed meanwhile (refused, final)."""
-        return await self.sent_now(await anyio.to_thread.run_sync(self.queue_invite, delivery))
+        """The admin's invite of this one commitment: recorded and its emails relayed, unless
+        the period closed meanwhile (refused, final)."""
+        return self.relayed(await anyio.to_thread.run_sync(self.queue_invite, delivery))
 
     def queue_invite(self, delivery: InviteDelivery) -> dict[str, QueuedEmail]:
         try:
@@ -204,7 +212,7 @@ class BillingActivities:
     @activity.defn
     async def persist_invitation(self, change: InvitationChange) -> OutboxIds:
         """The contact's accept or decline; a decline sends a notice to the project's admins."""
-        return await self.sent_now(await anyio.to_thread.run_sync(self.save_invitation, change))
+        return self.relayed(await anyio.to_thread.run_sync(self.save_invitation, change))
 
     def save_invitation(self, change: InvitationChange) -> dict[str, QueuedEmail]:
         with session_scope(self.engine) as session:
@@ -338,14 +346,12 @@ class BillingActivities:
 
     @activity.defn
     async def apply_pay_app_step(self, step: PayAppStep) -> PayAppResult:
-        """One pay-app action in one transaction, then its emails; a retry of a step already
-        applied (the worker died after the commit) changes nothing and answers with the pay app
-        as it now is."""
+        """One pay-app action in one transaction, its emails handed to the relay; a retry of a
+        step already applied (the worker died after the commit) changes nothing and answers
+        with the pay app as it now is."""
         pay_app, emails = await anyio.to_thread.run_sync(self.apply_step, step)
         answer = PayAppAnswer.of(pay_app, created=step.action == "create") if pay_app else None
-        return PayAppResult(
-            answer=answer, outbox_ids=await send_now(self.engine, self.settings, emails)
-        )
+        return PayAppResult(answer=answer, outbox_ids=self.relay.hand_over(emails), relayed=True)
 
     def apply_step(self, step: PayAppStep) -> tuple[PayAppPublic | None, dict[str, QueuedEmail]]:
         try:
@@ -373,14 +379,26 @@ class BillingActivities:
         return pay_app, emails
 
     @activity.defn
+    def unsent_emails(self, relayed: OutboxIds) -> OutboxIds:
+        """Of the emails handed to the relay a while ago, the ones it did not send (a local
+        activity: one read, inside the workflow's task)."""
+        with session_scope(self.engine) as session:
+            return OutboxIds(ids=still_pending(session, relayed.ids))
+
+    @activity.defn
     async def deliver_emails(self, queued: OutboxIds) -> None:
         """Send queued emails on one connection; temporary failures raise (Temporal retries
         with backoff, and what was sent is not sent again), a permanent one is recorded on the
-        board row instead of being retried forever."""
+        board row instead of being retried forever. Relayed emails the relay may still be
+        sending are left to it a while: this attempt fails and Temporal tries again later."""
+        elsewhere = await self.relay.settled(queued.ids) if queued.relayed else []
+        emails = await anyio.to_thread.run_sync(load_many, self.engine, queued.ids)
+        if relaying := still_relayed(emails, elsewhere, utcnow()):
+            raise ApplicationError(f"emails {relaying} are still with the relay", type="Relaying")
         async with heartbeating():
-            outcomes = await deliver_many(
+            outcomes = await deliver_loaded(
                 self.engine,
-                queued.ids,
+                emails,
                 host=self.settings.smtp_host,
                 port=self.settings.smtp_port,
                 mail_from=self.settings.mail_from,

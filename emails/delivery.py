@@ -10,6 +10,7 @@ reading them again (`just_queued`).
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import anyio
@@ -56,6 +57,13 @@ class QueuedEmail:
     html_body: str
     status: str
     last_error: str
+    created_at: datetime
+
+    @property
+    def queued_at(self) -> datetime:
+        """When it was queued, in UTC (SQLite gives the time back without its zone)."""
+        at = self.created_at
+        return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 async def deliver(
@@ -166,6 +174,7 @@ def queued(row: EmailOutbox) -> QueuedEmail:
         html_body=row.html_body,
         status=row.status,
         last_error=row.last_error,
+        created_at=row.created_at,
     )
 
 

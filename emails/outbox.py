@@ -157,6 +157,14 @@ def by_ids(session: Session, outbox_ids: Sequence[str]) -> Sequence[EmailOutbox]
     return session.exec(select(EmailOutbox).where(col(EmailOutbox.id).in_(outbox_ids))).all()
 
 
+def still_pending(session: Session, outbox_ids: Sequence[str]) -> list[str]:
+    """Of these emails, the ones not yet sent (nor refused for good)."""
+    query = select(EmailOutbox.id).where(
+        col(EmailOutbox.id).in_(outbox_ids), EmailOutbox.status == OutboxStatus.PENDING
+    )
+    return sorted(session.exec(query))
+
+
 def pending(session: Session, limit: int) -> list[EmailOutbox]:
     """The oldest emails not yet delivered, first queued first."""
     query = (

@@ -54,6 +54,7 @@ def build_worker(
             billing.open_monthly_period,
             billing.apply_pay_app_step,
             billing.deliver_emails,
+            billing.unsent_emails,
             fan_out.start_commitment_billings,
             fan_out.close_commitment_billings,
         ],

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
+    from activities.relay import RELAY_GRACE, RELAY_SETTLED
     from paydraw.domain.errors import (
         DomainError,
         InvalidInput,
@@ -89,15 +90,16 @@ def deadline_of(due_date: date) -> datetime:
     return datetime.combine(due_date + timedelta(days=1), time(0), tzinfo=UTC)
 
 
-async def deliver_emails(outbox_ids: list[str]) -> None:
+async def deliver_emails(outbox_ids: list[str], relayed: bool = False) -> None:
     """Send queued emails on one connection (an activity), retried until the server takes them;
     a permanent refusal is recorded, not retried. A bug in the sending gives up after a few
     tries (activities.bounded): the emails stay queued, where the operator sees them, and the
-    billing goes on."""
+    billing goes on. Relayed emails are left to the worker's relay while it may still be
+    sending them."""
     try:
         await workflow.execute_activity_method(
             BillingActivities.deliver_emails,
-            OutboxIds(ids=outbox_ids),
+            OutboxIds(ids=outbox_ids, relayed=relayed),
             start_to_close_timeout=MAIL_TIMEOUT,
             heartbeat_timeout=MAIL_HEARTBEAT,
             retry_policy=MAIL_RETRY,
@@ -142,6 +144,9 @@ class CommitmentBillingWorkflow:
         self.reminders_pending: dict[int, datetime] = {}
         self.reminders_sent: list[int] = []
         self.outbox: list[str] = []
+        # Emails handed to the worker's relay, each with the moment of the hand-over; the
+        # workflow sends any the relay has not once the relay's grace is over (activities.relay).
+        self.relayed: dict[str, datetime] = {}
         self.invite_message = input.message
         self.pay_apps: dict[str, PayAppStatus] = {}
         # Update handlers await activities; the lock keeps two answers from interleaving.
@@ -157,6 +162,9 @@ class CommitmentBillingWorkflow:
             await self.act_on_deadlines()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.deliver_outbox()
+        if self.relayed:
+            relayed, self.relayed = list(self.relayed), {}
+            await deliver_emails(relayed, relayed=True)
         return self.view()
 
     def finished(self) -> bool:
@@ -201,7 +209,7 @@ class CommitmentBillingWorkflow:
             self.status = InvitationStatus.INVITED
             self.invite_message = request.message
             self.schedule_reminders()
-            self.outbox.extend(queued.ids)
+            self.take(queued)
             return InviteResult(invited=[commitment_id], refused=[])
 
     @invite_one.validator
@@ -222,7 +230,7 @@ class CommitmentBillingWorkflow:
         }
 
     def next_deadline(self) -> datetime | None:
-        moments: list[datetime] = []
+        moments = [min(self.relayed.values()) + RELAY_GRACE] if self.relayed else []
         if self.status == InvitationStatus.INVITED:
             moments.extend(self.reminders_pending.values())
         if self.may_fall_overdue():
@@ -247,6 +255,8 @@ class CommitmentBillingWorkflow:
 
     async def act_on_deadlines(self) -> None:
         now = workflow.now()
+        if self.relayed and min(self.relayed.values()) + RELAY_GRACE <= now:
+            await self.take_back_from_relay(now)
         deadline = deadline_of(self.due_date)
         if self.status == InvitationStatus.INVITED:
             for offset, moment in sorted(self.reminders_pending.items(), reverse=True):
@@ -282,6 +292,27 @@ class CommitmentBillingWorkflow:
             retry_policy=DATABASE_RETRY,
         )
         self.outbox.extend(queued.ids)
+
+    def take(self, queued: OutboxIds) -> None:
+        """Emails a step queued: to send, or to see sent by the relay."""
+        if queued.relayed:
+            self.relayed.update(dict.fromkeys(queued.ids, workflow.now()))
+        else:
+            self.outbox.extend(queued.ids)
+
+    async def take_back_from_relay(self, now: datetime) -> None:
+        """The relayed emails the relay is done with (sent, or left): what it did not send goes
+        to the outbox."""
+        settled = [email for email, at in self.relayed.items() if at <= now - RELAY_SETTLED]
+        unsent: OutboxIds = await workflow.execute_local_activity_method(
+            BillingActivities.unsent_emails,
+            OutboxIds(ids=settled),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+        for outbox_id in settled:
+            del self.relayed[outbox_id]
+        self.outbox.extend(unsent.ids)
 
     async def deliver_outbox(self) -> None:
         while self.outbox:
@@ -359,7 +390,7 @@ class CommitmentBillingWorkflow:
                 retry_policy=DATABASE_RETRY,
             )
             self.status = target
-            self.outbox.extend(notices.ids)
+            self.take(notices)
             return self.view()
 
     # -- the GC's actions ----------------------------------------------------------------------
@@ -413,7 +444,7 @@ class CommitmentBillingWorkflow:
                 self.pay_apps.pop(step.pay_app_id or "", None)
             else:
                 self.pay_apps[answer.pay_app_id] = PayAppStatus(answer.status)
-            self.outbox.extend(result.outbox_ids)
+            self.take(OutboxIds(ids=result.outbox_ids, relayed=result.relayed))
             return answer
 
     @pay_app.validator

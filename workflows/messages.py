@@ -155,6 +155,9 @@ class InviteDelivery(BaseModel):
 
 class OutboxIds(BaseModel):
     ids: list[str]
+    # Handed to the worker's relay as they were queued (see activities.relay): the email
+    # activity leaves the ones still pending to it until they are `RELAY_GRACE_SECONDS` old.
+    relayed: bool = False
 
 
 class DueDateChange(BaseModel):
@@ -235,6 +238,7 @@ class PayAppAnswer(BaseModel):
 class PayAppResult(BaseModel):
     answer: PayAppAnswer | None = None  # None once a draft is deleted
     outbox_ids: list[str]
+    relayed: bool = False  # the emails were handed to the relay, as in OutboxIds
     # What the activity answered before `answer`: a workflow begun then reads it from its history
     # when it is replayed.
     pay_app: PayAppPublic | None = None

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
+from activities.relay import RELAY_GRACE_SECONDS
 from emails.delivery import SENT_PER_WRITE
 from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
@@ -157,3 +158,45 @@ def invites_by_recipient(smtp: SmtpTestServer) -> dict[str, set[str]]:
     for message in smtp.received:
         received.setdefault(str(message["To"]), set()).add(str(message["Message-ID"]))
     return received
+
+
+@pytest.mark.slow
+class TestWorkerKilledWhileRelaying:
+    async def test_the_email_of_an_answered_step_still_arrives_exactly_once(
+        self,
+        dev_server_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+        tmp_path: Path,
+    ) -> None:
+        """The answer comes once the step is committed and the relay is sending its email; the
+        worker dies right then. The email is not lost: its workflow sends it once the relay's
+        grace is over, and sends it once."""
+        env, log = dev_server_env, tmp_path / "worker.log"
+        async with api_client(env, process_settings, engine) as api:
+            project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
+            period_id = await open_period(env, api, admin, project_id, due_in_days=14)
+            smtp.stall(120)  # the relay's message hangs at MAIL FROM
+            with worker_process(env, process_settings, log) as first:
+                invited = await post(
+                    api,
+                    f"/api/v1/billing-periods/{period_id}/invites",
+                    admin,
+                    commitment_ids=[commitment_id],
+                )
+                assert invited["invited"] == [commitment_id]
+                await wait_for(lambda: bool(smtp.connections), timeout=30, what="the relay")
+                os.killpg(first.pid, signal.SIGKILL)
+                first.wait()
+            smtp.stall(0, times=0)
+            assert smtp.received == []
+
+            with worker_process(env, process_settings, log):
+                await wait_for(
+                    lambda: bool(smtp.received), timeout=RELAY_GRACE_SECONDS + 60, what="invite"
+                )
+                await asyncio.sleep(2)
+
+        assert [str(message["To"]) for message in smtp.received] == ["billing@vendor-0.example"]

@@ -1,5 +1,6 @@
-"""A step's emails go out with the step, and a mail server that is busy at that moment delays
-them without holding up the answer or losing them."""
+"""A step answers once its change is committed; its emails follow at once through the worker's
+relay, and a mail server that is busy or stalls delays them without holding up the answer or
+losing them."""
 
 import asyncio
 import time
@@ -100,11 +101,14 @@ class TestStepEmails:
         submitted = await post(on_dev_server.api, "/api/v1/contact/pay-app/submit", contact)
 
         assert submitted["status"] == "under_review"
-        # Sent within the step: it is there when the answer is.
+        # Relayed right after the answer, by the worker that applied the step.
+        await wait_for(lambda: bool(messages_to(smtp, REVIEWER)), timeout=5, what="the email")
         [email] = messages_to(smtp, REVIEWER)
         assert "Acme Framing LLC" in str(email.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
-        row = outbox_row_to_the_reviewer(engine)
-        assert (row.status, row.attempts) == ("sent", 1)
+        await wait_for(
+            lambda: outbox_row_to_the_reviewer(engine).status == "sent", what="the record"
+        )
+        assert outbox_row_to_the_reviewer(engine).attempts == 1
 
     async def test_a_busy_mail_server_delays_the_email_but_not_the_answer(
         self,
@@ -122,10 +126,11 @@ class TestStepEmails:
         assert answered_in < 5, f"the answer waited {answered_in:.1f} s for the mail server"
         await one_email_to_the_reviewer(smtp)
         row = outbox_row_to_the_reviewer(engine)
-        # Refused at the step, refused at the email activity's first try, then taken.
+        # Refused to the relay, refused at the email activity's first try (once the relay's
+        # grace is over), then taken.
         assert (row.status, row.attempts) == ("sent", 3)
 
-    async def test_a_mail_server_that_stalls_holds_up_the_answer_a_few_seconds_at_most(
+    async def test_a_mail_server_that_stalls_does_not_hold_up_the_answer(
         self,
         on_dev_server: Paydraw,
         process_settings: Settings,
@@ -138,7 +143,7 @@ class TestStepEmails:
 
         answered_in = await timed_submit(on_dev_server, contact)
 
-        assert answered_in < 8, f"the answer waited {answered_in:.1f} s for the mail server"
+        assert answered_in < 3, f"the answer waited {answered_in:.1f} s for the mail server"
         await one_email_to_the_reviewer(smtp)
 
     async def test_an_answer_too_long_in_coming_is_a_504_and_the_same_key_gets_it_later(
@@ -152,8 +157,8 @@ class TestStepEmails:
     ) -> None:
         api = on_dev_server.api
         contact = await filled_in_pay_app(on_dev_server, engine, smtp, admin)
-        monkeypatch.setattr(process, "ANSWER_WAIT_SECONDS", 1.0)
-        smtp.stall(4)
+        # An answer within a millisecond is more than any step can give.
+        monkeypatch.setattr(process, "ANSWER_WAIT_SECONDS", 0.001)
         submit = {**contact, "Idempotency-Key": "submit-once"}
 
         first = await api.post("/api/v1/contact/pay-app/submit", headers=submit)
@@ -161,6 +166,7 @@ class TestStepEmails:
         assert first.status_code == 504, first.text
         assert first.json()["error"] == "still_running"
         assert "same Idempotency-Key" in first.json()["message"]
+        monkeypatch.setattr(process, "ANSWER_WAIT_SECONDS", 60.0)
         for _ in range(30):
             again = await api.post("/api/v1/contact/pay-app/submit", headers=submit)
             if again.status_code != 504:

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from paydraw.db.engine import make_engine, read_scope, session_scope
+from paydraw.db.engine import companion_engine, make_engine, read_scope, session_scope
 from paydraw.db.tables import User
 from tests.api.helpers import create_project
 
@@ -196,3 +196,22 @@ class TestWritersOfTwoProcesses:
         engine.dispose()
 
         assert list(tmp_path.iterdir()) == []
+
+
+class TestSyncing:
+    def test_the_business_data_is_synced_at_every_commit_and_the_request_log_is_not(
+        self, tmp_path: Path
+    ) -> None:
+        """Every commit of the database survives a power cut; the Idempotency-Key records,
+        which share no transaction with it, are synced at checkpoints only."""
+        engine = make_engine(f"sqlite:///{tmp_path / 'paydraw.db'}")
+        companion = companion_engine(engine, "requests")
+
+        def synchronous(of: Engine) -> int:
+            with of.connect() as connection:
+                return int(connection.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+        assert Path(str(companion.url.database)).name == "paydraw-requests.db"
+        assert (synchronous(engine), synchronous(companion)) == (2, 1)  # FULL, NORMAL
+        engine.dispose()
+        companion.dispose()

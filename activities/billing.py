@@ -32,6 +32,7 @@ from emails.delivery import (
     load_many,
 )
 from emails.outbox import pending_for_pay_app, still_pending
+from emails.sender import MailServer
 from paydraw.actors import Actor
 from paydraw.audit import record
 from paydraw.db.engine import session_scope
@@ -83,8 +84,7 @@ async def send_now(
             outcomes = await deliver_loaded(
                 engine,
                 emails,
-                host=settings.smtp_host,
-                port=settings.smtp_port,
+                server=MailServer.of(settings),
                 mail_from=settings.mail_from,
                 timeout=SEND_NOW_TIMEOUT_SECONDS,
             )
@@ -399,8 +399,7 @@ class BillingActivities:
             outcomes = await deliver_loaded(
                 self.engine,
                 emails,
-                host=self.settings.smtp_host,
-                port=self.settings.smtp_port,
+                server=MailServer.of(self.settings),
                 mail_from=self.settings.mail_from,
                 progress=activity.heartbeat,
             )

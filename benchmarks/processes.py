@@ -59,10 +59,7 @@ def bytecode_environment() -> dict[str, str]:
 
 def environment(settings: Settings) -> dict[str, str]:
     """``settings`` as the PAYDRAW_* variables a deployment sets, and the bytecode cache."""
-    variables = {
-        f"PAYDRAW_{name.upper()}": str(value) for name, value in settings.model_dump().items()
-    }
-    return {**variables, **bytecode_environment()}
+    return {**settings.as_environment(), **bytecode_environment()}
 
 
 def temporal_address(client: Client) -> str:

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from emails.outbox import OutboxStatus, by_ids, queued_in
 from emails.sender import (
-    SMTP_TIMEOUT_SECONDS,
+    MailServer,
     PermanentDeliveryError,
     SmtpConnection,
     TemporaryDeliveryError,
@@ -67,14 +67,14 @@ class QueuedEmail:
 
 
 async def deliver(
-    engine: Engine, outbox_id: str, *, host: str, port: int, mail_from: str
+    engine: Engine, outbox_id: str, *, server: MailServer, mail_from: str
 ) -> DeliveryOutcome:
     """Send the row once; a temporary failure is counted and raised so Temporal retries it.
 
     A row already sent is not sent again, nor is one that already failed for good: its
     outcome is returned as recorded, so a repeated activity gives the same answer.
     """
-    outcomes = await deliver_many(engine, [outbox_id], host=host, port=port, mail_from=mail_from)
+    outcomes = await deliver_many(engine, [outbox_id], server=server, mail_from=mail_from)
     return outcomes[0]
 
 
@@ -82,19 +82,17 @@ async def deliver_many(
     engine: Engine,
     outbox_ids: Sequence[str],
     *,
-    host: str,
-    port: int,
+    server: MailServer,
     mail_from: str,
     progress: Callable[[], None] = lambda: None,
-    timeout: float = SMTP_TIMEOUT_SECONDS,
+    timeout: float | None = None,
 ) -> list[DeliveryOutcome]:
     """Read the rows, then send the ones still pending as `deliver_loaded` does."""
     emails = await anyio.to_thread.run_sync(load_many, engine, list(outbox_ids))
     return await deliver_loaded(
         engine,
         emails,
-        host=host,
-        port=port,
+        server=server,
         mail_from=mail_from,
         progress=progress,
         timeout=timeout,
@@ -105,11 +103,10 @@ async def deliver_loaded(
     engine: Engine,
     emails: Mapping[str, QueuedEmail],
     *,
-    host: str,
-    port: int,
+    server: MailServer,
     mail_from: str,
     progress: Callable[[], None] = lambda: None,
-    timeout: float = SMTP_TIMEOUT_SECONDS,
+    timeout: float | None = None,
 ) -> list[DeliveryOutcome]:
     """Send the emails still pending, one after the other on one connection; ``progress`` is
     called after each. The ones the server took are recorded as sent in one write after at most
@@ -124,9 +121,7 @@ async def deliver_loaded(
     postponed: TemporaryDeliveryError | None = None
     sent: list[str] = []
     try:
-        async with SmtpConnection(
-            host=host, port=port, mail_from=mail_from, timeout=timeout
-        ) as smtp:
+        async with SmtpConnection(server=server, mail_from=mail_from, timeout=timeout) as smtp:
             for outbox_id, email in emails.items():
                 if email.status == OutboxStatus.SENT:
                     outcomes.append(DeliveryOutcome(outbox_id, DeliveryStatus.ALREADY_SENT))

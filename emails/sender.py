@@ -7,12 +7,19 @@ outside ASCII before the @ to a server that does not offer SMTPUTF8 (RFC 6531). 
 ASCII goes as its IDNA form and needs nothing of the server.
 
 A connection that ends well is kept open for the next sender for a while (`IdleConnections`):
-opening one (TCP, the greeting, EHLO) and closing it (QUIT) costs both sides more than the
-message does.
+opening one (TCP, the greeting, EHLO, TLS, AUTH) and closing it (QUIT) costs both sides more
+than the message does.
+
+The mail server is a relay as production has one (`MailServer`): STARTTLS on the submission port
+or TLS from the start, a user name and a password. With TLS asked for, nothing is sent in clear:
+a relay that offers no STARTTLS, or a certificate the worker does not trust, is a failure. So is
+a refused login, and a temporary one: it is the operator's to fix, and the emails wait queued
+until then instead of failing one by one.
 """
 
 import asyncio
 import weakref
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.charset import QP, Charset
@@ -20,9 +27,12 @@ from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
+from enum import StrEnum
 from typing import Any, Protocol
 
 import aiosmtplib
+
+from paydraw.settings import Settings
 
 SMTP_TIMEOUT_SECONDS = 30.0
 # Idle connections kept per server, and for how long; mail servers wait five minutes or more
@@ -33,6 +43,50 @@ IDLE_SECONDS = 30.0
 # Bodies in UTF-8, quoted-printable: readable as sent, and no line longer than SMTP allows.
 UTF8_QP = Charset("utf-8")
 UTF8_QP.body_encoding = QP
+
+
+class SmtpSecurity(StrEnum):
+    NONE = "none"  # plain SMTP: a local catcher, or a relay on a private network
+    STARTTLS = "starttls"  # upgraded to TLS before anything else (the submission port, 587)
+    TLS = "tls"  # TLS from the first byte (port 465)
+
+
+@dataclass(frozen=True)
+class MailServer:
+    """Where the emails go, and how to sign in; the password is never shown in a repr."""
+
+    host: str
+    port: int
+    security: SmtpSecurity = SmtpSecurity.NONE
+    username: str = ""
+    password: str = field(default="", repr=False)
+    ca_file: str = ""  # certificates to trust besides the system's, for a relay of one's own
+    timeout: float = SMTP_TIMEOUT_SECONDS
+
+    @classmethod
+    def of(cls, settings: Settings) -> "MailServer":
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=SmtpSecurity(settings.smtp_security),
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value(),
+            ca_file=settings.smtp_ca_file,
+            timeout=settings.smtp_timeout_seconds,
+        )
+
+    def client(self, timeout: float) -> aiosmtplib.SMTP:
+        """A client for this server, not yet connected; connecting it does TLS and AUTH."""
+        return aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            timeout=timeout,
+            use_tls=self.security == SmtpSecurity.TLS,
+            start_tls=self.security == SmtpSecurity.STARTTLS,
+            username=self.username or None,
+            password=self.password or None,
+            cert_bundle=self.ca_file or None,
+        )
 
 
 class TemporaryDeliveryError(Exception):
@@ -58,13 +112,13 @@ class OutgoingEmail(Protocol):
     def html_body(self) -> str: ...
 
 
-async def send(email: OutgoingEmail, *, host: str, port: int, mail_from: str) -> None:
+async def send(email: OutgoingEmail, *, server: MailServer, mail_from: str) -> None:
     """Send `email` on a connection of its own; return once the server has answered 250."""
-    async with SmtpConnection(host=host, port=port, mail_from=mail_from) as smtp:
+    async with SmtpConnection(server=server, mail_from=mail_from) as smtp:
         await smtp.send(email)
 
 
-Server = tuple[str, int]
+Server = MailServer
 
 
 class IdleConnections:
@@ -108,13 +162,10 @@ idle_connections = IdleConnections()
 class SmtpConnection:
     """One SMTP connection for several messages: an idle one, or a new one, at the first send."""
 
-    def __init__(
-        self, *, host: str, port: int, mail_from: str, timeout: float = SMTP_TIMEOUT_SECONDS
-    ) -> None:
-        self.host = host
-        self.port = port
+    def __init__(self, *, server: MailServer, mail_from: str, timeout: float | None = None) -> None:
+        self.server = server
         self.mail_from = mail_from
-        self.timeout = timeout
+        self.timeout = server.timeout if timeout is None else timeout
         self.smtp: aiosmtplib.SMTP | None = None
         self.reused = False  # taken from the idle ones, and not yet used for a message
         self.lost = False
@@ -154,7 +205,7 @@ class SmtpConnection:
                 # An idle connection the server has dropped meanwhile, as it may have dropped
                 # the other idle ones: once more, on a new connection.
                 self.abandon()
-                idle_connections.drop((self.host, self.port))
+                idle_connections.drop(self.server)
                 refused = await self.sendmail(recipients, message, international)
         except BaseException:
             self.failed = True
@@ -191,6 +242,13 @@ class SmtpConnection:
                 raise
             self.lost = True
             raise TemporaryDeliveryError(str(error) or type(error).__name__) from error
+        except aiosmtplib.SMTPAuthenticationError as error:
+            # The relay's word on this worker's login, not on the message: kept for later.
+            self.lost = True
+            raise TemporaryDeliveryError(
+                f"the mail relay refused the login of {self.server.username!r}: "
+                f"{error.code} {error.message}"
+            ) from error
         except aiosmtplib.SMTPRecipientsRefused as error:
             refusals = [(each.recipient, each.code, each.message) for each in error.recipients]
             worst = max(code for _address, code, _message in refusals)
@@ -204,10 +262,10 @@ class SmtpConnection:
     async def connected(self) -> aiosmtplib.SMTP:
         if self.smtp is not None and self.smtp.is_connected:
             return self.smtp
-        smtp = idle_connections.take((self.host, self.port))
+        smtp = idle_connections.take(self.server)
         self.reused = smtp is not None
         if smtp is None:
-            smtp = aiosmtplib.SMTP(hostname=self.host, port=self.port, timeout=self.timeout)
+            smtp = self.server.client(self.timeout)
             await smtp.connect()
         smtp.timeout = self.timeout
         self.smtp = smtp
@@ -218,7 +276,7 @@ class SmtpConnection:
         smtp, self.smtp = self.smtp, None
         if smtp is None or not smtp.is_connected:
             return
-        if not self.failed and idle_connections.keep((self.host, self.port), smtp):
+        if not self.failed and idle_connections.keep(self.server, smtp):
             return
         try:
             await smtp.quit()

@@ -2,7 +2,9 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,8 +32,17 @@ class Settings(BaseSettings):
     # empty. Each worker process needs a port of its own.
     worker_metrics_address: str = ""
 
+    # The mail relay: a local catcher by default (`paydraw run` starts one); in production, a
+    # relay such as Amazon SES, SendGrid, Postmark or Microsoft 365, with STARTTLS on port 587
+    # or TLS on 465, a user name and a password (never logged or shown).
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    # A file of CA certificates to trust besides the system's, for a relay of one's own.
+    smtp_ca_file: str = ""
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     mail_from: str = "Paydraw <billing@paydraw.local>"
 
     contact_link_max_age_days: int = 45
@@ -54,6 +65,17 @@ class Settings(BaseSettings):
     @property
     def resolved_public_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as the PAYDRAW_* variables another process of Paydraw's reads, the
+        secrets as they are (a SecretStr otherwise shows as stars)."""
+        return {
+            f"PAYDRAW_{name.upper()}": (
+                value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+            )
+            for name, value in self.model_dump().items()
+            if value is not None
+        }
 
 
 @lru_cache

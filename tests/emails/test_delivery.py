@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from emails.delivery import SENT_PER_WRITE, DeliveryOutcome, deliver, deliver_many
 from emails.outbox import OutboxStatus, by_id, enqueue, message_id_for
-from emails.sender import TemporaryDeliveryError
+from emails.sender import MailServer, TemporaryDeliveryError
 from paydraw.db.tables import EmailOutbox
 from tests.emails.examples import INVITE
 from tests.support.smtp import SmtpTestServer, smtp_test_server
@@ -36,7 +36,9 @@ def stored(engine: Engine, outbox_id: str) -> EmailOutbox:
 
 
 async def deliver_to(server: SmtpTestServer, engine: Engine, outbox_id: str) -> DeliveryOutcome:
-    return await deliver(engine, outbox_id, host="127.0.0.1", port=server.port, mail_from=FROM)
+    return await deliver(
+        engine, outbox_id, server=MailServer(host="127.0.0.1", port=server.port), mail_from=FROM
+    )
 
 
 class TestDelivered:
@@ -146,7 +148,9 @@ def queued_invites(engine: Engine) -> list[str]:
 
 
 async def deliver_all(server: SmtpTestServer, engine: Engine, ids: list[str]) -> list[str]:
-    outcomes = await deliver_many(engine, ids, host="127.0.0.1", port=server.port, mail_from=FROM)
+    outcomes = await deliver_many(
+        engine, ids, server=MailServer(host="127.0.0.1", port=server.port), mail_from=FROM
+    )
     return [outcome.status for outcome in outcomes]
 
 
@@ -241,8 +245,7 @@ class TestRecordedAfterTheirReplies:
                 await deliver_many(
                     engine,
                     ids,
-                    host="127.0.0.1",
-                    port=smtp_server.port,
+                    server=MailServer(host="127.0.0.1", port=smtp_server.port),
                     mail_from=FROM,
                     progress=after_each,
                 )
@@ -264,7 +267,9 @@ class TestAddressesOutsideAscii:
             queued_invite(engine, address, f"{KEY}:{n}")
             for n, address in enumerate(["ann@acme.example", middle, "bob@acme.example"])
         ]
-        await deliver_many(engine, ids, host="127.0.0.1", port=server.port, mail_from=FROM)
+        await deliver_many(
+            engine, ids, server=MailServer(host="127.0.0.1", port=server.port), mail_from=FROM
+        )
         return ids
 
     async def test_one_the_server_cannot_take_fails_alone_and_the_rest_go_out(

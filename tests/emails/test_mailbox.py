@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from api.app import create_app
 from emails.mailbox import Mailbox, MailboxServer, StoredMessage
 from emails.outbox import message_id_for
-from emails.sender import send
+from emails.sender import MailServer, send
 from paydraw.db.tables import EmailOutbox
 from paydraw.settings import Settings
 from tests.emails.examples import outgoing
@@ -28,7 +28,7 @@ def mailbox_server(tmp_path: Path) -> Iterator[MailboxServer]:
 
 
 async def send_to(server: MailboxServer, email: EmailOutbox) -> None:
-    await send(email, host="127.0.0.1", port=server.port, mail_from=FROM)
+    await send(email, server=MailServer(host="127.0.0.1", port=server.port), mail_from=FROM)
 
 
 async def received(directory: Path, email: EmailOutbox) -> StoredMessage:

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from emails.outbox import message_id_for
-from emails.sender import PermanentDeliveryError, TemporaryDeliveryError, send
+from emails.sender import MailServer, PermanentDeliveryError, TemporaryDeliveryError, send
 from tests.emails.examples import outgoing
 from tests.support.smtp import SmtpTestServer, smtp_test_server
 
@@ -13,7 +13,9 @@ FROM = "Paydraw <billing@paydraw.local>"
 
 
 async def send_to(server: SmtpTestServer, **changes: str) -> None:
-    await send(outgoing(**changes), host="127.0.0.1", port=server.port, mail_from=FROM)
+    await send(
+        outgoing(**changes), server=MailServer(host="127.0.0.1", port=server.port), mail_from=FROM
+    )
 
 
 class TestConnectionsKeptOpen:
@@ -79,8 +81,7 @@ class TestTheMessage:
                 text_body="Bonjour Renée,\n\nFacturez avant le 25 juin — merci.\n",
                 html_body="<p>Facturez avant le 25 juin — merci.</p>",
             ),
-            host="127.0.0.1",
-            port=smtp_server.port,
+            server=MailServer(host="127.0.0.1", port=smtp_server.port),
             mail_from="Paydraw Zürich <billing@paydraw.local>",
         )
 

@@ -6,12 +6,14 @@ the silences) a real mail server gives.
 """
 
 import asyncio
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.smtp import Envelope
+import trustme
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
 from emails.mailbox import FreePortController, parse_message
 
@@ -21,16 +23,47 @@ TEMPORARY_FAILURE = "451 4.3.0 Temporary failure, please try again later"
 class SmtpTestServer:
     """Accepts mail on 127.0.0.1:`port` and keeps each message in `received`, in order."""
 
-    def __init__(self, port: int = 0, smtputf8: bool = False) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        smtputf8: bool = False,
+        *,
+        security: str = "none",
+        certificate: trustme.LeafCert | None = None,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.received: list[EmailMessage] = []
         self.connections: list[Any] = []  # one aiosmtpd session per SMTP connection
         self.refusals: dict[str, str] = {}
         self.temporary_failures_left = 0
         self.stalls_left = 0
         self.stall_seconds = 0.0
+        self.login = login
+        self.logins: list[str] = []  # the user names that signed in, one per connection
         # With `smtputf8`, it offers SMTPUTF8 (RFC 6531): addresses outside ASCII are taken.
+        # A relay as in production: `security` "tls" speaks TLS from the start (port 465),
+        # "starttls" requires STARTTLS before anything else (port 587), with `certificate`;
+        # with `login`, it requires AUTH with that user name and password.
+        options: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
+        tls = None
+        if certificate is not None:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            certificate.configure_cert(tls)
+        if security == "starttls":
+            options |= {"tls_context": tls, "require_starttls": True}
+        if login is not None:
+            options |= {
+                "auth_required": True,
+                # aiosmtpd counts only STARTTLS as TLS; on port 465 the whole connection is.
+                "auth_require_tls": security == "starttls",
+                "authenticator": self.authenticate,
+            }
         self.controller = FreePortController(
-            self, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8
+            self,
+            hostname="127.0.0.1",
+            port=port,
+            ssl_context=tls if security == "tls" else None,
+            **options,
         )
 
     @property
@@ -56,6 +89,16 @@ class SmtpTestServer:
         """Sit on MAIL FROM for `seconds` for the next `times` messages, as an overloaded server
         does."""
         self.stall_seconds, self.stalls_left = seconds, times
+
+    def authenticate(
+        self, _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
+    ) -> AuthResult:
+        assert self.login is not None and isinstance(data, LoginPassword)
+        user, password = data.login.decode(), data.password.decode()
+        if (user, password) != self.login:
+            return AuthResult(success=False, handled=False)
+        self.logins.append(user)
+        return AuthResult(success=True)
 
     async def handle_MAIL(
         self, _server: Any, session: Any, envelope: Envelope, address: str, options: list[str]

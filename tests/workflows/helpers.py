@@ -146,11 +146,7 @@ async def api_process(
 
 def process_environment(env: WorkflowEnvironment, settings: Settings) -> dict[str, str]:
     """``settings`` as the PAYDRAW_* variables of a process of Paydraw's, on ``env``'s server."""
-    variables = {
-        f"PAYDRAW_{field.upper()}": str(value)
-        for field, value in settings.model_dump().items()
-        if value is not None
-    }
+    variables = settings.as_environment()
     variables["PAYDRAW_TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
     variables["PAYDRAW_TEMPORAL_NAMESPACE"] = env.client.namespace
     return variables

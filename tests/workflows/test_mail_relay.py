@@ -1,0 +1,83 @@
+"""Invites through a mail relay as production has one: the worker signs in over STARTTLS with the
+settings' user name and password, and a relay that refuses the login keeps the invites queued
+until the operator fixes the password; then every invite goes out, once."""
+
+from pathlib import Path
+
+import trustme
+from pydantic import SecretStr
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.testing import WorkflowEnvironment
+
+from paydraw.db.tables import EmailOutbox
+from paydraw.settings import Settings
+from tests.support.smtp import SmtpTestServer
+from tests.workflows.conftest import running
+from tests.workflows.helpers import open_period, post, project_with_commitments, wait_for
+
+LOGIN = ("paydraw", "relay-password-3e9a")
+
+
+async def test_invites_go_through_a_relay_that_wants_starttls_and_a_login(
+    dev_server_env: WorkflowEnvironment,
+    process_settings: Settings,
+    engine: Engine,
+    admin: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    authority = trustme.CA()
+    ca_file = tmp_path / "relay-ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    relay = SmtpTestServer(
+        security="starttls", certificate=authority.issue_cert("127.0.0.1"), login=LOGIN
+    )
+    relay.start()
+    wrong = process_settings.model_copy(
+        update={
+            "smtp_port": relay.port,
+            "smtp_security": "starttls",
+            "smtp_username": LOGIN[0],
+            "smtp_password": SecretStr("an-old-password"),
+            "smtp_ca_file": str(ca_file),
+        }
+    )
+    try:
+        async with running(dev_server_env, wrong, engine) as paydraw:
+            project_id, ids = await project_with_commitments(paydraw.api, admin, 3)
+            period_id = await open_period(
+                dev_server_env, paydraw.api, admin, project_id, due_in_days=14
+            )
+            await post(
+                paydraw.api,
+                f"/api/v1/billing-periods/{period_id}/invites",
+                admin,
+                commitment_ids=ids,
+            )
+            # Tried, refused, and tried again: an outage, not a refusal of the emails.
+            await wait_for(lambda: attempts(engine) >= 2, timeout=30, what="refused logins")
+        assert relay.received == [] and relay.logins == []
+        assert statuses(engine) == ["pending"] * 3  # kept for later, none failed for good
+
+        fixed = wrong.model_copy(update={"smtp_password": SecretStr(LOGIN[1])})
+        async with running(dev_server_env, fixed, engine):
+            await wait_for(lambda: len(relay.received) == 3, timeout=90, what="the invites")
+    finally:
+        relay.stop()
+
+    assert sorted(str(message["To"]) for message in relay.received) == [
+        f"billing@vendor-{n}.example" for n in range(3)
+    ]
+    assert relay.logins and set(relay.logins) == {"paydraw"}
+    assert statuses(engine) == ["sent"] * 3
+
+
+def statuses(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return [row.status for row in session.exec(select(EmailOutbox))]
+
+
+def attempts(engine: Engine) -> int:
+    """The most attempts any email has had."""
+    with Session(engine) as session:
+        return max((row.attempts for row in session.exec(select(EmailOutbox))), default=0)

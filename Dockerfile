@@ -1,6 +1,6 @@
 # One image for every Paydraw process: docker-compose.yml runs it as the API (the default
 # command below), as the worker (python -m paydraw.worker) and as the one-shot migration.
-FROM python:3.11-slim
+FROM python:3.11.11-slim-bookworm
 
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
 

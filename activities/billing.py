@@ -10,6 +10,7 @@ activity, which retries it; so the usual step needs no second activity for its e
 """
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC
@@ -18,7 +19,7 @@ import anyio
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities import pay_app_steps
 from activities.pay_app_steps import mark_step_applied
@@ -59,6 +60,7 @@ from workflows.messages import (
 )
 from workflows.rejections import rejection
 
+log = logging.getLogger("paydraw.activities")
 SYSTEM_CYCLE = Actor(kind="system", id="billing-cycle")
 
 # A step's own emails are sent at once when they are few; more than this (an invite to a whole
@@ -351,6 +353,13 @@ class BillingActivities:
         with the pay app as it now is."""
         pay_app, emails = await anyio.to_thread.run_sync(self.apply_step, step)
         answer = PayAppAnswer.of(pay_app, created=step.action == "create") if pay_app else None
+        log.info(
+            "pay app step %s applied by %s: %s",
+            step.action,
+            step.actor,
+            pay_app.status if pay_app else "deleted",
+            extra={"pay_app_id": pay_app.id if pay_app else step.pay_app_id},
+        )
         return PayAppResult(answer=answer, outbox_ids=self.relay.hand_over(emails), relayed=True)
 
     def apply_step(self, step: PayAppStep) -> tuple[PayAppPublic | None, dict[str, QueuedEmail]]:
@@ -394,7 +403,11 @@ class BillingActivities:
         elsewhere = await self.relay.settled(queued.ids) if queued.relayed else []
         emails = await anyio.to_thread.run_sync(load_many, self.engine, queued.ids)
         if relaying := still_relayed(emails, elsewhere, utcnow()):
-            raise ApplicationError(f"emails {relaying} are still with the relay", type="Relaying")
+            raise ApplicationError(
+                f"emails {relaying} are still with the relay",
+                type="Relaying",
+                category=ApplicationErrorCategory.BENIGN,  # expected: not logged as a failure
+            )
         async with heartbeating():
             outcomes = await deliver_loaded(
                 self.engine,

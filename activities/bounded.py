@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -48,8 +48,13 @@ class _Bounded(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         try:
             return await self.next.execute_activity(input)
-        except FINAL_OR_OUTAGE:
+        except ApplicationError as error:
+            if error.category == ApplicationErrorCategory.BENIGN:
+                # A domain refusal (over-billing, a wrong state): one line, no traceback.
+                log.info("%s refused: %s (%s)", activity.info().activity_type, error, error.type)
             raise  # a refusal is already final; an outage retries as its policy says
+        except FINAL_OR_OUTAGE:
+            raise
         except Exception as error:
             info = activity.info()
             if info.attempt < BUG_ATTEMPTS:

@@ -10,7 +10,9 @@ from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.pages import contact as contact_page
 from api.pages import mailbox
+from api.request_log import RequestLogMiddleware
 from api.staff import commitments, pay_apps, periods, projects
+from paydraw import logs
 from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
 
@@ -21,6 +23,7 @@ def create_app(
     temporal: Client | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
+    logs.configure()
     engine = engine or engine_for(settings.resolved_database_url)
     app = FastAPI(
         title="Paydraw",
@@ -38,6 +41,8 @@ def create_app(
     app.state.metrics = ApiMetrics(engine)
     # Added last, so outermost: it times and counts every answer, replays and refusals too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Outermost: every record written while a request is served carries its id.
+    app.add_middleware(RequestLogMiddleware)
     app.include_router(health.router)
     app.include_router(metrics.router)
     # Every answer of the API is documented, its errors in the error model (api.errors).

@@ -21,6 +21,7 @@ from paydraw.db.tables import BillingPeriod, PayApp
 from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.fields import Text
+from paydraw.logs import note
 from paydraw.pay_apps import repository as pay_app_repository
 from paydraw.pay_apps import service as pay_app_service
 from paydraw.pay_apps.repository import ContactPayApp
@@ -44,9 +45,11 @@ async def current_contact(
     if credentials is None:
         raise unauthorized("missing bearer token: use the link from your invite email")
     try:
-        return verify(settings, credentials.credentials)
+        claim = verify(settings, credentials.credentials)
     except InvalidToken as error:
         raise unauthorized(str(error)) from None
+    note(actor=f"contact:{claim.email}")
+    return claim
 
 
 CurrentContact = Annotated[ContactClaim, Depends(current_contact)]

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from api.reads import looking_up
 from paydraw.actors import Actor
 from paydraw.db.engine import read_scope, session_scope
+from paydraw.logs import note
 from paydraw.settings import Settings
 from paydraw.users.service import authenticate
 
@@ -65,7 +66,9 @@ async def current_user(
     user = await looking_up(engine, lambda session: authenticate(session, key))
     if user is None:
         raise unauthorized("unknown or revoked API key")
-    return Actor(kind="user", id=user.id, email=user.email)
+    actor = Actor(kind="user", id=user.id, email=user.email)
+    note(actor=actor.label)
+    return actor
 
 
 CurrentUser = Annotated[Actor, Depends(current_user)]

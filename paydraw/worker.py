@@ -5,6 +5,7 @@ stateless; run more of them for more throughput.
 """
 
 import asyncio
+import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,12 +19,16 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.billing import BillingActivities
 from activities.bounded import BoundedBugRetries
 from activities.fan_out import FanOutActivities
+from paydraw import logs
 from paydraw.db.engine import engine_for
+from paydraw.request_ids import RequestIds
 from paydraw.settings import Settings, get_settings
 from paydraw.temporal_client import connect
 from workflows.billing_period import BillingPeriodWorkflow
 from workflows.commitment_billing import CommitmentBillingWorkflow
 from workflows.monthly_cycle import MonthlyBillingCycleWorkflow
+
+log = logging.getLogger("paydraw.worker")
 
 # Activities mostly wait, for the database's write lock or the mail server. With a slot free, the
 # server hands a workflow's next activity straight back with the workflow task's answer (eager
@@ -58,13 +63,19 @@ def build_worker(
             fan_out.start_commitment_billings,
             fan_out.close_commitment_billings,
         ],
-        interceptors=[BoundedBugRetries()],
+        interceptors=[*request_ids_unless_on(client), BoundedBugRetries()],
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         workflow_runner=(
             SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
         ),
     )
+
+
+def request_ids_unless_on(client: Client) -> list[RequestIds]:
+    """The request-id interceptor, unless the client has it (a worker then takes it from there)."""
+    on_client = any(isinstance(each, RequestIds) for each in client.config()["interceptors"])
+    return [] if on_client else [RequestIds()]
 
 
 def metrics_runtime(settings: Settings) -> Runtime | None:
@@ -91,11 +102,12 @@ async def run(settings: Settings) -> None:
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
         worker = build_worker(client, settings, engine, executor)
         async with worker:
-            print(f"worker polling task queue {settings.temporal_task_queue!r}", flush=True)
+            log.info("worker polling task queue %r", settings.temporal_task_queue)
             await stop.wait()
 
 
 def main() -> None:
+    logs.configure()
     # uvloop: the worker hands every database step to a thread and back, and talks to the Temporal
     # server and the mail server; its event loop does that for about half the CPU of asyncio's.
     uvloop.run(run(get_settings()))

@@ -6,7 +6,7 @@ allowed actions, 422 with the field, over-billing with its lines)."""
 from decimal import Decimal
 from typing import Any
 
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from paydraw.domain.errors import (
     DomainError,
@@ -51,7 +51,15 @@ def details_of(error: DomainError) -> dict[str, Any]:
 
 def rejection(error: DomainError) -> ApplicationError:
     details = details_of(error)
-    return ApplicationError(error.message, details, type=details["kind"], non_retryable=True)
+    # Benign: a refusal is the answer, not a failure; the SDK does not log it as one (the
+    # worker's interceptor writes one info line instead, activities.bounded).
+    return ApplicationError(
+        error.message,
+        details,
+        type=details["kind"],
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,
+    )
 
 
 def domain_error_from(failure: ApplicationError) -> DomainError | None:

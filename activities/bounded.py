@@ -53,6 +53,19 @@ class _Bounded(ActivityInboundInterceptor):
                 # A domain refusal (over-billing, a wrong state): one line, no traceback.
                 log.info("%s refused: %s (%s)", activity.info().activity_type, error, error.type)
             raise  # a refusal is already final; an outage retries as its policy says
+        except TemporaryDeliveryError as error:
+            # The mail server away, busy, or refusing the login: one clear line; the emails stay
+            # queued (paydraw_emails_retrying counts them) and the activity is tried again.
+            info = activity.info()
+            log.warning(
+                "%s: the mail server did not take the emails (attempt %d), retrying: %s",
+                info.activity_type,
+                info.attempt,
+                error,
+            )
+            raise ApplicationError(
+                str(error), type="MailServerUnavailable", category=ApplicationErrorCategory.BENIGN
+            ) from error
         except FINAL_OR_OUTAGE:
             raise
         except Exception as error:

@@ -84,11 +84,13 @@ def temporal_fields(record: logging.LogRecord) -> dict[str, str]:
 
 def configure(level: int = logging.INFO) -> None:
     """JSON lines on standard error for the whole process, uvicorn's and Temporal's loggers too
-    (uvicorn's access log is left out: the API writes its own line per request)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    (uvicorn's access log is left out: the API writes its own line per request). Called again,
+    it changes nothing."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if not any(isinstance(each.formatter, JsonFormatter) for each in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)  # beside any a host put there (a test's log capture, say)
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "temporalio"):
         logger = logging.getLogger(name)

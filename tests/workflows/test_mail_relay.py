@@ -4,6 +4,7 @@ until the operator fixes the password; then every invite goes out, once."""
 
 from pathlib import Path
 
+import pytest
 import trustme
 from pydantic import SecretStr
 from sqlalchemy import Engine
@@ -25,6 +26,7 @@ async def test_invites_go_through_a_relay_that_wants_starttls_and_a_login(
     engine: Engine,
     admin: dict[str, str],
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     authority = trustme.CA()
     ca_file = tmp_path / "relay-ca.pem"
@@ -58,6 +60,13 @@ async def test_invites_go_through_a_relay_that_wants_starttls_and_a_login(
             await wait_for(lambda: attempts(engine) >= 2, timeout=30, what="refused logins")
         assert relay.received == [] and relay.logins == []
         assert statuses(engine) == ["pending"] * 3  # kept for later, none failed for good
+        # One clear line a try, naming the login and the relay's answer; no traceback.
+        retrying = [r for r in caplog.records if "did not take the emails" in r.getMessage()]
+        assert retrying and all(r.levelname == "WARNING" and not r.exc_info for r in retrying)
+        assert "refused the login of 'paydraw': 535" in retrying[0].getMessage()
+        assert "an-old-password" not in caplog.text
+        failed = [r for r in caplog.records if "Completing activity as failed" in r.message]
+        assert not [r for r in failed if r.levelname != "DEBUG"]
 
         fixed = wrong.model_copy(update={"smtp_password": SecretStr(LOGIN[1])})
         async with running(dev_server_env, fixed, engine):

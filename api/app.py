@@ -12,7 +12,7 @@ from api.pages import contact as contact_page
 from api.pages import mailbox
 from api.request_log import RequestLogMiddleware
 from api.staff import commitments, pay_apps, periods, projects
-from paydraw import logs
+from paydraw import logs, tracing
 from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
 
@@ -24,6 +24,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     logs.configure()
+    tracing.configure(settings, "paydraw-api")
     engine = engine or engine_for(settings.resolved_database_url)
     app = FastAPI(
         title="Paydraw",

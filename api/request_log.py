@@ -11,10 +11,12 @@ import re
 import time
 import uuid
 
+from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import route_template
 from paydraw.logs import context
+from paydraw.tracing import tracer
 
 HEADER = b"x-request-id"
 SENSIBLE = re.compile(r"[A-Za-z0-9._:-]{1,100}")
@@ -46,14 +48,27 @@ class RequestLogMiddleware:
                 message["headers"] = [*message.get("headers", []), (HEADER, request_id.encode())]
             await send(message)
 
-        with context(request_id=request_id):
+        with (
+            context(request_id=request_id),
+            tracer.start_as_current_span(scope["method"], kind=SpanKind.SERVER) as span,
+        ):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                route = route_template(scope)
                 log.info(
                     "%s %s %d in %.0f ms",
                     scope["method"],
-                    route_template(scope),
+                    route,
                     status,
                     (time.perf_counter() - started) * 1000,
+                )
+                span.update_name(f"{scope['method']} {route}")
+                span.set_attributes(
+                    {
+                        "http.request.method": scope["method"],
+                        "http.route": route,
+                        "http.response.status_code": status,
+                        "paydraw.request_id": request_id,
+                    }
                 )

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # Where a worker serves the Temporal SDK's metrics (host:port, e.g. 0.0.0.0:9000); off when
     # empty. Each worker process needs a port of its own.
     worker_metrics_address: str = ""
+    # An OTLP/HTTP collector (e.g. http://otel-collector:4318) to send traces to; off when empty.
+    otlp_endpoint: str = ""
 
     # The mail relay: a local catcher by default (`paydraw run` starts one); in production, a
     # relay such as Amazon SES, SendGrid, Postmark or Microsoft 365, with STARTTLS on port 587

@@ -7,6 +7,7 @@ from temporalio.runtime import Runtime
 
 from paydraw.request_ids import RequestIds
 from paydraw.settings import Settings
+from paydraw.tracing import temporal_interceptors
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
@@ -18,5 +19,5 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         runtime=runtime,
-        interceptors=[RequestIds()],
+        interceptors=[RequestIds(), *temporal_interceptors(settings)],
     )

@@ -19,7 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.billing import BillingActivities
 from activities.bounded import BoundedBugRetries
 from activities.fan_out import FanOutActivities
-from paydraw import logs
+from paydraw import logs, tracing
 from paydraw.db.engine import engine_for
 from paydraw.request_ids import RequestIds
 from paydraw.settings import Settings, get_settings
@@ -93,6 +93,7 @@ def metrics_runtime(settings: Settings) -> Runtime | None:
 
 
 async def run(settings: Settings) -> None:
+    tracing.configure(settings, "paydraw-worker")
     client = await connect(settings, metrics_runtime(settings))
     engine = engine_for(settings.resolved_database_url)
     stop = asyncio.Event()

@@ -34,8 +34,6 @@ from emails.delivery import (
 )
 from emails.outbox import pending_for_pay_app, still_pending
 from emails.sender import MailServer
-from paydraw.actors import Actor
-from paydraw.audit import record
 from paydraw.db.engine import session_scope
 from paydraw.db.tables import BillingPeriod, Commitment, EmailOutbox, Project, utcnow
 from paydraw.domain.errors import DomainError
@@ -61,7 +59,6 @@ from workflows.messages import (
 from workflows.rejections import rejection
 
 log = logging.getLogger("paydraw.activities")
-SYSTEM_CYCLE = Actor(kind="system", id="billing-cycle")
 
 # A step's own emails are sent at once when they are few; more than this (an invite to a whole
 # period) would hold up the answer, so they go to the email activity.
@@ -187,27 +184,12 @@ class BillingActivities:
 
     def queue_overdue(self, delivery: InviteDelivery) -> dict[str, QueuedEmail]:
         with session_scope(self.engine) as session:
-            period, commitment = self._load(session, delivery.period_id, delivery.commitment_id)
-            invitation = service.invitation_row(session, period.id, commitment.id)
-            if not invitation.overdue:
-                invitation.overdue = True
-                session.add(invitation)
-                record(
-                    session,
-                    service.actor_from_label(delivery.actor),
-                    entity_type="invitation",
-                    entity_id=invitation.id,
-                    action="overdue",
-                    project_id=period.project_id,
-                    detail={"due_date": delivery.due_date.isoformat()},
-                )
-            ids = service.invitation_emails(
+            ids = service.mark_overdue(
                 session,
                 self.settings,
-                period,
-                commitment,
-                "overdue_notice",
-                due_date=delivery.due_date,
+                delivery.period_id,
+                delivery.commitment_id,
+                delivery.due_date,
             )
             return just_queued(session, ids)
 
@@ -218,74 +200,35 @@ class BillingActivities:
 
     def save_invitation(self, change: InvitationChange) -> dict[str, QueuedEmail]:
         with session_scope(self.engine) as session:
-            period, commitment = self._load(session, change.period_id, change.commitment_id)
-            invitation = service.invitation_row(session, period.id, commitment.id)
-            changed = service.record_status(
+            ids = service.answer(
                 session,
-                invitation,
-                period.project_id,
-                change.to_status,
-                change.actor,
-                change.at,
+                self.settings,
+                change.period_id,
+                change.commitment_id,
                 action=change.action,
+                to_status=InvitationStatus(change.to_status),
+                actor=change.actor,
                 reason=change.reason,
+                at=change.at,
             )
-            if changed:
-                invitation.answered_at = change.at
-                invitation.decline_reason = change.reason
-            ids: list[str] = []
-            if change.to_status == InvitationStatus.DECLINED:
-                contact = change.actor.partition(":")[2]
-                ids = service.decline_notices(
-                    session, self.settings, period, commitment, contact, change.reason
-                )
             return just_queued(session, ids)
 
     @activity.defn
     def extend_due_date(self, change: DueDateChange) -> None:
         with session_scope(self.engine) as session:
-            period, commitment = self._load(session, change.period_id, change.commitment_id)
-            invitation = service.invitation_row(session, period.id, commitment.id)
-            if invitation.due_date_extended_to == change.due_date:
-                return
-            record(
-                session,
-                service.actor_from_label(change.actor),
-                entity_type="invitation",
-                entity_id=invitation.id,
-                action="extend_due_date",
-                project_id=period.project_id,
-                detail={
-                    "from": service.due_date_of(period, invitation).isoformat(),
-                    "to": change.due_date.isoformat(),
-                },
+            service.extend_due_date(
+                session, change.period_id, change.commitment_id, change.due_date, change.actor
             )
-            invitation.due_date_extended_to = change.due_date
-            invitation.overdue = False
-            session.add(invitation)
 
     @activity.defn
     def close_period(self, closing: PeriodClosing) -> None:
         with session_scope(self.engine) as session:
-            period = session.get(BillingPeriod, closing.period_id)
-            assert period is not None
-            if period.status == "closed":
-                return
-            record(
+            service.close(
                 session,
-                service.actor_from_label(closing.actor),
-                entity_type="billing_period",
-                entity_id=period.id,
-                action="close",
-                project_id=period.project_id,
-                from_state=period.status,
-                to_state="closed",
-            )
-            period.status = "closed"
-            period.closed_at = closing.at
-            session.add(period)
-            pay_apps.delete_drafts_of_closed_period(
-                session, service.actor_from_label(closing.actor), period.id
+                closing.period_id,
+                closing.actor,
+                closing.at,
+                pay_apps.delete_drafts_of_closed_period,
             )
 
     @activity.defn
@@ -312,39 +255,24 @@ class BillingActivities:
     @activity.defn
     def open_monthly_period(self, plan: MonthlyPeriod) -> OpenedPeriod:
         """Open the planned period (or find it, on a retry) and list the commitments to invite."""
-        with session_scope(self.engine) as session:
-            project = session.get(Project, plan.project_id)
-            assert project is not None
-            period = repository.open_period(session, project.id)
-            if period is not None and period.start_date != plan.start_date:
-                raise ApplicationError(f"billing period {period.id} is still closing")
-            if period is None:
-                period = BillingPeriod(
-                    project_id=project.id,
-                    start_date=plan.start_date,
-                    end_date=plan.end_date,
-                    due_date=plan.due_date,
-                )
-                session.add(period)
-                session.flush()
-                record(
+        try:
+            with session_scope(self.engine) as session:
+                period, project, eligible = service.open_planned(
                     session,
-                    SYSTEM_CYCLE,
-                    entity_type="billing_period",
-                    entity_id=period.id,
-                    action="open",
-                    project_id=project.id,
-                    to_state="open",
-                    detail=plan.model_dump(mode="json"),
+                    plan.project_id,
+                    plan.start_date,
+                    plan.end_date,
+                    plan.due_date,
+                    plan.model_dump(mode="json"),
                 )
-            commitment_ids = [c.id for c in repository.commitments(session, project.id)]
-            eligible, _ = service.eligible_for_invite(session, project, period, commitment_ids)
-            return OpenedPeriod(
-                period_id=period.id,
-                due_date=period.due_date,
-                reminder_offsets_days=project.reminder_offsets_days,
-                eligible_commitment_ids=eligible,
-            )
+                return OpenedPeriod(
+                    period_id=period.id,
+                    due_date=period.due_date,
+                    reminder_offsets_days=project.reminder_offsets_days,
+                    eligible_commitment_ids=eligible,
+                )
+        except service.StillClosing as closing:
+            raise ApplicationError(str(closing)) from None  # retried until the close is done
 
     @activity.defn
     async def apply_pay_app_step(self, step: PayAppStep) -> PayAppResult:

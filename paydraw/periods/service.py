@@ -5,14 +5,16 @@ each is one transaction with its audit event, and each is idempotent, because Te
 activity again after a crash.
 """
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from emails.outbox import EmailRequest, enqueue, enqueue_all, enqueue_request
 from paydraw.access import ADMIN_ONLY, EVERY_STAFF_ROLE, project_for
-from paydraw.actors import Actor
+from paydraw.actors import SYSTEM, Actor
 from paydraw.audit import record
 from paydraw.contacts.tokens import ContactClaim, link
 from paydraw.db.tables import BillingPeriod, Commitment, Contact, Invitation, Project
@@ -29,6 +31,8 @@ from paydraw.periods.schemas import (
 )
 from paydraw.projects.repository import emails_with_role
 from paydraw.settings import Settings
+
+BILLING_CYCLE = Actor(kind="system", id="billing-cycle")
 
 
 def to_public(period: BillingPeriod) -> PeriodPublic:
@@ -76,6 +80,67 @@ def monthly_period_dates(today: date, due_day: int) -> tuple[date, date, date]:
     end = next_month.replace(day=min(today.day, 28)) - timedelta(days=1)
     due = today.replace(day=due_day) if due_day >= today.day else next_month.replace(day=due_day)
     return today, end, due
+
+
+DeleteDrafts = Callable[[Session, Actor, str], object]
+
+
+class StillClosing(Exception):
+    """Last month's period is still being closed: try again shortly."""
+
+
+def close(
+    session: Session, period_id: str, actor: str, at: datetime, delete_drafts: DeleteDrafts
+) -> None:
+    """Close the period (audited, once); ``delete_drafts`` (the pay-app service's) deletes its
+    drafts, whose amounts become billable again."""
+    period = session.get(BillingPeriod, period_id)
+    assert period is not None
+    if period.status == "closed":
+        return
+    record(
+        session,
+        actor_from_label(actor),
+        entity_type="billing_period",
+        entity_id=period.id,
+        action="close",
+        project_id=period.project_id,
+        from_state=period.status,
+        to_state="closed",
+    )
+    period.status = "closed"
+    period.closed_at = at
+    session.add(period)
+    delete_drafts(session, actor_from_label(actor), period.id)
+
+
+def open_planned(
+    session: Session, project_id: str, start: date, end: date, due: date, detail: dict[str, Any]
+) -> tuple[BillingPeriod, Project, list[str]]:
+    """The monthly cycle's period, opened (audited) or found on a retry, with the commitments
+    eligible for its invite. Refused while last month's period is still closing."""
+    project = session.get(Project, project_id)
+    assert project is not None
+    period = repository.open_period(session, project.id)
+    if period is not None and period.start_date != start:
+        raise StillClosing(f"billing period {period.id} is still closing")
+    if period is None:
+        period = BillingPeriod(project_id=project.id, start_date=start, end_date=end, due_date=due)
+        session.add(period)
+        session.flush()
+        record(
+            session,
+            BILLING_CYCLE,
+            entity_type="billing_period",
+            entity_id=period.id,
+            action="open",
+            project_id=project.id,
+            to_state="open",
+            detail=detail,
+        )
+    commitment_ids = [commitment.id for commitment in repository.commitments(session, project.id)]
+    eligible, _ = eligible_for_invite(session, project, period, commitment_ids)
+    return period, project, eligible
 
 
 def period_for(
@@ -229,6 +294,83 @@ def record_invites(
             message=message,
         )
     return [row.id for row in enqueue_all(session, requests)]
+
+
+def answer(
+    session: Session,
+    settings: Settings,
+    period_id: str,
+    commitment_id: str,
+    *,
+    action: str,
+    to_status: InvitationStatus,
+    actor: str,
+    reason: str,
+    at: datetime,
+) -> list[str]:
+    """The contact's accept or decline, with its audit event; a decline queues a notice to each of
+    the project's admins. Returns the outbox ids; a repeat changes nothing and finds them."""
+    period = session.get(BillingPeriod, period_id)
+    commitment = session.get(Commitment, commitment_id)
+    assert period is not None and commitment is not None
+    invitation = invitation_row(session, period.id, commitment.id)
+    if record_status(
+        session, invitation, period.project_id, to_status, actor, at, action=action, reason=reason
+    ):
+        invitation.answered_at = at
+        invitation.decline_reason = reason
+    if to_status != InvitationStatus.DECLINED:
+        return []
+    contact = actor.partition(":")[2]
+    return decline_notices(session, settings, period, commitment, contact, reason)
+
+
+def mark_overdue(
+    session: Session, settings: Settings, period_id: str, commitment_id: str, due_date: date
+) -> list[str]:
+    """Flag the board row overdue (audited, once) and queue the overdue notice; the outbox ids."""
+    period = session.get(BillingPeriod, period_id)
+    commitment = session.get(Commitment, commitment_id)
+    assert period is not None and commitment is not None
+    invitation = invitation_row(session, period.id, commitment.id)
+    if not invitation.overdue:
+        invitation.overdue = True
+        session.add(invitation)
+        record(
+            session,
+            SYSTEM,
+            entity_type="invitation",
+            entity_id=invitation.id,
+            action="overdue",
+            project_id=period.project_id,
+            detail={"due_date": due_date.isoformat()},
+        )
+    return invitation_emails(
+        session, settings, period, commitment, "overdue_notice", due_date=due_date
+    )
+
+
+def extend_due_date(
+    session: Session, period_id: str, commitment_id: str, due_date: date, actor: str
+) -> None:
+    """Give one commitment a later due date (audited); it is no longer overdue."""
+    period = session.get(BillingPeriod, period_id)
+    assert period is not None
+    invitation = invitation_row(session, period.id, commitment_id)
+    if invitation.due_date_extended_to == due_date:
+        return
+    record(
+        session,
+        actor_from_label(actor),
+        entity_type="invitation",
+        entity_id=invitation.id,
+        action="extend_due_date",
+        project_id=period.project_id,
+        detail={"from": due_date_of(period, invitation).isoformat(), "to": due_date.isoformat()},
+    )
+    invitation.due_date_extended_to = due_date
+    invitation.overdue = False
+    session.add(invitation)
 
 
 def invitation_rows(

@@ -12,13 +12,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.deps import SessionDep, SettingsDep, bearer, unauthorized
-from api.process import UpdateId, get_temporal, workflow_update
+from api.process import UpdateId
 from api.reads import looking_up
-from api.staff.pay_apps import pay_app_response, send_step
+from api.steps import DECLINE_REASON_MAX_LENGTH, answer, pay_app_response, send_step
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
 from paydraw.db.tables import BillingPeriod, PayApp
-from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
+from paydraw.domain.errors import InvalidTransition, NotFound
 from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.fields import Text
 from paydraw.logs import note
@@ -27,15 +27,9 @@ from paydraw.pay_apps import service as pay_app_service
 from paydraw.pay_apps.repository import ContactPayApp
 from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, PayAppPublic, ProgressLinesEdit
 from paydraw.periods.schemas import ContactInvitation
-from workflows.commitment_billing import (
-    CommitmentBillingWorkflow,
-    billing_handle,
-)
-from workflows.messages import Answer, InvitationView, PayAppStep
+from workflows.messages import InvitationView, PayAppStep
 
 router = APIRouter(prefix="/api/v1/contact", tags=["invoice contact"])
-
-DECLINE_REASON_MAX_LENGTH = 2000
 
 
 async def current_contact(
@@ -65,30 +59,6 @@ class DeclineRequest(BaseModel):
 def get_invitation(session: SessionDep, contact: CurrentContact) -> ContactInvitation:
     """Your commitment, its schedule of values, what was billed before, and the due date."""
     return service.invitation_for(session, contact)
-
-
-async def answer(
-    request: Request, contact: ContactClaim, accept: bool, key: str, reason: str = ""
-) -> InvitationView:
-    """Check the token's scope in the database first, then send the update to the workflow.
-
-    Shared by these endpoints and the contact's HTML page; ``key`` is the workflow update id, so
-    a repeat with the same key answers once and returns the first result.
-    """
-    if len(reason) > DECLINE_REASON_MAX_LENGTH:
-        raise InvalidInput("reason", f"at most {DECLINE_REASON_MAX_LENGTH} characters")
-    engine: Engine = request.app.state.engine
-    _, period, _ = await looking_up(engine, lambda session: service.scope(session, contact))
-    if period.status != "open":
-        action = "accept" if accept else "decline"
-        raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
-    temporal = await get_temporal(request)
-    handle = billing_handle(temporal, contact.commitment_id, contact.period_id)
-    update = CommitmentBillingWorkflow.accept if accept else CommitmentBillingWorkflow.decline
-    body = Answer(actor=f"contact:{contact.email}", reason=reason)
-    return await workflow_update(
-        lambda: handle.execute_update(update, body, id=key), "invitation not found"
-    )
 
 
 @router.post("/invitation/accept")

@@ -51,3 +51,11 @@ class TestImportRules:
         result = lint_imports(tree)
         assert result.returncode != 0
         assert "The API imports neither the activities nor the worker BROKEN" in result.stdout
+
+    def test_one_router_importing_another_breaks_a_rule(self, tree: Path) -> None:
+        router = tree / "api" / "pages" / "contact.py"
+        router.write_text("from api.contact import router as api_router\n" + router.read_text())
+        result = lint_imports(tree)
+        assert result.returncode != 0
+        assert "No router imports another" in result.stdout
+        assert "BROKEN" in result.stdout

@@ -17,11 +17,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api.contact import DECLINE_REASON_MAX_LENGTH, answer
 from api.deps import SettingsDep
 from api.idempotency import caller_of, request_fingerprint, request_update_id
 from api.pages.html import templates
 from api.reads import reading
+from api.steps import DECLINE_REASON_MAX_LENGTH, answer
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
 from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound

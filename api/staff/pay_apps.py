@@ -10,10 +10,10 @@ from sqlmodel import Session
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
 from api.process import BillingEnded, UpdateId, get_temporal, workflow_update
 from api.reads import looking_up
-from api.staff.periods import start_operation
+from api.steps import pay_app_response, send_step, start_operation
 from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.actors import Actor
-from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
+from paydraw.domain.errors import InvalidInput, NotFound
 from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, transition
 from paydraw.fields import Text
 from paydraw.pay_apps import service
@@ -27,10 +27,6 @@ from paydraw.pay_apps.schemas import (
 )
 from paydraw.periods import service as periods
 from workflows.billing_period import BillingPeriodWorkflow
-from workflows.commitment_billing import (
-    CommitmentBillingWorkflow,
-    billing_handle,
-)
 from workflows.messages import OpenBilling, PayAppAnswer, PayAppStep
 
 router = APIRouter(prefix="/api/v1", tags=["pay applications"])
@@ -130,40 +126,6 @@ async def act(
         # that request's answer.
         transition(status, PayAppAction(step.action), Role(step.role))
         raise BillingEnded() from None
-
-
-async def send_step(request: Request, step: PayAppStep, key: str) -> PayAppAnswer | None:
-    """Send the step to the commitment's billing workflow; a wrong-state refusal names the
-    actions the pay app allows now."""
-    handle = billing_handle(await get_temporal(request), step.commitment_id, step.period_id)
-    try:
-        return await workflow_update(
-            lambda: handle.execute_update(CommitmentBillingWorkflow.pay_app, step, id=key),
-            f"pay app {step.pay_app_id or ''} not found",
-        )
-    except BillingEnded:
-        raise
-    except InvalidTransition as refusal:
-        pay_app_id = step.pay_app_id
-        if pay_app_id is None or refusal.subject != "a pay app":
-            raise
-        # The workflow's transition table does not know the pay app's payments or the pay apps
-        # after it; the actions named with the refusal do.
-        status, allowed = await looking_up(
-            request.app.state.engine, lambda session: service.actions_now_of(session, pay_app_id)
-        )
-        if refusal.status != status:  # refused for another reason (past due, say): as it is
-            raise
-        raise refusal.allowing(allowed) from None
-
-
-def pay_app_response(answer: PayAppAnswer | None) -> Response:
-    """The pay app as the step's activity wrote it (``PayAppPublic`` as JSON), sent as it is:
-    it was priced and validated there, and reading it back into a model would change nothing.
-    201 when the step created it."""
-    assert answer is not None
-    status_code = status.HTTP_201_CREATED if answer.created else status.HTTP_200_OK
-    return Response(answer.body, status_code=status_code, media_type="application/json")
 
 
 @router.put("/pay-apps/{pay_app_id}/lines", response_model=PayAppPublic)

@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter, Request, status
 from sqlmodel import Session
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
 from api.process import UpdateId, get_temporal, workflow_update
 from api.reads import in_transaction, reading
+from api.steps import billing_start_operation, period_input, start_operation
 from paydraw.access import ADMIN_ONLY
 from paydraw.actors import Actor
 from paydraw.db.tables import BillingPeriod, Project
@@ -27,63 +28,15 @@ from workflows.commitment_billing import (
     CommitmentBillingWorkflow,
     billing_handle,
 )
-from workflows.ids import billing_workflow_id, period_workflow_id
+from workflows.ids import period_workflow_id
 from workflows.messages import (
     ClosePeriod,
     ExtendDueDate,
     InvitationView,
     InviteCommitments,
-    PeriodInput,
-    PeriodView,
-    billing_input,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["billing periods"])
-
-
-def period_input(period: BillingPeriod | PeriodPublic, project: Project) -> PeriodInput:
-    return PeriodInput(
-        period_id=period.id,
-        project_id=project.id,
-        due_date=period.due_date,
-        reminder_offsets_days=project.reminder_offsets_days,
-    )
-
-
-def start_operation(
-    settings: Settings, period: BillingPeriod, project: Project
-) -> WithStartWorkflowOperation[BillingPeriodWorkflow, PeriodView]:
-    """Start the period's workflow if it is not running yet, so a start lost to an outage heals
-    itself on the next invite or close."""
-    return WithStartWorkflowOperation(
-        BillingPeriodWorkflow.run,
-        period_input(period, project),
-        id=period_workflow_id(period.id),
-        task_queue=settings.temporal_task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
-
-
-def billing_start_operation(
-    settings: Settings, period: BillingPeriod, project: Project, request: InviteCommitments
-) -> WithStartWorkflowOperation[CommitmentBillingWorkflow, InvitationView]:
-    """Start the commitment's billing, not yet invited, unless it runs already (the admin bills
-    for it); one that ended is never started again."""
-    [commitment_id] = request.commitment_ids
-    return WithStartWorkflowOperation(
-        CommitmentBillingWorkflow.run,
-        billing_input(
-            period_input(period, project),
-            commitment_id,
-            message=request.message,
-            actor=request.actor,
-            invite=False,
-        ),
-        id=billing_workflow_id(commitment_id, period.id),
-        task_queue=settings.temporal_task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
 
 
 @router.post("/projects/{project_id}/billing-periods", status_code=status.HTTP_201_CREATED)

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from api.staff.periods import billing_start_operation
+from api.steps import billing_start_operation
 from paydraw.db.tables import AuditEvent, BillingPeriod, EmailOutbox, Project
 from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer

@@ -1,0 +1,139 @@
+"""What the endpoints of both audiences send to the billing workflows: the staff's routers, the
+invoice contact's API and the contact's pages import these, and no router imports another.
+
+Each helper resolves nothing of its own about the caller: the endpoint has checked the caller and
+the object, and the workflow's validator and the activity's service decide the rest.
+"""
+
+from fastapi import Request, Response, status
+from sqlalchemy import Engine
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+from api.process import BillingEnded, get_temporal, workflow_update
+from api.reads import looking_up
+from paydraw.contacts import service as contacts
+from paydraw.contacts.tokens import ContactClaim
+from paydraw.db.tables import BillingPeriod, Project
+from paydraw.domain.errors import InvalidInput, InvalidTransition
+from paydraw.pay_apps import service as pay_apps
+from paydraw.periods.schemas import PeriodPublic
+from paydraw.settings import Settings
+from workflows.billing_period import BillingPeriodWorkflow
+from workflows.commitment_billing import CommitmentBillingWorkflow, billing_handle
+from workflows.ids import billing_workflow_id, period_workflow_id
+from workflows.messages import (
+    Answer,
+    InvitationView,
+    InviteCommitments,
+    PayAppAnswer,
+    PayAppStep,
+    PeriodInput,
+    PeriodView,
+    billing_input,
+)
+
+DECLINE_REASON_MAX_LENGTH = 2000
+
+
+def period_input(period: BillingPeriod | PeriodPublic, project: Project) -> PeriodInput:
+    return PeriodInput(
+        period_id=period.id,
+        project_id=project.id,
+        due_date=period.due_date,
+        reminder_offsets_days=project.reminder_offsets_days,
+    )
+
+
+def start_operation(
+    settings: Settings, period: BillingPeriod, project: Project
+) -> WithStartWorkflowOperation[BillingPeriodWorkflow, PeriodView]:
+    """Start the period's workflow if it is not running yet, so a start lost to an outage heals
+    itself on the next invite or close."""
+    return WithStartWorkflowOperation(
+        BillingPeriodWorkflow.run,
+        period_input(period, project),
+        id=period_workflow_id(period.id),
+        task_queue=settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+def billing_start_operation(
+    settings: Settings, period: BillingPeriod, project: Project, request: InviteCommitments
+) -> WithStartWorkflowOperation[CommitmentBillingWorkflow, InvitationView]:
+    """Start the commitment's billing, not yet invited, unless it runs already (the admin bills
+    for it); one that ended is never started again."""
+    [commitment_id] = request.commitment_ids
+    return WithStartWorkflowOperation(
+        CommitmentBillingWorkflow.run,
+        billing_input(
+            period_input(period, project),
+            commitment_id,
+            message=request.message,
+            actor=request.actor,
+            invite=False,
+        ),
+        id=billing_workflow_id(commitment_id, period.id),
+        task_queue=settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+
+
+async def send_step(request: Request, step: PayAppStep, key: str) -> PayAppAnswer | None:
+    """Send the step to the commitment's billing workflow; a wrong-state refusal names the
+    actions the pay app allows now."""
+    handle = billing_handle(await get_temporal(request), step.commitment_id, step.period_id)
+    try:
+        return await workflow_update(
+            lambda: handle.execute_update(CommitmentBillingWorkflow.pay_app, step, id=key),
+            f"pay app {step.pay_app_id or ''} not found",
+        )
+    except BillingEnded:
+        raise
+    except InvalidTransition as refusal:
+        pay_app_id = step.pay_app_id
+        if pay_app_id is None or refusal.subject != "a pay app":
+            raise
+        # The workflow's transition table does not know the pay app's payments or the pay apps
+        # after it; the actions named with the refusal do.
+        status, allowed = await looking_up(
+            request.app.state.engine, lambda session: pay_apps.actions_now_of(session, pay_app_id)
+        )
+        if refusal.status != status:  # refused for another reason (past due, say): as it is
+            raise
+        raise refusal.allowing(allowed) from None
+
+
+def pay_app_response(answer: PayAppAnswer | None) -> Response:
+    """The pay app as the step's activity wrote it (``PayAppPublic`` as JSON), sent as it is:
+    it was priced and validated there, and reading it back into a model would change nothing.
+    201 when the step created it."""
+    assert answer is not None
+    status_code = status.HTTP_201_CREATED if answer.created else status.HTTP_200_OK
+    return Response(answer.body, status_code=status_code, media_type="application/json")
+
+
+async def answer(
+    request: Request, contact: ContactClaim, accept: bool, key: str, reason: str = ""
+) -> InvitationView:
+    """Check the token's scope in the database first, then send the update to the workflow.
+
+    Shared by these endpoints and the contact's HTML page; ``key`` is the workflow update id, so
+    a repeat with the same key answers once and returns the first result.
+    """
+    if len(reason) > DECLINE_REASON_MAX_LENGTH:
+        raise InvalidInput("reason", f"at most {DECLINE_REASON_MAX_LENGTH} characters")
+    engine: Engine = request.app.state.engine
+    _, period, _ = await looking_up(engine, lambda session: contacts.scope(session, contact))
+    if period.status != "open":
+        action = "accept" if accept else "decline"
+        raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
+    temporal = await get_temporal(request)
+    handle = billing_handle(temporal, contact.commitment_id, contact.period_id)
+    update = CommitmentBillingWorkflow.accept if accept else CommitmentBillingWorkflow.decline
+    body = Answer(actor=f"contact:{contact.email}", reason=reason)
+    return await workflow_update(
+        lambda: handle.execute_update(update, body, id=key), "invitation not found"
+    )

@@ -1,0 +1,35 @@
+"""Workflows that were running when the code changed must go on: histories recorded with
+earlier code replay through today's workflow code without a non-determinism error.
+
+`histories/commitment_billing_before_relay.json` is a whole pay-app lifecycle (invite, accept,
+fill in, submit, approve, finalize, pay, the period's close) recorded on commit 1612b40, before
+a step's emails went to the worker's relay: its activities' results have no `relayed` field,
+and its workflow delivered what they handed back itself.
+"""
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.billing_period import BillingPeriodWorkflow
+from workflows.commitment_billing import CommitmentBillingWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in HISTORIES.glob("*.json")))
+async def test_a_recorded_history_replays_on_todays_code(name: str) -> None:
+    history = WorkflowHistory.from_json(f"replayed-{name}", (HISTORIES / name).read_text())
+    replayer = Replayer(
+        workflows=[CommitmentBillingWorkflow, BillingPeriodWorkflow],
+        data_converter=pydantic_data_converter,
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+def test_there_is_a_history_to_replay() -> None:
+    assert list(HISTORIES.glob("*.json"))

@@ -161,6 +161,7 @@ async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateI
     )
     if existing.pay_app_id is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")
+    note(pay_app_id=existing.pay_app_id)
     action = (
         PayAppAction.RESUBMIT
         if existing.pay_app_status == "revise_and_resubmit"

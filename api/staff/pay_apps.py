@@ -16,6 +16,7 @@ from paydraw.actors import Actor
 from paydraw.domain.errors import InvalidInput, NotFound
 from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, transition
 from paydraw.fields import Text
+from paydraw.logs import note
 from paydraw.pay_apps import service
 from paydraw.pay_apps.schemas import (
     PayAppCreate,
@@ -99,6 +100,7 @@ async def act(
     **fields: Any,
 ) -> PayAppAnswer | None:
     """Resolve the caller's role and send the step to the pay app's workflow."""
+    note(pay_app_id=pay_app_id)
 
     def locate(session: Session) -> tuple[PayAppStep, PayAppStatus]:
         role, pay_app = service.locate(session, user.id, pay_app_id)

@@ -96,7 +96,8 @@ async def test_a_request_id_follows_the_request_and_no_record_holds_a_secret(
     logged = records(api_child.log_path) + records(tmp_path / "worker.log")
     submit = [record for record in logged if record.get("request_id") == "req-submit-7f3a"]
     # The API's line for the request, the workflow's for the update, the activity's for the step.
-    assert any(r["logger"] == "paydraw.http" and "submit" in r["message"] for r in submit), submit
+    [line] = [r for r in submit if r["logger"] == "paydraw.http"]
+    assert "submit" in line["message"] and line["pay_app_id"] == submitted.json()["id"], line
     assert any(r["logger"] == "temporalio.workflow" for r in submit), submit
     assert any(r.get("activity") == "apply_pay_app_step" for r in submit), submit
     assert all(r.get("actor", "").startswith("contact:") for r in submit if "actor" in r)

@@ -118,19 +118,16 @@ async def send(email: OutgoingEmail, *, server: MailServer, mail_from: str) -> N
         await smtp.send(email)
 
 
-Server = MailServer
-
-
 class IdleConnections:
     """Connections that ended their last send well, for the next sender to the same server.
     Kept per event loop, since a connection belongs to the loop that opened it."""
 
     def __init__(self) -> None:
         self.by_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[Server, list[tuple[aiosmtplib.SMTP, float]]]
+            asyncio.AbstractEventLoop, dict[MailServer, list[tuple[aiosmtplib.SMTP, float]]]
         ] = weakref.WeakKeyDictionary()
 
-    def take(self, server: Server) -> aiosmtplib.SMTP | None:
+    def take(self, server: MailServer) -> aiosmtplib.SMTP | None:
         loop = asyncio.get_running_loop()
         idle = self.by_loop.get(loop, {}).get(server, [])
         while idle:
@@ -140,11 +137,11 @@ class IdleConnections:
             smtp.close()
         return None
 
-    def drop(self, server: Server) -> None:
+    def drop(self, server: MailServer) -> None:
         for smtp, _since in self.by_loop.get(asyncio.get_running_loop(), {}).pop(server, []):
             smtp.close()
 
-    def keep(self, server: Server, smtp: aiosmtplib.SMTP) -> bool:
+    def keep(self, server: MailServer, smtp: aiosmtplib.SMTP) -> bool:
         """False when enough are kept already: then the caller says QUIT."""
         loop = asyncio.get_running_loop()
         for closed in [each for each in self.by_loop if each.is_closed()]:

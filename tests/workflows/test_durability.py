@@ -22,6 +22,7 @@ from tests.workflows.helpers import (
     api_client,
     open_period,
     post,
+    process_environment,
     project_with_commitments,
     wait_for,
 )
@@ -35,17 +36,9 @@ def worker_process(
     env: WorkflowEnvironment, settings: Settings, log: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``python -m paydraw.worker`` as its own process, as an operator runs it."""
-    environment = {
-        **os.environ,
-        "PAYDRAW_DATABASE_URL": settings.resolved_database_url,
-        "PAYDRAW_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "PAYDRAW_TEMPORAL_NAMESPACE": env.client.namespace,
-        "PAYDRAW_TEMPORAL_TASK_QUEUE": settings.temporal_task_queue,
-        "PAYDRAW_SMTP_HOST": settings.smtp_host,
-        "PAYDRAW_SMTP_PORT": str(settings.smtp_port),
-        "PAYDRAW_SECRET_KEY": settings.secret_key,
-        "PAYDRAW_PUBLIC_URL": settings.public_url,
-    }
+    # The same PAYDRAW_* variables as every other process a test starts (all the settings, the
+    # secrets as they are), so a new setting reaches this worker too.
+    environment = {**os.environ, **process_environment(env, settings)}
     with log.open("ab") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "paydraw.worker"],

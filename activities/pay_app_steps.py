@@ -28,7 +28,7 @@ def mark_step_applied(session: Session, step_id: str) -> bool:
     """
     if not step_id:
         return True
-    mark = insert_unless_taken(session, RECORDS, ["principal", "key"])
+    mark = insert_unless_taken(session, RECORDS, ("principal", "key"), RECORDS.c.id)
     row = {
         "id": record_id(),
         "principal": STEP_PRINCIPAL,
@@ -37,7 +37,7 @@ def mark_step_applied(session: Session, step_id: str) -> bool:
         "state": "done",
         "created_at": utcnow(),
     }
-    inserted = session.execute(mark.values(row).returning(RECORDS.c.id))
+    inserted = session.execute(mark, row)
     return inserted.first() is not None
 
 

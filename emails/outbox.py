@@ -13,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import ReturningInsert
 from sqlmodel import Session, col, select
 
 from emails.render import render
@@ -75,7 +75,7 @@ def enqueue_request(session: Session, request: EmailRequest) -> EmailOutbox:
     earlier attempt, or a racing transaction), and then the row that took it is returned."""
     row = rendered(request)
     values = {column.name: getattr(row, column.name) for column in OUTBOX.columns}
-    inserted = session.execute(insert_unless_queued(session).values(values).returning(OUTBOX.c.id))
+    inserted = session.execute(insert_unless_queued(session), values)
     if inserted.first() is not None:
         # The session takes the row as the one it just inserted, as if it had loaded it.
         make_transient_to_detached(row)
@@ -104,8 +104,8 @@ def queued_ids(session: Session) -> list[str]:
     return list(session.info.get(QUEUED_IN_SESSION, {}))
 
 
-def insert_unless_queued(session: Session) -> Insert:
-    return insert_unless_taken(session, OUTBOX, ["dedupe_key"])
+def insert_unless_queued(session: Session) -> ReturningInsert[str]:
+    return insert_unless_taken(session, OUTBOX, ("dedupe_key",), OUTBOX.c.id)
 
 
 def enqueue_all(session: Session, requests: Sequence[EmailRequest]) -> list[EmailOutbox]:

@@ -41,6 +41,8 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    # The templates ship with the code: no look at their files' times at every email.
+    auto_reload=False,
 )
 
 

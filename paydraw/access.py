@@ -4,6 +4,7 @@ Everything a caller has no role on is reported as not found, so nobody learns th
 company's project exists. A role that may see but not act gets a permission error.
 """
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from paydraw.db.tables import Commitment, Project, ProjectMember
@@ -14,11 +15,15 @@ EVERY_STAFF_ROLE = frozenset({Role.ADMIN, Role.REVIEWER, Role.VIEWER})
 ADMIN_ONLY = frozenset({Role.ADMIN})
 
 
+ROLE_ON_PROJECT = select(ProjectMember.role).where(
+    ProjectMember.project_id == bindparam("project_id"),
+    ProjectMember.user_id == bindparam("user_id"),
+)
+
+
 def role_on_project(session: Session, user_id: str, project_id: str) -> Role | None:
-    query = select(ProjectMember.role).where(
-        ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
-    )
-    role = session.exec(query).first()
+    params = {"project_id": project_id, "user_id": user_id}
+    role = session.exec(ROLE_ON_PROJECT, params=params).first()
     return Role(role) if role else None
 
 

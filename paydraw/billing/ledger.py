@@ -127,6 +127,26 @@ def build_ledger(session: Session, commitment: Commitment) -> Ledger:
     return ledger
 
 
+HISTORY_BEFORE = (
+    sqlalchemy.select(  # sqlmodel's select types at most four columns
+        col(PayApp.id),
+        col(PayApp.status),
+        col(PayApp.total_earned_less_retainage),
+        col(PayAppLine.sov_line_id),
+        col(PayAppLine.work_this_period),
+        col(PayAppLine.materials_stored),
+        col(PayAppLine.retainage_release),
+    )
+    .outerjoin(PayAppLine, col(PayAppLine.pay_app_id) == col(PayApp.id))
+    .where(
+        col(PayApp.commitment_id) == sqlalchemy.bindparam("commitment_id", type_=sqlalchemy.String),
+        col(PayApp.number) < sqlalchemy.bindparam("number", type_=sqlalchemy.Integer),
+        col(PayApp.status) != "void",
+    )
+    .order_by(col(PayApp.number))
+)
+
+
 def history_before(
     session: Session, contract: Contract, commitment_id: str, number: int
 ) -> tuple[dict[str, LineHistory], Decimal]:
@@ -135,27 +155,10 @@ def history_before(
 
     One query reads just the columns the replay needs (a pay app without lines still counts:
     it leaves no stored material behind)."""
-    query = (
-        sqlalchemy.select(  # sqlmodel's select types at most four columns
-            col(PayApp.id),
-            col(PayApp.status),
-            col(PayApp.total_earned_less_retainage),
-            col(PayAppLine.sov_line_id),
-            col(PayAppLine.work_this_period),
-            col(PayAppLine.materials_stored),
-            col(PayAppLine.retainage_release),
-        )
-        .outerjoin(PayAppLine, col(PayAppLine.pay_app_id) == col(PayApp.id))
-        .where(
-            col(PayApp.commitment_id) == commitment_id,
-            col(PayApp.number) < number,
-            col(PayApp.status) != "void",
-        )
-        .order_by(col(PayApp.number))
-    )
+    result = session.execute(HISTORY_BEFORE, {"commitment_id": commitment_id, "number": number})
     history: dict[str, LineHistory] = {}
     replayed_certificate = previous_certificate = Decimal("0.00")
-    for (_, status, earned), rows in groupby(session.execute(query), key=lambda row: row[:3]):
+    for (_, status, earned), rows in groupby(result, key=lambda row: row[:3]):
         entries = {
             sov_line_id: LineEntry(work, stored, released)
             for _, _, _, sov_line_id, work, stored, released in rows

@@ -25,19 +25,35 @@ def by_number(session: Session, project_id: str, number: str) -> Commitment | No
     return session.exec(query).first()
 
 
+# The statements of the busiest queries are built once, with bound parameters (see
+# paydraw.pay_apps.repository).
+CONTACTS = (
+    select(Contact)
+    .where(Contact.commitment_id == sqlalchemy.bindparam("commitment_id"))
+    .order_by(col(Contact.email))
+)
+SOV_LINES = (
+    select(SovLine)
+    .where(SovLine.commitment_id == sqlalchemy.bindparam("commitment_id"))
+    .order_by(col(SovLine.position))
+)
+DRAWS = (
+    select(Draw)
+    .where(Draw.commitment_id == sqlalchemy.bindparam("commitment_id"))
+    .order_by(col(Draw.position))
+)
+
+
 def contacts(session: Session, commitment_id: str) -> list[Contact]:
-    query = select(Contact).where(Contact.commitment_id == commitment_id)
-    return list(session.exec(query.order_by(col(Contact.email))))
+    return list(session.exec(CONTACTS, params={"commitment_id": commitment_id}))
 
 
 def sov_lines(session: Session, commitment_id: str) -> list[SovLine]:
-    query = select(SovLine).where(SovLine.commitment_id == commitment_id)
-    return list(session.exec(query.order_by(col(SovLine.position))))
+    return list(session.exec(SOV_LINES, params={"commitment_id": commitment_id}))
 
 
 def draws(session: Session, commitment_id: str) -> list[Draw]:
-    query = select(Draw).where(Draw.commitment_id == commitment_id)
-    return list(session.exec(query.order_by(col(Draw.position))))
+    return list(session.exec(DRAWS, params={"commitment_id": commitment_id}))
 
 
 def change_orders(session: Session, commitment_id: str) -> list[ChangeOrder]:
@@ -69,8 +85,10 @@ class ContractLine(NamedTuple):
     change_orders: Decimal
 
 
-def contract_lines(session: Session, commitment_id: str) -> list[ContractLine]:
-    """The SOV lines in order, each with its approved change orders summed, in one query."""
+def _contract_lines_query() -> sqlalchemy.Select[
+    str, str, str, Decimal, Decimal | None, Decimal | None
+]:
+    commitment_id = sqlalchemy.bindparam("commitment_id", type_=sqlalchemy.String)
     changes = (
         sqlalchemy.select(
             col(ChangeOrderLine.sov_line_id),
@@ -83,7 +101,7 @@ def contract_lines(session: Session, commitment_id: str) -> list[ContractLine]:
         .group_by(col(ChangeOrderLine.sov_line_id))
         .subquery()
     )
-    query = (
+    return (
         sqlalchemy.select(
             col(SovLine.id),
             col(SovLine.code),
@@ -96,9 +114,18 @@ def contract_lines(session: Session, commitment_id: str) -> list[ContractLine]:
         .where(col(SovLine.commitment_id) == commitment_id)
         .order_by(col(SovLine.position))
     )
+
+
+CONTRACT_LINES = _contract_lines_query()
+
+
+def contract_lines(session: Session, commitment_id: str) -> list[ContractLine]:
+    """The SOV lines in order, each with its approved change orders summed, in one query."""
     return [
         ContractLine(line_id, code, description, value, percent, total or Decimal("0.00"))
-        for line_id, code, description, value, percent, total in session.execute(query)
+        for line_id, code, description, value, percent, total in session.execute(
+            CONTRACT_LINES, {"commitment_id": commitment_id}
+        )
     ]
 
 
@@ -114,9 +141,14 @@ def next_position(session: Session, commitment_id: str) -> int:
     return (session.exec(query).one() or 0) + 1
 
 
+CREDIT_ENTRIES = select(CreditEntry).where(
+    CreditEntry.commitment_id == sqlalchemy.bindparam("commitment_id")
+)
+
+
 def credit_balance(session: Session, commitment_id: str) -> Decimal:
-    query = select(CreditEntry).where(CreditEntry.commitment_id == commitment_id)
-    return sum((entry.amount for entry in session.exec(query)), Decimal("0.00"))
+    entries = session.exec(CREDIT_ENTRIES, params={"commitment_id": commitment_id})
+    return sum((entry.amount for entry in entries), Decimal("0.00"))
 
 
 def delete_sov(session: Session, commitment_id: str) -> None:

@@ -3,7 +3,8 @@
 from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import and_, exists
+import sqlalchemy
+from sqlalchemy import String, and_, bindparam, exists
 from sqlmodel import Session, col, func, select
 
 from paydraw.db.tables import (
@@ -30,34 +31,42 @@ UNFINISHED = (
 )
 
 
+# The statements of the busiest queries are built once, with bound parameters, and reused: one
+# built afresh for every call costs more Python than running it (the ORM compiles its structure
+# and its cache key each time).
+
+LOCK_COMMITMENT = (
+    select(Commitment)
+    .where(Commitment.id == bindparam("commitment_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_commitment(session: Session, commitment_id: str) -> Commitment:
     """The commitment, locked until the transaction ends: every change to its billing takes this
     lock first, so two requests never compute from the same history. (SQLite ignores FOR UPDATE;
     there BEGIN IMMEDIATE already serializes writers.)"""
-    query = (
-        select(Commitment)
-        .where(Commitment.id == commitment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    commitment = session.exec(query).first()
+    commitment = session.exec(LOCK_COMMITMENT, params={"commitment_id": commitment_id}).first()
     if commitment is None:
         raise NotFound(f"commitment {commitment_id} not found")
     return commitment
 
 
+LOCK_COMMITMENT_OF = (
+    select(Commitment, Project)
+    .join(PayApp, col(PayApp.commitment_id) == col(Commitment.id))
+    .join(Project, col(Project.id) == col(Commitment.project_id))
+    .where(PayApp.id == bindparam("pay_app_id"))
+    .with_for_update(of=Commitment)
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_commitment_of(session: Session, pay_app_id: str) -> tuple[Commitment, Project] | None:
     """The pay app's commitment, locked as `lock_commitment` locks it, and its project, in one
     query; None if there is no such pay app."""
-    query = (
-        select(Commitment, Project)
-        .join(PayApp, col(PayApp.commitment_id) == col(Commitment.id))
-        .join(Project, col(Project.id) == col(Commitment.project_id))
-        .where(PayApp.id == pay_app_id)
-        .with_for_update(of=Commitment)
-        .execution_options(populate_existing=True)
-    )
-    return session.exec(query).first()
+    return session.exec(LOCK_COMMITMENT_OF, params={"pay_app_id": pay_app_id}).first()
 
 
 class Located(NamedTuple):
@@ -70,23 +79,25 @@ class Located(NamedTuple):
     role: str | None
 
 
+LOCATE = (
+    select(PayApp.commitment_id, PayApp.period_id, PayApp.status, ProjectMember.role)
+    .select_from(PayApp)
+    .join(Commitment, col(Commitment.id) == col(PayApp.commitment_id))
+    .outerjoin(
+        ProjectMember,
+        and_(
+            col(ProjectMember.project_id) == col(Commitment.project_id),
+            col(ProjectMember.user_id) == bindparam("user_id"),
+        ),
+    )
+    .where(PayApp.id == bindparam("pay_app_id"))
+)
+
+
 def locate(session: Session, pay_app_id: str, user_id: str) -> Located | None:
     """One query for what an action needs before it goes to the workflow; None if there is no
     such pay app."""
-    query = (
-        select(PayApp.commitment_id, PayApp.period_id, PayApp.status, ProjectMember.role)
-        .select_from(PayApp)
-        .join(Commitment, col(Commitment.id) == col(PayApp.commitment_id))
-        .outerjoin(
-            ProjectMember,
-            and_(
-                col(ProjectMember.project_id) == col(Commitment.project_id),
-                col(ProjectMember.user_id) == user_id,
-            ),
-        )
-        .where(PayApp.id == pay_app_id)
-    )
-    row = session.exec(query).first()
+    row = session.exec(LOCATE, params={"pay_app_id": pay_app_id, "user_id": user_id}).first()
     return None if row is None else Located(*row)
 
 
@@ -99,26 +110,22 @@ class ContactPayApp(NamedTuple):
     pay_app_status: str | None
 
 
-def for_contact(
-    session: Session, commitment_id: str, period_id: str, email: str, kind: str
-) -> ContactPayApp | None:
-    """The contact's period and live pay app in one query, within the scope that
-    `paydraw.contacts.service.scope` defines: the commitment and period of one project, `email`
-    still one of the commitment's invoice contacts, and the commitment invited to the period.
-    None outside that scope."""
+def _for_contact_query() -> sqlalchemy.Select[str, str | None, str | None]:
+    commitment_id = bindparam("commitment_id", type_=String)
+    period_id = bindparam("period_id", type_=String)
     invoice_contact = exists().where(
         col(Contact.commitment_id) == commitment_id,
-        col(Contact.email) == email,
+        col(Contact.email) == bindparam("email"),
         col(Contact.invoice_contact).is_(True),
     )
     live = and_(
         col(PayApp.commitment_id) == col(Invitation.commitment_id),
         col(PayApp.period_id) == col(Invitation.period_id),
-        col(PayApp.kind) == kind,
+        col(PayApp.kind) == bindparam("kind"),
         col(PayApp.status) != PayAppStatus.VOID,
     )
-    query = (
-        select(BillingPeriod.status, PayApp.id, PayApp.status)
+    return (
+        sqlalchemy.select(col(BillingPeriod.status), col(PayApp.id), col(PayApp.status))
         .select_from(Invitation)
         .join(BillingPeriod, col(BillingPeriod.id) == col(Invitation.period_id))
         .join(
@@ -130,36 +137,62 @@ def for_contact(
         )
         .outerjoin(PayApp, live)
         .where(
-            Invitation.period_id == period_id,
-            Invitation.commitment_id == commitment_id,
-            Invitation.status != InvitationStatus.NOT_INVITED,
+            col(Invitation.period_id) == period_id,
+            col(Invitation.commitment_id) == commitment_id,
+            col(Invitation.status) != InvitationStatus.NOT_INVITED,
             invoice_contact,
         )
     )
-    row = session.exec(query).first()
+
+
+FOR_CONTACT = _for_contact_query()
+
+
+def for_contact(
+    session: Session, commitment_id: str, period_id: str, email: str, kind: str
+) -> ContactPayApp | None:
+    """The contact's period and live pay app in one query, within the scope that
+    `paydraw.contacts.service.scope` defines: the commitment and period of one project, `email`
+    still one of the commitment's invoice contacts, and the commitment invited to the period.
+    None outside that scope."""
+    params = {"commitment_id": commitment_id, "period_id": period_id, "email": email, "kind": kind}
+    row = session.execute(FOR_CONTACT, params).first()
     return None if row is None else ContactPayApp(*row)
+
+
+FRESH = (
+    select(PayApp)
+    .where(PayApp.id == bindparam("pay_app_id"))
+    .execution_options(populate_existing=True)
+)
 
 
 def fresh(session: Session, pay_app_id: str) -> PayApp | None:
     """The pay app as committed now, not as this session may have read it before a lock."""
-    query = select(PayApp).where(PayApp.id == pay_app_id)
-    return session.exec(query.execution_options(populate_existing=True)).first()
+    return session.exec(FRESH, params={"pay_app_id": pay_app_id}).first()
+
+
+NEXT_NUMBER = select(func.max(PayApp.number)).where(
+    PayApp.commitment_id == bindparam("commitment_id")
+)
 
 
 def next_number(session: Session, commitment_id: str) -> int:
-    query = select(func.max(PayApp.number)).where(PayApp.commitment_id == commitment_id)
-    return (session.exec(query).one() or 0) + 1
+    return (session.exec(NEXT_NUMBER, params={"commitment_id": commitment_id}).one() or 0) + 1
+
+
+LIVE_PAY_APP = select(PayApp).where(
+    PayApp.commitment_id == bindparam("commitment_id"),
+    PayApp.period_id == bindparam("period_id"),
+    PayApp.kind == bindparam("kind"),
+    PayApp.status != PayAppStatus.VOID,
+)
 
 
 def live_pay_app(session: Session, commitment_id: str, period_id: str, kind: str) -> PayApp | None:
     """The non-void pay app of the commitment for this period and kind, if any."""
-    query = select(PayApp).where(
-        PayApp.commitment_id == commitment_id,
-        PayApp.period_id == period_id,
-        PayApp.kind == kind,
-        PayApp.status != PayAppStatus.VOID,
-    )
-    return session.exec(query).first()
+    params = {"commitment_id": commitment_id, "period_id": period_id, "kind": kind}
+    return session.exec(LIVE_PAY_APP, params=params).first()
 
 
 def drafts_in_period(session: Session, period_id: str) -> list[str]:
@@ -170,28 +203,36 @@ def drafts_in_period(session: Session, period_id: str) -> list[str]:
     return list(session.exec(query.order_by(col(PayApp.number))))
 
 
+UNFINISHED_PAY_APP = select(PayApp).where(
+    PayApp.commitment_id == bindparam("commitment_id"), col(PayApp.status).in_(UNFINISHED)
+)
+
+
 def unfinished_pay_app(session: Session, commitment_id: str) -> PayApp | None:
     """A pay app of the commitment still on its way to a certificate."""
-    query = select(PayApp).where(
-        PayApp.commitment_id == commitment_id, col(PayApp.status).in_(UNFINISHED)
-    )
-    return session.exec(query).first()
+    return session.exec(UNFINISHED_PAY_APP, params={"commitment_id": commitment_id}).first()
+
+
+LATER_PAY_APP = select(PayApp).where(
+    PayApp.commitment_id == bindparam("commitment_id"),
+    PayApp.number > bindparam("number"),
+    PayApp.status != PayAppStatus.VOID,
+)
 
 
 def later_pay_app(session: Session, pay_app: PayApp) -> PayApp | None:
     """A non-void pay app of the same commitment numbered after `pay_app`."""
-    query = select(PayApp).where(
-        PayApp.commitment_id == pay_app.commitment_id,
-        PayApp.number > pay_app.number,
-        PayApp.status != PayAppStatus.VOID,
-    )
-    return session.exec(query).first()
+    params = {"commitment_id": pay_app.commitment_id, "number": pay_app.number}
+    return session.exec(LATER_PAY_APP, params=params).first()
+
+
+LINES = select(PayAppLine).where(PayAppLine.pay_app_id == bindparam("pay_app_id"))
 
 
 def lines(session: Session, pay_app_id: str) -> dict[str, PayAppLine]:
     """The pay app's lines by SOV line id."""
-    query = select(PayAppLine).where(PayAppLine.pay_app_id == pay_app_id)
-    return {line.sov_line_id: line for line in session.exec(query)}
+    rows = session.exec(LINES, params={"pay_app_id": pay_app_id})
+    return {line.sov_line_id: line for line in rows}
 
 
 def save_entries(
@@ -248,6 +289,12 @@ def release_draws(session: Session, pay_app_id: str) -> list[str]:
     return released
 
 
+PAYMENTS = (
+    select(Payment)
+    .where(Payment.pay_app_id == bindparam("pay_app_id"))
+    .order_by(col(Payment.created_at), col(Payment.id))
+)
+
+
 def payments(session: Session, pay_app_id: str) -> list[Payment]:
-    query = select(Payment).where(Payment.pay_app_id == pay_app_id)
-    return list(session.exec(query.order_by(col(Payment.created_at), col(Payment.id))))
+    return list(session.exec(PAYMENTS, params={"pay_app_id": pay_app_id}))

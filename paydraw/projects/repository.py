@@ -1,5 +1,6 @@
 """Queries for projects and their members."""
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from paydraw.db.tables import Project, ProjectMember, User
@@ -21,13 +22,17 @@ def membership(session: Session, project_id: str, user_id: str) -> ProjectMember
     return session.exec(query).first()
 
 
-def emails_with_role(session: Session, project_id: str, role: str) -> list[str]:
-    query = (
-        select(User.email)
-        .join(ProjectMember, col(ProjectMember.user_id) == col(User.id))
-        .where(ProjectMember.project_id == project_id, ProjectMember.role == role)
+EMAILS_WITH_ROLE = (
+    select(User.email)
+    .join(ProjectMember, col(ProjectMember.user_id) == col(User.id))
+    .where(
+        ProjectMember.project_id == bindparam("project_id"), ProjectMember.role == bindparam("role")
     )
-    return sorted(session.exec(query))
+)
+
+
+def emails_with_role(session: Session, project_id: str, role: str) -> list[str]:
+    return sorted(session.exec(EMAILS_WITH_ROLE, params={"project_id": project_id, "role": role}))
 
 
 def created_with_number(session: Session, user_id: str, number: str) -> Project | None:

@@ -1,5 +1,6 @@
 """Queries for users and their API keys."""
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from paydraw.db.tables import ApiKey, User
@@ -13,10 +14,12 @@ def by_id(session: Session, user_id: str) -> User | None:
     return session.get(User, user_id)
 
 
+BY_KEY_HASH = (
+    select(User)
+    .join(ApiKey, col(ApiKey.user_id) == col(User.id))
+    .where(ApiKey.key_hash == bindparam("key_hash"), col(ApiKey.revoked_at).is_(None))
+)
+
+
 def by_key_hash(session: Session, key_hash: str) -> User | None:
-    query = (
-        select(User)
-        .join(ApiKey, col(ApiKey.user_id) == col(User.id))
-        .where(ApiKey.key_hash == key_hash, col(ApiKey.revoked_at).is_(None))
-    )
-    return session.exec(query).first()
+    return session.exec(BY_KEY_HASH, params={"key_hash": key_hash}).first()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import trustme
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -58,6 +59,10 @@ async def test_invites_go_through_a_relay_that_wants_starttls_and_a_login(
             )
             # Tried, refused, and tried again: an outage, not a refusal of the emails.
             await wait_for(lambda: attempts(engine) >= 2, timeout=30, what="refused logins")
+            # The operator sees it on /metrics: emails queued after a failed try (the batch
+            # stops at the login, so the try is counted on the email it was for).
+            scraped = await paydraw.api.get("/metrics")
+            assert retrying_gauge(scraped.text) >= 1
         assert relay.received == [] and relay.logins == []
         assert statuses(engine) == ["pending"] * 3  # kept for later, none failed for good
         # One clear line a try, naming the login and the relay's answer; no traceback.
@@ -79,6 +84,18 @@ async def test_invites_go_through_a_relay_that_wants_starttls_and_a_login(
     ]
     assert relay.logins and set(relay.logins) == {"paydraw"}
     assert statuses(engine) == ["sent"] * 3
+
+
+def retrying_gauge(metrics: str) -> float:
+    """The API's gauge of emails still queued after a failed attempt."""
+    found = [
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "paydraw_emails_retrying"
+    ]
+    assert len(found) == 1, metrics
+    return found[0]
 
 
 def statuses(engine: Engine) -> list[str]:

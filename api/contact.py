@@ -139,6 +139,7 @@ async def fill_pay_app(
     existing = await looking_up(
         engine, lambda session: pay_app_to_change(session, contact, "bill in")
     )
+    note(pay_app_id=existing.pay_app_id, project_id=existing.project_id)
     if existing.pay_app_id is None:
         create = PayAppCreate(kind=PayAppKind.PROGRESS, **body.model_dump())
         return await contact_step(request, contact, key, action="create", create=create)
@@ -161,7 +162,7 @@ async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateI
     )
     if existing.pay_app_id is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")
-    note(pay_app_id=existing.pay_app_id)
+    note(pay_app_id=existing.pay_app_id, project_id=existing.project_id)
     action = (
         PayAppAction.RESUBMIT
         if existing.pay_app_status == "revise_and_resubmit"

@@ -16,6 +16,7 @@ from paydraw.contacts import service as contacts
 from paydraw.contacts.tokens import ContactClaim
 from paydraw.db.tables import BillingPeriod, Project
 from paydraw.domain.errors import InvalidInput, InvalidTransition
+from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
 from paydraw.periods.schemas import PeriodPublic
 from paydraw.settings import Settings
@@ -127,6 +128,7 @@ async def answer(
         raise InvalidInput("reason", f"at most {DECLINE_REASON_MAX_LENGTH} characters")
     engine: Engine = request.app.state.engine
     _, period, _ = await looking_up(engine, lambda session: contacts.scope(session, contact))
+    note(project_id=period.project_id)
     if period.status != "open":
         action = "accept" if accept else "decline"
         raise InvalidTransition(period.status, action, [], subject="an invitation of a period")

@@ -102,7 +102,7 @@ async def act(
     """Resolve the caller's role and send the step to the pay app's workflow."""
     note(pay_app_id=pay_app_id)
 
-    def locate(session: Session) -> tuple[PayAppStep, PayAppStatus]:
+    def locate(session: Session) -> tuple[PayAppStep, PayAppStatus, str]:
         role, pay_app = service.locate(session, user.id, pay_app_id)
         assert pay_app.period_id is not None
         status = PayAppStatus(pay_app.status)
@@ -116,9 +116,10 @@ async def act(
             role=role,
             **fields,
         )
-        return step, status
+        return step, status, pay_app.project_id
 
-    step, status = await looking_up(request.app.state.engine, locate)
+    step, status, project_id = await looking_up(request.app.state.engine, locate)
+    note(project_id=project_id)
     try:
         return await send_step(request, step, key)
     except (BillingEnded, NotFound):

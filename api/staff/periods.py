@@ -12,6 +12,7 @@ from api.steps import billing_start_operation, period_input, start_operation
 from paydraw.access import ADMIN_ONLY
 from paydraw.actors import Actor
 from paydraw.db.tables import BillingPeriod, Project
+from paydraw.logs import note
 from paydraw.periods import service
 from paydraw.periods.schemas import (
     Board,
@@ -104,6 +105,7 @@ async def invite(
         )
 
     period, project, eligible, refused = await reading(engine, check)
+    note(project_id=project.id)
     if not eligible:
         return InviteResponse(invited=[], refused=refused)
     request = InviteCommitments(commitment_ids=eligible, message=body.message, actor=user.label)

@@ -77,10 +77,17 @@ class Located(NamedTuple):
     period_id: str | None
     status: str
     role: str | None
+    project_id: str
 
 
 LOCATE = (
-    select(PayApp.commitment_id, PayApp.period_id, PayApp.status, ProjectMember.role)
+    sqlalchemy.select(
+        col(PayApp.commitment_id),
+        col(PayApp.period_id),
+        col(PayApp.status),
+        col(ProjectMember.role),
+        col(Commitment.project_id),
+    )
     .select_from(PayApp)
     .join(Commitment, col(Commitment.id) == col(PayApp.commitment_id))
     .outerjoin(
@@ -90,14 +97,14 @@ LOCATE = (
             col(ProjectMember.user_id) == bindparam("user_id"),
         ),
     )
-    .where(PayApp.id == bindparam("pay_app_id"))
+    .where(col(PayApp.id) == bindparam("pay_app_id"))
 )
 
 
 def locate(session: Session, pay_app_id: str, user_id: str) -> Located | None:
     """One query for what an action needs before it goes to the workflow; None if there is no
     such pay app."""
-    row = session.exec(LOCATE, params={"pay_app_id": pay_app_id, "user_id": user_id}).first()
+    row = session.execute(LOCATE, {"pay_app_id": pay_app_id, "user_id": user_id}).first()
     return None if row is None else Located(*row)
 
 
@@ -108,9 +115,10 @@ class ContactPayApp(NamedTuple):
     period_status: str
     pay_app_id: str | None
     pay_app_status: str | None
+    project_id: str
 
 
-def _for_contact_query() -> sqlalchemy.Select[str, str | None, str | None]:
+def _for_contact_query() -> sqlalchemy.Select[str, str | None, str | None, str]:
     commitment_id = bindparam("commitment_id", type_=String)
     period_id = bindparam("period_id", type_=String)
     invoice_contact = exists().where(
@@ -125,7 +133,12 @@ def _for_contact_query() -> sqlalchemy.Select[str, str | None, str | None]:
         col(PayApp.status) != PayAppStatus.VOID,
     )
     return (
-        sqlalchemy.select(col(BillingPeriod.status), col(PayApp.id), col(PayApp.status))
+        sqlalchemy.select(
+            col(BillingPeriod.status),
+            col(PayApp.id),
+            col(PayApp.status),
+            col(BillingPeriod.project_id),
+        )
         .select_from(Invitation)
         .join(BillingPeriod, col(BillingPeriod.id) == col(Invitation.period_id))
         .join(

@@ -101,6 +101,16 @@ async def test_a_request_id_follows_the_request_and_no_record_holds_a_secret(
     assert any(r["logger"] == "temporalio.workflow" for r in submit), submit
     assert any(r.get("activity") == "apply_pay_app_step" for r in submit), submit
     assert all(r.get("actor", "").startswith("contact:") for r in submit if "actor" in r)
+    # The actor, the project and the pay app travel with the request id into the workflow's and
+    # the activity's records.
+    downstream = [r for r in submit if r["logger"] != "paydraw.http"]
+    assert downstream and all(
+        r.get("project_id") == project_id
+        and r.get("pay_app_id") == submitted.json()["id"]
+        and r.get("actor", "").startswith("contact:")
+        for r in downstream
+    ), downstream
+    assert line["project_id"] == project_id, line
 
     refused = [record for record in logged if record.get("request_id") == "req-over-billed"]
     refusals = [r for r in refused if "refused" in r["message"]]

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import contact, errors, health, metrics
+from api import contact, docs, errors, health, metrics
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
@@ -30,6 +30,9 @@ def create_app(
         title="Paydraw",
         summary="Durable progress billing: invites to bill, pay applications, retainage.",
         version="0.1.0",
+        # Served by api.docs, with their files from the app rather than a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -44,6 +47,8 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     # Outermost: every record written while a request is served carries its id.
     app.add_middleware(RequestLogMiddleware)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS_URL, docs.assets(), name="api-docs-assets")
     app.include_router(health.router)
     app.include_router(metrics.router)
     # Every answer of the API is documented, its errors in the error model (api.errors).

@@ -11,7 +11,7 @@ from api.metrics import ApiMetrics, MetricsMiddleware
 from api.pages import contact as contact_page
 from api.pages import mailbox
 from api.request_log import RequestLogMiddleware
-from api.staff import commitments, pay_apps, periods, projects
+from api.staff import commitments, lists, pay_apps, periods, projects
 from paydraw import logs, tracing
 from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
@@ -52,7 +52,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     # Every answer of the API is documented, its errors in the error model (api.errors).
-    for router in (projects, commitments, periods, pay_apps, contact):
+    for router in (projects, commitments, periods, pay_apps, lists, contact):
         app.include_router(router.router, responses=errors.ERROR_RESPONSES)
     if settings.local_mailbox:
         app.include_router(mailbox.router)

@@ -62,6 +62,7 @@ class Project(SQLModel, table=True):
     billing_cycle_start_day: int = 1
     billing_cycle_due_day: int = 25
     terminology: str = "general_contractor"
+    currency: str = Field(default="USD", max_length=3)
     created_by: str = Field(foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -16,10 +16,13 @@ from emails.render import EmailKind
 from paydraw.commitments import repository as commitments
 from paydraw.contacts.tokens import ContactClaim, link
 from paydraw.db.tables import BillingPeriod, Commitment, PayApp, PayAppLine, Payment, Project
+from paydraw.display import money
 from paydraw.domain.g702 import Application
 from paydraw.domain.transitions import Role
 from paydraw.projects.repository import emails_with_role
 from paydraw.settings import Settings
+
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,10 @@ def submitted(
         session, project.id, Role.ADMIN
     )
     context = {
-        "total_completed_and_stored": f"{app.summary.total_completed_and_stored:.2f}",
-        "current_payment_due": f"{app.summary.current_payment_due:.2f}",
+        "total_completed_and_stored": money(
+            app.summary.total_completed_and_stored, project.currency
+        ),
+        "current_payment_due": money(app.summary.current_payment_due, project.currency),
     }
     _send(
         session,
@@ -102,9 +107,9 @@ def ready_for_payment(
     """Tell the invoice contacts and the project's admins what the certificate says is due;
     `settled` says why a certificate with nothing due needs no payment."""
     context = {
-        "total_earned_less_retainage": f"{pay_app.total_earned_less_retainage:.2f}",
-        "previous_certificates": f"{pay_app.previous_certificates:.2f}",
-        "current_payment_due": f"{pay_app.current_payment_due:.2f}",
+        "total_earned_less_retainage": money(pay_app.total_earned_less_retainage, project.currency),
+        "previous_certificates": money(pay_app.previous_certificates, project.currency),
+        "current_payment_due": money(pay_app.current_payment_due, project.currency),
         "due_terms": pay_app.due_terms,
         "settled": settled,
     }
@@ -136,10 +141,10 @@ def approved_as_noted(
         {
             "code": code,
             "description": description,
-            "submitted_work": f"{line.submitted_work or 0:.2f}",
-            "submitted_stored": f"{line.submitted_stored or 0:.2f}",
-            "approved_work": f"{line.work_this_period:.2f}",
-            "approved_stored": f"{line.materials_stored:.2f}",
+            "submitted_work": money(line.submitted_work or ZERO, project.currency),
+            "submitted_stored": money(line.submitted_stored or ZERO, project.currency),
+            "approved_work": money(line.work_this_period, project.currency),
+            "approved_stored": money(line.materials_stored, project.currency),
             "note": line.review_note,
         }
         for code, description, line in lines
@@ -150,8 +155,10 @@ def approved_as_noted(
     context = {
         "note": pay_app.review_note,
         "changes": changes,
-        "total_completed_and_stored": f"{app.summary.total_completed_and_stored:.2f}",
-        "current_payment_due": f"{app.summary.current_payment_due:.2f}",
+        "total_completed_and_stored": money(
+            app.summary.total_completed_and_stored, project.currency
+        ),
+        "current_payment_due": money(app.summary.current_payment_due, project.currency),
     }
     _send_to_contacts(
         session,
@@ -178,12 +185,12 @@ def payment_recorded(
     """Tell the invoice contacts about a payment: amount, method, date, and what is still due.
     Keyed by the payment, so each payment is one email."""
     context = {
-        "amount": f"{payment.amount:.2f}",
+        "amount": money(payment.amount, project.currency),
         "method": PAYMENT_METHOD_WORDS.get(payment.method, payment.method),
         "reference": payment.reference,
         "paid_on": payment.paid_on.isoformat(),
-        "paid_to_date": f"{paid_to_date:.2f}",
-        "remaining_due": f"{remaining_due:.2f}",
+        "paid_to_date": money(paid_to_date, project.currency),
+        "remaining_due": money(remaining_due, project.currency),
     }
     _send_to_contacts(
         session,

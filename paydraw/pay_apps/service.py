@@ -29,6 +29,7 @@ from paydraw.db.tables import (
     Project,
     utcnow,
 )
+from paydraw.display import money
 from paydraw.domain.contract import OverbillingPolicy
 from paydraw.domain.credit import PaymentStatus, apply_credit, check_payment, payment_status
 from paydraw.domain.errors import (
@@ -372,7 +373,8 @@ def _settle(session: Session, actor: Actor, locked: Locked, move: Move) -> tuple
     require_within_largest(
         commitments.credit_balance(session, pay_app.commitment_id), "amount", "the credit balance"
     )
-    return (move[0], PayAppStatus.PAID), f"{-due:.2f} already paid is added to the credit balance"
+    overpaid = money(-due, locked.project.currency)
+    return (move[0], PayAppStatus.PAID), f"{overpaid} already paid is added to the credit balance"
 
 
 def record_payment(

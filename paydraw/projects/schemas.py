@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from paydraw.display import CURRENCIES
 from paydraw.domain.contract import OverbillingPolicy
 from paydraw.domain.terminology import Terminology
 from paydraw.domain.transitions import Role
@@ -47,6 +48,21 @@ class ProjectBase(BaseModel):
     ]
     billing_cycle: BillingCycle = BillingCycle()
     terminology: Terminology = Terminology.GENERAL_CONTRACTOR
+    currency: Annotated[
+        str,
+        Field(
+            min_length=3,
+            max_length=3,
+            description="ISO 4217 code of the currency amounts are shown in, in pages and emails.",
+        ),
+    ] = "USD"
+
+    @field_validator("currency")
+    @classmethod
+    def known_currency(cls, code: str) -> str:
+        if code not in CURRENCIES:
+            raise ValueError("not an ISO 4217 currency code, such as USD or CAD")
+        return code
 
     @field_validator("reminder_offsets_days")
     @classmethod

@@ -278,3 +278,21 @@ class TestReadiness:
         assert body["checks"]["database"].startswith("schema at nothing")
         assert body["checks"]["database"].endswith("migrate")
         assert body["checks"]["temporal"] != "ok"
+
+
+class TestCurrency:
+    def test_a_project_shows_its_amounts_in_usd_unless_told(
+        self, client: TestClient, admin: dict[str, str]
+    ) -> None:
+        assert create_project(client, admin)["currency"] == "USD"
+        assert create_project(client, admin, currency="CAD")["currency"] == "CAD"
+
+    def test_an_unknown_currency_is_a_422_naming_it(
+        self, client: TestClient, admin: dict[str, str]
+    ) -> None:
+        for code in ("XYZ", "usd", "DOLLARS"):
+            response = client.post(
+                "/api/v1/projects", json={"name": "Tower", "currency": code}, headers=admin
+            )
+            assert response.status_code == 422, response.text
+            assert response.json()["errors"][0]["field"] == "currency"

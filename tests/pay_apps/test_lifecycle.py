@@ -4,9 +4,11 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from paydraw.commitments.schemas import ChangeOrderLineIn
 from paydraw.contacts.tokens import ContactClaim, verify
+from paydraw.db.tables import Project
 from paydraw.domain.transitions import Role
 from paydraw.pay_apps import service
 from paydraw.pay_apps.schemas import PayAppDetailsEdit, PayAppLinesEdit
@@ -60,8 +62,8 @@ class TestDesignExample:
 
         emails = {email.to_address: email for email in job.emails("pay_app_ready_for_payment")}
         assert sorted(emails) == ["ap@gc.example", CONTACT_EMAIL]
-        assert "26100.00" in emails[CONTACT_EMAIL].subject
-        assert "Current payment due: 26100.00" in emails[CONTACT_EMAIL].text_body
+        assert "$26,100.00" in emails[CONTACT_EMAIL].subject
+        assert "Current payment due: $26,100.00" in emails[CONTACT_EMAIL].text_body
         assert (
             f"Open it: {PUBLIC_URL}/api/v1/pay-apps/{pay_app.id}"
             in emails["ap@gc.example"].text_body
@@ -72,6 +74,24 @@ class TestDesignExample:
 
 
 class TestSubmitAndReview:
+    def test_the_emails_show_money_in_the_projects_currency(self, engine: Engine) -> None:
+        job = design_job(engine)
+        with Session(engine) as session:
+            project = session.get(Project, job.project_id)
+            assert project is not None
+            project.currency = "CAD"
+            session.add(project)
+            session.commit()
+        pay_app = job.create({"01": "5000", "02": "24000"})
+        job.certify(pay_app.id)
+
+        [email] = [
+            e for e in job.emails("pay_app_ready_for_payment") if e.to_address == CONTACT_EMAIL
+        ]
+        assert email.subject.endswith(", CA$26,100.00")
+        assert "Current payment due: CA$26,100.00" in email.text_body
+        assert "CA$26,100.00" in email.html_body
+
     def test_submitting_tells_the_reviewers(self, engine: Engine) -> None:
         job = design_job(engine)
         pay_app = job.create({"02": "10000"}, role=Role.CONTACT, actor=CONTACT)
@@ -83,7 +103,7 @@ class TestSubmitAndReview:
         assert submitted.allowed_actions == ["edit_details"]
         [email] = job.emails("pay_app_submitted")
         assert email.to_address == REVIEWER_EMAIL
-        assert "Current payment due: 9000.00" in email.text_body
+        assert "Current payment due: $9,000.00" in email.text_body
         assert f"Review it: {PUBLIC_URL}/api/v1/pay-apps/{pay_app.id}" in email.text_body
         assert f'href="{PUBLIC_URL}/api/v1/pay-apps/{pay_app.id}"' in email.html_body
 

@@ -195,7 +195,7 @@ class TestACertificateWithNothingDue:
         assert settled.summary.current_payment_due == Decimal("-900.00")
         assert (settled.status, settled.payment_status) == ("paid", "paid")
         event = job.events(second.id)[-1]
-        assert event.detail["settled"] == "900.00 already paid is added to the credit balance"
+        assert event.detail["settled"] == "$900.00 already paid is added to the credit balance"
         summary = job.run(commitments.billing_summary, job.admin, job.commitment_id)
         assert summary.credit_balance == Decimal("900.00")
 

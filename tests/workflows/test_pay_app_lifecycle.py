@@ -173,12 +173,14 @@ class TestTwoPeriods:
         assert paid["payment_status"] == "partially_paid"
         # The contact hears of the reviewer's change and of the payment, with a link back.
         noted_email = await email_to_contact(smtp, "approved as noted")
-        assert "- 02 Framing: 25000.00 / 0.00 submitted, 24000.00 / 0.00 approved" in noted_email
+        assert (
+            "- 02 Framing: $25,000.00 / $0.00 submitted, $24,000.00 / $0.00 approved" in noted_email
+        )
         assert "(field verified at 40%)" in noted_email
         payment_email = await email_to_contact(smtp, "Payment recorded")
-        assert "Amount: 10000.00" in payment_email and "Method: check (1042)" in payment_email
+        assert "Amount: $10,000.00" in payment_email and "Method: check (1042)" in payment_email
         assert f"Date: {start.isoformat()}" in payment_email
-        assert "Still due: 16100.00" in payment_email
+        assert "Still due: $16,100.00" in payment_email
         assert "/contact?token=" in payment_email
         after_1 = await summary(api, admin, cid)
         assert after_1["certified_to_date"] == "26100.00"

@@ -68,6 +68,7 @@ class ContactPage:
     invitation: ContactInvitation
     words: Mapping[str, str]
     decline_reason: str
+    currency: str
 
 
 def load_page(session: Session, claim: ContactClaim) -> ContactPage:
@@ -76,7 +77,9 @@ def load_page(session: Session, claim: ContactClaim) -> ContactPage:
     _, _, project = service.scope(session, claim)
     row = repository.invitation(session, claim.period_id, claim.commitment_id)
     assert row is not None
-    return ContactPage(invitation, words(Terminology(project.terminology)), row.decline_reason)
+    return ContactPage(
+        invitation, words(Terminology(project.terminology)), row.decline_reason, project.currency
+    )
 
 
 @router.get("", response_class=HTMLResponse)
@@ -163,6 +166,7 @@ async def contact_page(
         "invitation": page.invitation,
         "words": page.words,
         "decline_reason": page.decline_reason,
+        "currency": page.currency,
         "token": token,
         # One key per form: an accept and a decline are different answers, never one repeated.
         "accept_key": secrets.token_urlsafe(16),

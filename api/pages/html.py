@@ -5,14 +5,18 @@ A missing template value is an error (StrictUndefined), never a silently blank f
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+
+from paydraw.display import money as shown_as_money
 
 
-def money(amount: Decimal) -> str:
-    """``Decimal("1234.5")`` → ``"1,234.50"``: two places, thousands separated."""
-    return f"{amount:,.2f}"
+@pass_context
+def money(context: Any, amount: Decimal) -> str:
+    """``Decimal("1234.5")`` → ``"$1,234.50"``, in the page's ``currency`` (USD without one)."""
+    return shown_as_money(amount, context.get("currency") or "USD")
 
 
 environment = Environment(

@@ -157,9 +157,9 @@ class TestThePage:
             assert "invited, waiting for your answer" in page.text
             assert table_rows(page.text)[-4:] == [
                 ["Code", "Description", "Scheduled value", "Previously billed", "Billable"],
-                ["01", "Mobilization", "5,000.00", "0.00", "5,000.00"],
-                ["02", "Framing", "60,000.00", "0.00", "60,000.00"],
-                ["Contract sum to date", "65,000.00", "0.00", "65,000.00"],
+                ["01", "Mobilization", "$5,000.00", "$0.00", "$5,000.00"],
+                ["02", "Framing", "$60,000.00", "$0.00", "$60,000.00"],
+                ["Contract sum to date", "$65,000.00", "$0.00", "$65,000.00"],
             ]
             assert len(form_keys(page)) == 2 and len(set(form_keys(page))) == 2
             assert 'action="/contact/accept"' in page.text
@@ -354,4 +354,4 @@ class TestWhatALinkMayShow:
         assert "<script>" not in page.text and "<b>Vendor" not in page.text
         escaped = "&lt;script&gt;alert(&#34;paydraw&#34;)&lt;/script&gt;"
         assert page.text.count(escaped) >= 5  # title, heading, GC, vendor, SOV line, reason
-        assert table_rows(page.text)[-2][-3:] == ["1,234.56", "0.00", "1,234.56"]
+        assert table_rows(page.text)[-2][-3:] == ["$1,234.56", "$0.00", "$1,234.56"]

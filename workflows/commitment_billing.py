@@ -7,7 +7,7 @@ idempotent activity (database row + audit event), and emails go through the outb
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from activities.relay import RELAY_GRACE, RELAY_SETTLED
+    from paydraw.domain import due
     from paydraw.domain.errors import (
         DomainError,
         InvalidInput,
@@ -83,11 +84,8 @@ LIVE = frozenset(
 
 
 def deadline_of(due_date: date) -> datetime:
-    """A pay app is due by the end of its due date (UTC). Dates are bounded where they are
-    entered; one at the end of the calendar is due at its end, not an error in the workflow."""
-    if due_date == date.max:
-        return datetime.max.replace(tzinfo=UTC)
-    return datetime.combine(due_date + timedelta(days=1), time(0), tzinfo=UTC)
+    """A pay app is due by the end of its due date (paydraw.domain.due)."""
+    return due.deadline(due_date)
 
 
 async def deliver_emails(outbox_ids: list[str], relayed: bool = False) -> None:

@@ -32,6 +32,7 @@ from paydraw.db.tables import (
 from paydraw.display import money
 from paydraw.domain.contract import OverbillingPolicy
 from paydraw.domain.credit import PaymentStatus, apply_credit, check_payment, payment_status
+from paydraw.domain.due import past_due
 from paydraw.domain.errors import (
     InvalidInput,
     InvalidTransition,
@@ -609,7 +610,7 @@ def _require_before_due(
     due = due_date_of(period, invitation(session, period.id, commitment.id))
     if period.status != "open":
         problem = "the billing period is closed"
-    elif utcnow().date() > due:
+    elif past_due(due, utcnow()):
         problem = f"the billing period was due {due}"
     else:
         return

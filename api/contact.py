@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from api.deps import SessionDep, SettingsDep, bearer, unauthorized
 from api.process import UpdateId
@@ -17,14 +16,11 @@ from api.reads import looking_up
 from api.steps import DECLINE_REASON_MAX_LENGTH, answer, pay_app_response, send_step
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
-from paydraw.db.tables import BillingPeriod, PayApp
-from paydraw.domain.errors import InvalidTransition, NotFound
+from paydraw.domain.errors import NotFound
 from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.fields import Text
 from paydraw.logs import note
-from paydraw.pay_apps import repository as pay_app_repository
 from paydraw.pay_apps import service as pay_app_service
-from paydraw.pay_apps.repository import ContactPayApp
 from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, PayAppPublic, ProgressLinesEdit
 from paydraw.periods.schemas import ContactInvitation
 from workflows.messages import InvitationView, PayAppStep
@@ -75,38 +71,10 @@ async def decline(
     return await answer(request, contact, False, update_id, decline.reason)
 
 
-def live_pay_app(session: Session, contact: ContactClaim) -> tuple[BillingPeriod, PayApp | None]:
-    """The contact's period, and its progress pay app if any (a void one does not count)."""
-    _, period, _ = service.scope(session, contact)
-    pay_app = pay_app_repository.live_pay_app(
-        session, contact.commitment_id, contact.period_id, PayAppKind.PROGRESS
-    )
-    return period, pay_app
-
-
-def pay_app_to_change(session: Session, contact: ContactClaim, action: str) -> ContactPayApp:
-    """The period and live pay app a contact's change acts on, read in one query within the
-    token's scope (404 outside it); none in a closed period is a 409, since a closed period
-    takes no new pay app (one already submitted there still goes on)."""
-    found = pay_app_repository.for_contact(
-        session, contact.commitment_id, contact.period_id, contact.email, PayAppKind.PROGRESS
-    )
-    if found is None:
-        raise NotFound("invitation not found")
-    if found.pay_app_id is None and found.period_status == "closed":
-        raise InvalidTransition(
-            "closed",
-            action,
-            [],
-            message="the billing period is closed; it takes no new pay app",
-        )
-    return found
-
-
 @router.get("/pay-app")
 def get_pay_app(session: SessionDep, contact: CurrentContact) -> PayAppPublic:
     """Your pay app for this period: G703 lines, G702 summary, status and payments."""
-    _, pay_app = live_pay_app(session, contact)
+    _, pay_app = service.live_pay_app(session, contact)
     if pay_app is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")
     return pay_app_service.get(session, Role.CONTACT, pay_app.id)
@@ -137,7 +105,7 @@ async def fill_pay_app(
     """Fill in this period's pay app: the first call creates the draft, later calls edit it."""
     engine: Engine = request.app.state.engine
     existing = await looking_up(
-        engine, lambda session: pay_app_to_change(session, contact, "bill in")
+        engine, lambda session: service.pay_app_to_change(session, contact, "bill in")
     )
     note(pay_app_id=existing.pay_app_id, project_id=existing.project_id)
     if existing.pay_app_id is None:
@@ -158,7 +126,7 @@ async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateI
     """Submit the pay app for review (or resubmit it after a send-back)."""
     engine: Engine = request.app.state.engine
     existing = await looking_up(
-        engine, lambda session: pay_app_to_change(session, contact, "submit")
+        engine, lambda session: service.pay_app_to_change(session, contact, "submit")
     )
     if existing.pay_app_id is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")

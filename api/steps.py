@@ -127,11 +127,8 @@ async def answer(
     if len(reason) > DECLINE_REASON_MAX_LENGTH:
         raise InvalidInput("reason", f"at most {DECLINE_REASON_MAX_LENGTH} characters")
     engine: Engine = request.app.state.engine
-    _, period, _ = await looking_up(engine, lambda session: contacts.scope(session, contact))
+    period = await looking_up(engine, lambda session: contacts.answerable(session, contact, accept))
     note(project_id=period.project_id)
-    if period.status != "open":
-        action = "accept" if accept else "decline"
-        raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
     temporal = await get_temporal(request)
     handle = billing_handle(temporal, contact.commitment_id, contact.period_id)
     update = CommitmentBillingWorkflow.accept if accept else CommitmentBillingWorkflow.decline

@@ -6,10 +6,13 @@ from sqlmodel import Session
 
 from paydraw.billing.ledger import build_ledger
 from paydraw.contacts.tokens import ContactClaim
-from paydraw.db.tables import BillingPeriod, Commitment, Project
-from paydraw.domain.errors import NotFound
+from paydraw.db.tables import BillingPeriod, Commitment, PayApp, Project
+from paydraw.domain.errors import InvalidTransition, NotFound
 from paydraw.domain.g702 import LineHistory
 from paydraw.domain.transitions import InvitationStatus
+from paydraw.pay_apps import repository as pay_app_repository
+from paydraw.pay_apps.repository import ContactPayApp
+from paydraw.pay_apps.schemas import PayAppKind
 from paydraw.periods import repository
 from paydraw.periods.schemas import ContactInvitation, ContactSovLine
 from paydraw.periods.service import due_date_of
@@ -77,3 +80,41 @@ def invitation_for(session: Session, claim: ContactClaim) -> ContactInvitation:
         previously_billed=sum((line.previously_billed for line in lines), ZERO),
         sov_lines=lines,
     )
+
+
+def answerable(session: Session, claim: ContactClaim, accept: bool) -> BillingPeriod:
+    """The period of an invite the contact may answer now: within the token's scope (404
+    outside it) and open (409 once it closed)."""
+    _, period, _ = scope(session, claim)
+    if period.status != "open":
+        action = "accept" if accept else "decline"
+        raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
+    return period
+
+
+def live_pay_app(session: Session, claim: ContactClaim) -> tuple[BillingPeriod, PayApp | None]:
+    """The contact's period, and its progress pay app if any (a void one does not count)."""
+    _, period, _ = scope(session, claim)
+    pay_app = pay_app_repository.live_pay_app(
+        session, claim.commitment_id, claim.period_id, PayAppKind.PROGRESS
+    )
+    return period, pay_app
+
+
+def pay_app_to_change(session: Session, claim: ContactClaim, action: str) -> ContactPayApp:
+    """The period and live pay app a contact's change acts on, read in one query within the
+    token's scope (404 outside it); none in a closed period is a 409, since a closed period
+    takes no new pay app (one already submitted there still goes on)."""
+    found = pay_app_repository.for_contact(
+        session, claim.commitment_id, claim.period_id, claim.email, PayAppKind.PROGRESS
+    )
+    if found is None:
+        raise NotFound("invitation not found")
+    if found.pay_app_id is None and found.period_status == "closed":
+        raise InvalidTransition(
+            "closed",
+            action,
+            [],
+            message="the billing period is closed; it takes no new pay app",
+        )
+    return found

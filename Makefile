@@ -34,4 +34,5 @@ lint: setup
 
 test: lint
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(UV) run pytest

@@ -131,10 +131,11 @@ def contact_token(message: EmailMessage) -> str:
 
 @asynccontextmanager
 async def api_process(
-    env: WorkflowEnvironment, settings: Settings, name: str = "api"
+    env: WorkflowEnvironment, settings: Settings, name: str = "api", port: int | None = None
 ) -> AsyncIterator[tuple[Child, str]]:
-    """``uvicorn api.app:create_app`` in a process of its own, as an operator runs it."""
-    settings = settings.model_copy(update={"port": free_port()})
+    """``uvicorn api.app:create_app`` in a process of its own, as an operator runs it; on
+    ``port``, or a free one."""
+    settings = settings.model_copy(update={"port": port or free_port()})
     variables = process_environment(env, settings)
     child = await Child.spawn(name, api_command(settings), settings.data_dir, variables)
     try:

@@ -1,0 +1,80 @@
+"""The invoice contact in a real Chromium, as a person: the invite email arrives at the SMTP
+server, the contact opens its link on a phone-sized screen and answers with the page's buttons.
+Screenshots of each step are kept with the test's files."""
+
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from paydraw.settings import Settings
+from tests.support.browser import chromium, fits_the_width, snapshot
+from tests.support.postgres import free_port
+from tests.support.smtp import SmtpTestServer
+from tests.support.temporal import billing_worker
+from tests.workflows.helpers import (
+    api_process,
+    messages_to,
+    open_period,
+    post,
+    project_with_commitments,
+    wait_for,
+)
+
+CONTACT = "billing@vendor-0.example"
+
+
+def link_in(smtp: SmtpTestServer, address: str) -> str:
+    """The link of the invite email's plain-text part, as the contact would click it."""
+    [message] = messages_to(smtp, address)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    [link] = [word for word in body.get_content().split() if "/contact?token=" in word]
+    return link
+
+
+async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
+    dev_server_env: WorkflowEnvironment,
+    process_settings: Settings,
+    engine: Engine,
+    smtp: SmtpTestServer,
+    admin: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    settings = process_settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    async with (
+        api_process(dev_server_env, settings, port=port) as (_, url),
+        billing_worker(dev_server_env.client, settings, engine),
+        httpx.AsyncClient(base_url=url, timeout=30) as api,
+    ):
+        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
+        period_id = await open_period(dev_server_env, api, admin, project_id, due_in_days=10)
+        invites = f"/api/v1/billing-periods/{period_id}/invites"
+        await post(api, invites, admin, commitment_ids=[commitment_id])
+        await wait_for(lambda: bool(messages_to(smtp, CONTACT)), timeout=60, what="the invite")
+        link = link_in(smtp, CONTACT)
+        assert link.startswith(url)
+
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await page.goto(link)
+            await snapshot(page, tmp_path, "1-invite")
+            status = page.locator("#invitation-status")
+            assert await status.inner_text() == "invited, waiting for your answer"
+            assert await fits_the_width(page)  # the SOV table scrolls in its own box
+            sov = page.get_by_role("region", name="Schedule of values")
+            assert await sov.evaluate("box => box.scrollWidth > box.clientWidth")
+
+            await page.get_by_role("button", name="Accept").click()
+            await page.wait_for_load_state()
+            await snapshot(page, tmp_path, "2-accepted")
+            assert await status.inner_text() == "accepted"
+            assert "You accepted this invitation." in await page.inner_text("body")
+            assert await page.get_by_role("button", name="Accept").count() == 0
+            assert await fits_the_width(page)
+
+        board = await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)
+        [row] = [r for r in board.json()["rows"] if r["commitment_id"] == commitment_id]
+        assert row["invitation_status"] == "accepted"

@@ -26,6 +26,9 @@ from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
 from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.terminology import Terminology, words
+from paydraw.domain.transitions import Role
+from paydraw.pay_apps import service as pay_app_service
+from paydraw.pay_apps.schemas import PayAppPublic
 from paydraw.periods import repository
 from paydraw.periods.schemas import ContactInvitation
 from paydraw.settings import Settings
@@ -69,6 +72,7 @@ class ContactPage:
     words: Mapping[str, str]
     decline_reason: str
     currency: str
+    pay_app: PayAppPublic | None
 
 
 def load_page(session: Session, claim: ContactClaim) -> ContactPage:
@@ -77,8 +81,14 @@ def load_page(session: Session, claim: ContactClaim) -> ContactPage:
     _, _, project = service.scope(session, claim)
     row = repository.invitation(session, claim.period_id, claim.commitment_id)
     assert row is not None
+    _, live = service.live_pay_app(session, claim)
+    pay_app = pay_app_service.get(session, Role.CONTACT, live.id) if live else None
     return ContactPage(
-        invitation, words(Terminology(project.terminology)), row.decline_reason, project.currency
+        invitation,
+        words(Terminology(project.terminology)),
+        row.decline_reason,
+        project.currency,
+        pay_app,
     )
 
 
@@ -167,6 +177,7 @@ async def contact_page(
         "words": page.words,
         "decline_reason": page.decline_reason,
         "currency": page.currency,
+        "pay_app": page.pay_app,
         "token": token,
         # One key per form: an accept and a decline are different answers, never one repeated.
         "accept_key": secrets.token_urlsafe(16),

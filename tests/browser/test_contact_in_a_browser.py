@@ -25,9 +25,9 @@ from tests.workflows.helpers import (
 CONTACT = "billing@vendor-0.example"
 
 
-def link_in(smtp: SmtpTestServer, address: str) -> str:
-    """The link of the invite email's plain-text part, as the contact would click it."""
-    [message] = messages_to(smtp, address)
+def link_in(smtp: SmtpTestServer, address: str, subject: str = "") -> str:
+    """The link of the latest such email's plain-text part, as the contact would click it."""
+    message = messages_to(smtp, address, subject)[-1]
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
     [link] = [word for word in body.get_content().split() if "/contact?token=" in word]
@@ -78,3 +78,38 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
         board = await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)
         [row] = [r for r in board.json()["rows"] if r["commitment_id"] == commitment_id]
         assert row["invitation_status"] == "accepted"
+
+        # The contact bills and submits (by the API for now); the reviewer sends it back.
+        contact = {"Authorization": f"Bearer {link.split('token=', 1)[1]}"}
+        sov = (await api.get("/api/v1/contact/invitation", headers=contact)).json()["sov_lines"]
+        framing = next(line["id"] for line in sov if line["code"] == "02")
+        entry = {
+            "mode": "per_line_amounts",
+            "lines": [{"sov_line_id": framing, "work_this_period": "12000.00"}],
+        }
+        filled = await api.put(
+            "/api/v1/contact/pay-app/lines", json={"entry": entry}, headers=contact
+        )
+        assert filled.status_code == 201, filled.text
+        await post(api, "/api/v1/contact/pay-app/submit", contact)
+        reason = "Framing is 15% done on site, not 20%: bill 9,000.00"
+        await post(
+            api,
+            f"/api/v1/pay-apps/{filled.json()['id']}/review",
+            admin,
+            decision="revise",
+            lines=[{"sov_line_id": framing, "approved": False, "reason": reason}],
+        )
+        await wait_for(
+            lambda: bool(messages_to(smtp, CONTACT, "revise")), timeout=60, what="the revise email"
+        )
+
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await page.goto(link_in(smtp, CONTACT, "revise"))
+            await snapshot(page, tmp_path, "3-sent-back")
+            assert await page.locator("#pay-app-status").inner_text() == "sent back for changes"
+            lines = await page.locator("#line-reviews").inner_text()
+            assert "02 Framing (sent back): " + reason in lines
+            assert "$12,000.00" in await page.locator("#pay-app").inner_text()
+            assert await fits_the_width(page)

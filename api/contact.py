@@ -3,27 +3,31 @@
 Everything is scoped to the one commitment and period in the token; anything else is a 404.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine
 
 from api.deps import SessionDep, SettingsDep, bearer, unauthorized
 from api.process import UpdateId
-from api.reads import looking_up
-from api.steps import DECLINE_REASON_MAX_LENGTH, answer, pay_app_response, send_step
+from api.steps import (
+    DECLINE_REASON_MAX_LENGTH,
+    answer,
+    contact_fill,
+    contact_submit,
+    pay_app_response,
+)
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
 from paydraw.domain.errors import NotFound
-from paydraw.domain.transitions import PayAppAction, Role
+from paydraw.domain.transitions import Role
 from paydraw.fields import Text
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_app_service
-from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, PayAppPublic, ProgressLinesEdit
+from paydraw.pay_apps.schemas import PayAppPublic, ProgressLinesEdit
 from paydraw.periods.schemas import ContactInvitation
-from workflows.messages import InvitationView, PayAppStep
+from workflows.messages import InvitationView
 
 router = APIRouter(prefix="/api/v1/contact", tags=["invoice contact"])
 
@@ -80,20 +84,6 @@ def get_pay_app(session: SessionDep, contact: CurrentContact) -> PayAppPublic:
     return pay_app_service.get(session, Role.CONTACT, pay_app.id)
 
 
-async def contact_step(
-    request: Request, contact: ContactClaim, key: str, **fields: Any
-) -> Response:
-    """Send a step on the contact's own pay app to the commitment's billing workflow."""
-    step = PayAppStep(
-        commitment_id=contact.commitment_id,
-        period_id=contact.period_id,
-        actor=f"contact:{contact.email}",
-        role=Role.CONTACT,
-        **fields,
-    )
-    return pay_app_response(await send_step(request, step, key))
-
-
 @router.put(
     "/pay-app/lines",
     response_model=PayAppPublic,
@@ -103,37 +93,10 @@ async def fill_pay_app(
     body: ProgressLinesEdit, request: Request, contact: CurrentContact, key: UpdateId
 ) -> Response:
     """Fill in this period's pay app: the first call creates the draft, later calls edit it."""
-    engine: Engine = request.app.state.engine
-    existing = await looking_up(
-        engine, lambda session: service.pay_app_to_change(session, contact, "bill in")
-    )
-    note(pay_app_id=existing.pay_app_id, project_id=existing.project_id)
-    if existing.pay_app_id is None:
-        create = PayAppCreate(kind=PayAppKind.PROGRESS, **body.model_dump())
-        return await contact_step(request, contact, key, action="create", create=create)
-    return await contact_step(
-        request,
-        contact,
-        key,
-        action=PayAppAction.EDIT_LINES,
-        pay_app_id=existing.pay_app_id,
-        lines=body,
-    )
+    return pay_app_response(await contact_fill(request, contact, key, body))
 
 
 @router.post("/pay-app/submit", response_model=PayAppPublic)
 async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateId) -> Response:
     """Submit the pay app for review (or resubmit it after a send-back)."""
-    engine: Engine = request.app.state.engine
-    existing = await looking_up(
-        engine, lambda session: service.pay_app_to_change(session, contact, "submit")
-    )
-    if existing.pay_app_id is None:
-        raise NotFound("no pay app yet for this period: fill in its lines to start one")
-    note(pay_app_id=existing.pay_app_id, project_id=existing.project_id)
-    action = (
-        PayAppAction.RESUBMIT
-        if existing.pay_app_status == "revise_and_resubmit"
-        else PayAppAction.SUBMIT
-    )
-    return await contact_step(request, contact, key, action=action, pay_app_id=existing.pay_app_id)
+    return pay_app_response(await contact_submit(request, contact, key))

@@ -5,6 +5,8 @@ Each helper resolves nothing of its own about the caller: the endpoint has check
 the object, and the workflow's validator and the activity's service decide the rest.
 """
 
+from typing import Any
+
 from fastapi import Request, Response, status
 from sqlalchemy import Engine
 from temporalio.client import WithStartWorkflowOperation
@@ -15,9 +17,11 @@ from api.reads import looking_up
 from paydraw.contacts import service as contacts
 from paydraw.contacts.tokens import ContactClaim
 from paydraw.db.tables import BillingPeriod, Project
-from paydraw.domain.errors import InvalidInput, InvalidTransition
+from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
+from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
+from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, ProgressLinesEdit
 from paydraw.periods.schemas import PeriodPublic
 from paydraw.settings import Settings
 from workflows.billing_period import BillingPeriodWorkflow
@@ -136,3 +140,57 @@ async def answer(
     return await workflow_update(
         lambda: handle.execute_update(update, body, id=key), "invitation not found"
     )
+
+
+async def contact_step(
+    request: Request, contact: ContactClaim, key: str, **fields: Any
+) -> PayAppAnswer | None:
+    """Send a step on the contact's own pay app to the commitment's billing workflow."""
+    step = PayAppStep(
+        commitment_id=contact.commitment_id,
+        period_id=contact.period_id,
+        actor=f"contact:{contact.email}",
+        role=Role.CONTACT,
+        **fields,
+    )
+    return await send_step(request, step, key)
+
+
+async def contact_fill(
+    request: Request, contact: ContactClaim, key: str, body: ProgressLinesEdit
+) -> PayAppAnswer | None:
+    """Fill in the contact's pay app for the period: the first time creates the draft, later
+    times edit it. Shared by the contact's JSON API and their page."""
+    engine: Engine = request.app.state.engine
+    existing = await looking_up(
+        engine, lambda session: contacts.pay_app_to_change(session, contact, "bill in")
+    )
+    note(pay_app_id=existing.pay_app_id, project_id=existing.project_id)
+    if existing.pay_app_id is None:
+        create = PayAppCreate(kind=PayAppKind.PROGRESS, **body.model_dump())
+        return await contact_step(request, contact, key, action="create", create=create)
+    return await contact_step(
+        request,
+        contact,
+        key,
+        action=PayAppAction.EDIT_LINES,
+        pay_app_id=existing.pay_app_id,
+        lines=body,
+    )
+
+
+async def contact_submit(request: Request, contact: ContactClaim, key: str) -> PayAppAnswer | None:
+    """Submit the contact's pay app for review, or resubmit it after a send-back."""
+    engine: Engine = request.app.state.engine
+    existing = await looking_up(
+        engine, lambda session: contacts.pay_app_to_change(session, contact, "submit")
+    )
+    if existing.pay_app_id is None:
+        raise NotFound("no pay app yet for this period: fill in its lines to start one")
+    note(pay_app_id=existing.pay_app_id, project_id=existing.project_id)
+    action = (
+        PayAppAction.RESUBMIT
+        if existing.pay_app_status == "revise_and_resubmit"
+        else PayAppAction.SUBMIT
+    )
+    return await contact_step(request, contact, key, action=action, pay_app_id=existing.pay_app_id)

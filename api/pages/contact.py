@@ -6,6 +6,7 @@ JSON endpoints. Each form carries a random key of its own as the workflow update
 answers once.
 """
 
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -21,14 +23,14 @@ from api.deps import SettingsDep
 from api.idempotency import caller_of, request_fingerprint, request_update_id
 from api.pages.html import templates
 from api.reads import reading
-from api.steps import DECLINE_REASON_MAX_LENGTH, answer
+from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_submit
 from paydraw.contacts import service
 from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
 from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import Role
 from paydraw.pay_apps import service as pay_app_service
-from paydraw.pay_apps.schemas import PayAppPublic
+from paydraw.pay_apps.schemas import PayAppPublic, ProgressLinesEdit
 from paydraw.periods import repository
 from paydraw.periods.schemas import ContactInvitation
 from paydraw.settings import Settings
@@ -147,6 +149,73 @@ async def answer_from_page(
     return RedirectResponse(f"/contact?{urlencode({'token': token})}", status_code=303)
 
 
+@router.post("/pay-app")
+async def bill(request: Request, settings: SettingsDep) -> Response:
+    """Save the pay app's amounts from the page's form (a draft), and submit it when asked; a
+    refusal (an amount that is not one, over-billing) shows the page again, the entered amounts
+    kept and the reason next to the line."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    token = form.get("token", "")
+    claim = verified(settings, token)
+    if claim is None:
+        return invalid_link(request)
+    line_ids = [key.removeprefix("work-") for key in form if key.startswith("work-")]
+    entered = {key: value for key, value in form.items() if key.startswith(("work-", "stored-"))}
+    try:
+        body = ProgressLinesEdit(
+            entry={
+                "mode": "per_line_amounts",
+                "lines": [
+                    {
+                        "sov_line_id": line_id,
+                        "work_this_period": form[f"work-{line_id}"].strip() or "0.00",
+                        "materials_stored": form.get(f"stored-{line_id}", "").strip() or None,
+                    }
+                    for line_id in line_ids
+                ],
+            }
+        )
+    except ValidationError as invalid:
+        refusal = InvalidInput(*first_problem(invalid))
+        return await contact_page(request, claim, token, refusal, entered=entered)
+    key = form.get("idempotency_key", "")
+    try:
+        await contact_fill(request, claim, form_update_id(token, "/contact/pay-app", key), body)
+        if form.get("intent") == "submit":
+            submit_key = form_update_id(token, "/contact/pay-app/submit", key)
+            await contact_submit(request, claim, submit_key)
+    except NotFound:
+        return not_in_scope(request)
+    except DomainError as refusal:
+        return await contact_page(request, claim, token, refusal, entered=entered)
+    except HTTPException as failure:
+        if failure.status_code != 503:
+            raise
+        return notice(request, 503)
+    return RedirectResponse(f"/contact?{urlencode({'token': token})}", status_code=303)
+
+
+def first_problem(invalid: ValidationError) -> tuple[str, str]:
+    """The first problem of a form's amounts, as the field (``lines[1].work_this_period``)
+    and the reason."""
+    error = invalid.errors()[0]
+    location = [part for part in error["loc"] if part not in ("entry", "per_line_amounts")]
+    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
+    return field.lstrip("."), str(error["msg"]).removeprefix("Value error, ")
+
+
+def line_field_errors(refusal: DomainError | None, line_ids: list[str]) -> dict[str, str]:
+    """A refusal that names a line's amount (``lines[1].work_this_period``), by its input's
+    name on the form (``work-<line id>``)."""
+    if not isinstance(refusal, InvalidInput):
+        return {}
+    match = re.fullmatch(r"lines\[(\d+)\]\.(work_this_period|materials_stored)", refusal.field)
+    if match is None or int(match[1]) >= len(line_ids):
+        return {}
+    prefix = "work" if match[2] == "work_this_period" else "stored"
+    return {f"{prefix}-{line_ids[int(match[1])]}": refusal.reason}
+
+
 def form_update_id(token: str, path: str, idempotency_key: str) -> str:
     """The workflow update id of a form post: the form's own random key, which belongs to the
     link it was posted with and the form it came from, like an API caller's key. A post without
@@ -163,6 +232,7 @@ async def contact_page(
     token: str,
     refusal: DomainError | None = None,
     reason: str = "",
+    entered: dict[str, str] | None = None,
 ) -> Response:
     engine: Engine = request.app.state.engine
     try:
@@ -172,6 +242,8 @@ async def contact_page(
     field_errors: dict[str, str] = {}
     if isinstance(refusal, InvalidInput):
         field_errors[refusal.field] = refusal.reason
+    line_ids = [line.id for line in page.invitation.sov_lines]
+    field_errors |= line_field_errors(refusal, line_ids)
     context: dict[str, Any] = {
         "invitation": page.invitation,
         "words": page.words,
@@ -182,6 +254,8 @@ async def contact_page(
         # One key per form: an accept and a decline are different answers, never one repeated.
         "accept_key": secrets.token_urlsafe(16),
         "decline_key": secrets.token_urlsafe(16),
+        "bill_key": secrets.token_urlsafe(16),
+        "entered": entered if entered is not None else amounts_of(page.pay_app),
         "refusal": explain(refusal, page.invitation) if refusal else "",
         "field_errors": field_errors,
         "reason": reason,
@@ -191,6 +265,17 @@ async def contact_page(
     return templates.TemplateResponse(
         request, "contact.html", context, status_code=status_code, headers=HEADERS
     )
+
+
+def amounts_of(pay_app: PayAppPublic | None) -> dict[str, str]:
+    """The form's amounts as the pay app holds them now (empty before it exists)."""
+    if pay_app is None:
+        return {}
+    amounts = {}
+    for line in pay_app.lines:
+        amounts[f"work-{line.sov_line_id}"] = f"{line.this_period:.2f}"
+        amounts[f"stored-{line.sov_line_id}"] = f"{line.materials_stored:.2f}"
+    return amounts
 
 
 def explain(refusal: DomainError, invitation: ContactInvitation) -> str:
@@ -203,6 +288,8 @@ def explain(refusal: DomainError, invitation: ContactInvitation) -> str:
         )
     if isinstance(refusal, InvalidTransition) and refusal.status == "closed":
         return "This billing period is closed, so its invitation can no longer be answered."
+    if isinstance(refusal, InvalidInput) and refusal.field.startswith("lines"):
+        return "Please check the amount marked below: " + refusal.reason + "."
     if isinstance(refusal, InvalidInput):
         return f"Please check the {refusal.field}: {refusal.reason}."
     return refusal.message

@@ -79,23 +79,42 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
         [row] = [r for r in board.json()["rows"] if r["commitment_id"] == commitment_id]
         assert row["invitation_status"] == "accepted"
 
-        # The contact bills and submits (by the API for now); the reviewer sends it back.
+        # The contact bills on the page: an amount over what is billable is refused next to
+        # its line, with the amounts kept; then a right one is submitted.
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await page.goto(link)
+            mobilization = page.get_by_label("Work this period, 01 Mobilization")
+            framing_work = page.get_by_label("Work this period, 02 Framing")
+            await mobilization.fill("6000")
+            await framing_work.fill("12000")
+            await page.get_by_role("button", name="Submit").click()
+            await page.wait_for_load_state()
+            await snapshot(page, tmp_path, "3-over-billed")
+            assert await mobilization.get_attribute("aria-invalid") == "true"
+            assert "billable 5000.00, asked 6000.00" in await page.locator("#bill").inner_text()
+            assert await framing_work.input_value() == "12000"
+            assert "Please check the amount marked below" in await page.inner_text("body")
+            assert await fits_the_width(page)
+
+            await mobilization.fill("")
+            await page.get_by_role("button", name="Submit").click()
+            await page.wait_for_load_state()
+            await snapshot(page, tmp_path, "4-submitted")
+            status_now = await page.locator("#pay-app-status").inner_text()
+            assert status_now == "submitted, under review"
+            assert "$12,000.00" in await page.locator("#pay-app").inner_text()
+            assert await page.locator("#bill").count() == 0  # nothing to change while reviewed
+
         contact = {"Authorization": f"Bearer {link.split('token=', 1)[1]}"}
-        sov = (await api.get("/api/v1/contact/invitation", headers=contact)).json()["sov_lines"]
-        framing = next(line["id"] for line in sov if line["code"] == "02")
-        entry = {
-            "mode": "per_line_amounts",
-            "lines": [{"sov_line_id": framing, "work_this_period": "12000.00"}],
-        }
-        filled = await api.put(
-            "/api/v1/contact/pay-app/lines", json={"entry": entry}, headers=contact
-        )
-        assert filled.status_code == 201, filled.text
-        await post(api, "/api/v1/contact/pay-app/submit", contact)
+        mine = (await api.get("/api/v1/contact/pay-app", headers=contact)).json()
+        framing = next(line["sov_line_id"] for line in mine["lines"] if line["code"] == "02")
+        assert mine["status"] == "under_review"
+        assert mine["summary"]["total_completed_and_stored"] == "12000.00"
         reason = "Framing is 15% done on site, not 20%: bill 9,000.00"
         await post(
             api,
-            f"/api/v1/pay-apps/{filled.json()['id']}/review",
+            f"/api/v1/pay-apps/{mine['id']}/review",
             admin,
             decision="revise",
             lines=[{"sov_line_id": framing, "approved": False, "reason": reason}],
@@ -107,7 +126,7 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
         async with chromium() as browser:
             page = await browser.new_page(viewport={"width": 390, "height": 844})
             await page.goto(link_in(smtp, CONTACT, "revise"))
-            await snapshot(page, tmp_path, "3-sent-back")
+            await snapshot(page, tmp_path, "5-sent-back")
             assert await page.locator("#pay-app-status").inner_text() == "sent back for changes"
             lines = await page.locator("#line-reviews").inner_text()
             assert "02 Framing (sent back): " + reason in lines

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
 from paydraw.db.tables import AuditEvent
+from paydraw.display import money as shown_as_money
 from paydraw.settings import Settings
 from tests.conftest import new_user_headers
 from tests.support.smtp import SmtpTestServer
@@ -510,7 +511,9 @@ class PayAppsThroughTheApi(RuleBasedStateMachine):
             app.status = "paid" if due <= 0 else "finalized"
             self.credit += max(ZERO, -due)
             if due > 0:
-                self.emails["ready"].append(f"#{app.number} from Vendor {self.n}, |, {text(due)}")
+                self.emails["ready"].append(
+                    f"#{app.number} from Vendor {self.n}, |, {shown_as_money(due)}"
+                )
 
     @precondition(lambda self: bool(self.targets()))
     @rule(

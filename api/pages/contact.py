@@ -75,6 +75,7 @@ class ContactPage:
     decline_reason: str
     currency: str
     pay_app: PayAppPublic | None
+    may_bill: bool
 
 
 def load_page(session: Session, claim: ContactClaim) -> ContactPage:
@@ -91,6 +92,7 @@ def load_page(session: Session, claim: ContactClaim) -> ContactPage:
         row.decline_reason,
         project.currency,
         pay_app,
+        service.may_bill(invitation, pay_app.status if pay_app else None),
     )
 
 
@@ -250,6 +252,7 @@ async def contact_page(
         "decline_reason": page.decline_reason,
         "currency": page.currency,
         "pay_app": page.pay_app,
+        "may_bill": page.may_bill,
         "token": token,
         # One key per form: an accept and a decline are different answers, never one repeated.
         "accept_key": secrets.token_urlsafe(16),

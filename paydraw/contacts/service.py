@@ -9,7 +9,7 @@ from paydraw.contacts.tokens import ContactClaim
 from paydraw.db.tables import BillingPeriod, Commitment, PayApp, Project
 from paydraw.domain.errors import InvalidTransition, NotFound
 from paydraw.domain.g702 import LineHistory
-from paydraw.domain.transitions import InvitationStatus
+from paydraw.domain.transitions import InvitationStatus, PayAppStatus
 from paydraw.pay_apps import repository as pay_app_repository
 from paydraw.pay_apps.repository import ContactPayApp
 from paydraw.pay_apps.schemas import PayAppKind
@@ -118,3 +118,16 @@ def pay_app_to_change(session: Session, claim: ContactClaim, action: str) -> Con
             message="the billing period is closed; it takes no new pay app",
         )
     return found
+
+
+BILLABLE = frozenset({PayAppStatus.DRAFT, PayAppStatus.REVISE_AND_RESUBMIT})
+
+
+def may_bill(invitation: ContactInvitation, pay_app_status: str | None) -> bool:
+    """Whether the contact can fill in (or change) and submit the period's pay app now: they
+    accepted, the due date has not passed, and there is none yet or it is a draft or sent back."""
+    return (
+        invitation.invitation_status == InvitationStatus.ACCEPTED
+        and not invitation.overdue
+        and (pay_app_status is None or pay_app_status in BILLABLE)
+    )

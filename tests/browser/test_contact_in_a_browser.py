@@ -15,6 +15,8 @@ from tests.support.smtp import SmtpTestServer
 from tests.support.temporal import billing_worker
 from tests.workflows.helpers import (
     api_process,
+    contact_link,
+    contact_token,
     messages_to,
     open_period,
     post,
@@ -26,12 +28,8 @@ CONTACT = "billing@vendor-0.example"
 
 
 def link_in(smtp: SmtpTestServer, address: str, subject: str = "") -> str:
-    """The link of the latest such email's plain-text part, as the contact would click it."""
-    message = messages_to(smtp, address, subject)[-1]
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    [link] = [word for word in body.get_content().split() if "/contact?token=" in word]
-    return link
+    """The contact's link in the latest such email."""
+    return contact_link(messages_to(smtp, address, subject)[-1])
 
 
 async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
@@ -106,7 +104,7 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             assert "$12,000.00" in await page.locator("#pay-app").inner_text()
             assert await page.locator("#bill").count() == 0  # nothing to change while reviewed
 
-        contact = {"Authorization": f"Bearer {link.split('token=', 1)[1]}"}
+        contact = {"Authorization": f"Bearer {contact_token(messages_to(smtp, CONTACT)[0])}"}
         mine = (await api.get("/api/v1/contact/pay-app", headers=contact)).json()
         framing = next(line["sov_line_id"] for line in mine["lines"] if line["code"] == "02")
         assert mine["status"] == "under_review"
@@ -131,4 +129,9 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             lines = await page.locator("#line-reviews").inner_text()
             assert "02 Framing (sent back): " + reason in lines
             assert "$12,000.00" in await page.locator("#pay-app").inner_text()
+            assert await fits_the_width(page)
+            # The form is open again to submit anew, and the page reads as well on a desktop.
+            assert await page.get_by_role("button", name="Submit again").count() == 1
+            await page.set_viewport_size({"width": 1280, "height": 900})
+            await snapshot(page, tmp_path, "6-sent-back-desktop")
             assert await fits_the_width(page)

@@ -120,13 +120,16 @@ async def open_period(
     return period_id
 
 
-def contact_token(message: EmailMessage) -> str:
-    """The signed token in the link of an invite email's plain-text part."""
+def contact_link(message: EmailMessage) -> str:
+    """The link to the contact's page in an email's plain-text part, as they would click it."""
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
-    text = body.get_content()
-    start = text.index("token=") + len("token=")
-    return text[start:].split()[0]
+    return next(word for word in body.get_content().split() if "/contact?token=" in word)
+
+
+def contact_token(message: EmailMessage) -> str:
+    """The signed token in the link of an invite email's plain-text part."""
+    return contact_link(message).split("token=", 1)[1]
 
 
 @asynccontextmanager

@@ -5,6 +5,12 @@ earlier code replay through today's workflow code without a non-determinism erro
 fill in, submit, approve, finalize, pay, the period's close) recorded on commit 1612b40, before
 a step's emails went to the worker's relay: its activities' results have no `relayed` field,
 and its workflow delivered what they handed back itself.
+
+`histories/before_typed_steps_*.json` were recorded on commit d16365d, while the messages between
+the API, the workflows and the activities still carried actors, roles, actions and statuses as
+plain strings and a pay-app step as one model with five optional payloads: a review, a finalize, a
+payment and the period's close; a void and the refusals after it; a draft deleted at the close;
+reminders, overdue and an extended due date; a decline.
 """
 
 from pathlib import Path

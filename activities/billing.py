@@ -17,7 +17,6 @@ from datetime import UTC
 
 import anyio
 from sqlalchemy import Engine
-from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
@@ -35,15 +34,16 @@ from emails.delivery import (
 from emails.outbox import pending_for_pay_app, still_pending
 from emails.sender import MailServer
 from paydraw.db.engine import session_scope
-from paydraw.db.tables import BillingPeriod, Commitment, EmailOutbox, Project, utcnow
+from paydraw.db.tables import utcnow
 from paydraw.domain.errors import DomainError
-from paydraw.domain.transitions import InvitationStatus, Role
+from paydraw.invitations import service as invitations
 from paydraw.pay_apps import service as pay_apps
 from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.schemas import PayAppPublic
-from paydraw.periods import repository, service
+from paydraw.periods import service as periods
 from paydraw.settings import Settings
 from workflows.messages import (
+    CreateStep,
     DueDateChange,
     InvitationChange,
     InviteDelivery,
@@ -103,12 +103,7 @@ async def note_failures(engine: Engine, outcomes: list[DeliveryOutcome]) -> None
 
 def record_failure(engine: Engine, outbox_id: str, error: str) -> None:
     with session_scope(engine) as session:
-        row = session.get(EmailOutbox, outbox_id)
-        if row is None or row.period_id is None or row.commitment_id is None:
-            return
-        invitation = service.invitation_row(session, row.period_id, row.commitment_id)
-        invitation.email_failure = f"{row.to_address}: {error}"
-        session.add(invitation)
+        invitations.note_email_failure(session, outbox_id, error)
 
 
 class BillingActivities:
@@ -116,15 +111,6 @@ class BillingActivities:
         self.engine = engine
         self.settings = settings
         self.relay = Relay(lambda emails: send_now(engine, settings, emails))
-
-    @staticmethod
-    def _load(
-        session: Session, period_id: str, commitment_id: str
-    ) -> tuple[BillingPeriod, Commitment]:
-        period = session.get(BillingPeriod, period_id)
-        commitment = session.get(Commitment, commitment_id)
-        assert period is not None and commitment is not None
-        return period, commitment
 
     async def sent_now(self, emails: Mapping[str, QueuedEmail]) -> OutboxIds:
         return OutboxIds(ids=await send_now(self.engine, self.settings, emails))
@@ -138,13 +124,11 @@ class BillingActivities:
 
     def queue_reminder(self, delivery: InviteDelivery) -> dict[str, QueuedEmail]:
         with session_scope(self.engine) as session:
-            period, commitment = self._load(session, delivery.period_id, delivery.commitment_id)
-            ids = service.invitation_emails(
+            ids = invitations.remind(
                 session,
                 self.settings,
-                period,
-                commitment,
-                "reminder",
+                delivery.period_id,
+                delivery.commitment_id,
                 message=delivery.message,
                 days_left=delivery.days_left,
                 due_date=delivery.due_date,
@@ -160,15 +144,11 @@ class BillingActivities:
     def queue_invite(self, delivery: InviteDelivery) -> dict[str, QueuedEmail]:
         try:
             with session_scope(self.engine) as session:
-                # The period's row is locked until the commit, so a close that follows sees this
-                # invitation among the ones to tell (see close_commitment_billings).
-                period = service.locked_period(session, delivery.period_id)
-                service.require_open(period, "invite")
-                ids = service.record_invites(
+                ids = periods.invite_one(
                     session,
                     self.settings,
-                    period.id,
-                    [delivery.commitment_id],
+                    delivery.period_id,
+                    delivery.commitment_id,
                     actor=delivery.actor,
                     message=delivery.message,
                     at=delivery.at,
@@ -184,7 +164,7 @@ class BillingActivities:
 
     def queue_overdue(self, delivery: InviteDelivery) -> dict[str, QueuedEmail]:
         with session_scope(self.engine) as session:
-            ids = service.mark_overdue(
+            ids = invitations.mark_overdue(
                 session,
                 self.settings,
                 delivery.period_id,
@@ -200,13 +180,13 @@ class BillingActivities:
 
     def save_invitation(self, change: InvitationChange) -> dict[str, QueuedEmail]:
         with session_scope(self.engine) as session:
-            ids = service.answer(
+            ids = invitations.answer(
                 session,
                 self.settings,
                 change.period_id,
                 change.commitment_id,
                 action=change.action,
-                to_status=InvitationStatus(change.to_status),
+                to_status=change.to_status,
                 actor=change.actor,
                 reason=change.reason,
                 at=change.at,
@@ -216,14 +196,14 @@ class BillingActivities:
     @activity.defn
     def extend_due_date(self, change: DueDateChange) -> None:
         with session_scope(self.engine) as session:
-            service.extend_due_date(
+            invitations.extend_due_date(
                 session, change.period_id, change.commitment_id, change.due_date, change.actor
             )
 
     @activity.defn
     def close_period(self, closing: PeriodClosing) -> None:
         with session_scope(self.engine) as session:
-            service.close(
+            periods.close(
                 session,
                 closing.period_id,
                 closing.actor,
@@ -236,20 +216,13 @@ class BillingActivities:
         """Today's period of the project's monthly cycle, and the open period to close first."""
         today = activity.info().current_attempt_scheduled_time.astimezone(UTC).date()
         with session_scope(self.engine) as session:
-            project = session.get(Project, cycle.project_id)
-            assert project is not None
-            start, end, due = service.monthly_period_dates(today, project.billing_cycle_due_day)
-            still_open = repository.open_period(session, project.id)
-        if still_open is not None and still_open.start_date == start:
-            still_open = None  # today's period itself: this is a retry
+            start, end, due, still_open = periods.plan_monthly(session, cycle.project_id, today)
         return MonthlyPeriod(
             project_id=cycle.project_id,
             start_date=start,
             end_date=end,
             due_date=due,
-            still_open_period_id=still_open.id
-            if still_open and still_open.start_date != start
-            else None,
+            still_open_period_id=still_open,
         )
 
     @activity.defn
@@ -257,7 +230,7 @@ class BillingActivities:
         """Open the planned period (or find it, on a retry) and list the commitments to invite."""
         try:
             with session_scope(self.engine) as session:
-                period, project, eligible = service.open_planned(
+                period, project, eligible = periods.open_planned(
                     session,
                     plan.project_id,
                     plan.start_date,
@@ -271,7 +244,7 @@ class BillingActivities:
                     reminder_offsets_days=project.reminder_offsets_days,
                     eligible_commitment_ids=eligible,
                 )
-        except service.StillClosing as closing:
+        except periods.StillClosing as closing:
             raise ApplicationError(str(closing)) from None  # retried until the close is done
 
     @activity.defn
@@ -280,11 +253,12 @@ class BillingActivities:
         step already applied (the worker died after the commit) changes nothing and answers
         with the pay app as it now is."""
         pay_app, emails = await anyio.to_thread.run_sync(self.apply_step, step)
-        answer = PayAppAnswer.of(pay_app, created=step.action == "create") if pay_app else None
+        created = isinstance(step, CreateStep)
+        answer = PayAppAnswer.of(pay_app, created=created) if pay_app else None
         log.info(
             "pay app step %s applied by %s: %s",
             step.action,
-            step.actor,
+            step.actor.label,
             pay_app.status if pay_app else "deleted",
             extra={"pay_app_id": pay_app.id if pay_app else step.pay_app_id},
         )
@@ -293,18 +267,18 @@ class BillingActivities:
     def apply_step(self, step: PayAppStep) -> tuple[PayAppPublic | None, dict[str, QueuedEmail]]:
         try:
             with session_scope(self.engine) as session:
-                actor = service.actor_from_label(step.actor)
-                role = Role(step.role)
+                role = step.role
                 if mark_step_applied(session, step.step_id):
-                    pay_app = pay_app_steps.apply(session, actor, role, step, Links(self.settings))
+                    links = Links(self.settings)
+                    pay_app = pay_app_steps.apply(session, step.actor, role, step, links)
                     outbox_ids = pay_app_steps.queued_emails(session)
                 else:
                     # An earlier attempt applied the step and then died: answer with the pay app
                     # as it is now, and hand over the emails still waiting to be sent.
-                    if step.pay_app_id is None:
+                    if isinstance(step, CreateStep):
                         pay_app = pay_app_steps.created_by(session, role, step)
                     else:
-                        pay_app = pay_app_steps.current(session, role, step.pay_app_id)
+                        pay_app = pay_app_steps.current(session, role, step.pay_app_id or "")
                     pay_app_id = pay_app.id if pay_app else step.pay_app_id
                     pending = pending_for_pay_app(session, pay_app_id or "")
                     outbox_ids = [row.id for row in pending]

@@ -26,8 +26,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.billing import send_now
 from emails.delivery import QueuedEmail, just_queued
 from paydraw.db.engine import read_scope, session_scope
-from paydraw.periods.repository import invitations
-from paydraw.periods.service import record_invites
+from paydraw.invitations.repository import invitations
+from paydraw.invitations.service import record_invites
 from paydraw.settings import Settings
 from workflows.ids import COMMITMENT_BILLING, billing_workflow_id
 from workflows.messages import (

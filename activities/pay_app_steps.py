@@ -12,7 +12,16 @@ from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.pay_apps import service
 from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.schemas import PayAppPublic
-from workflows.messages import PayAppStep
+from workflows.messages import (
+    CreateStep,
+    DetailsStep,
+    LinesStep,
+    PayAppStep,
+    PaymentStep,
+    PlainStep,
+    ReviewStep,
+    VoidStep,
+)
 
 STEP_PRINCIPAL = "workflow-step"
 RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
@@ -45,37 +54,33 @@ def apply(
     session: Session, actor: Actor, role: Role, step: PayAppStep, links: Links
 ) -> PayAppPublic | None:
     """Run the step's service function; None after a draft is deleted."""
-    if step.action == "create":
-        assert step.create is not None
+    if isinstance(step, CreateStep):
         return service.create(session, actor, role, step.commitment_id, step.period_id, step.create)
     pay_app_id = step.pay_app_id
-    assert pay_app_id is not None
-    match PayAppAction(step.action):
-        case PayAppAction.EDIT_LINES:
-            assert step.lines is not None
+    if pay_app_id is None:
+        raise InvalidInput("pay_app_id", f"a {step.action} step names no pay app")
+    match step:
+        case LinesStep():
             return service.edit_lines(session, actor, role, pay_app_id, step.lines)
-        case PayAppAction.EDIT_DETAILS:
-            assert step.details is not None
+        case DetailsStep():
             return service.edit_details(session, actor, role, pay_app_id, step.details)
-        case PayAppAction.DELETE:
-            service.delete_draft(session, actor, role, pay_app_id)
-            return None
-        case PayAppAction.SUBMIT:
-            return service.submit(session, actor, role, pay_app_id, links=links)
-        case PayAppAction.RESUBMIT:
-            return service.resubmit(session, actor, role, pay_app_id, links=links)
-        case PayAppAction.APPROVE | PayAppAction.APPROVE_AS_NOTED | PayAppAction.REVISE:
-            assert step.review is not None
+        case ReviewStep():
             return service.review(session, actor, role, pay_app_id, step.review, links=links)
-        case PayAppAction.FINALIZE:
-            return service.finalize(session, actor, role, pay_app_id, links=links)
-        case PayAppAction.PAY_PART | PayAppAction.PAY_IN_FULL:
-            assert step.payment is not None
+        case PaymentStep():
             return service.record_payment(
                 session, actor, role, pay_app_id, step.payment, links=links
             )
-        case PayAppAction.VOID:
+        case VoidStep():
             return service.void(session, actor, role, pay_app_id, step.reason)
+        case PlainStep(action=PayAppAction.DELETE):
+            service.delete_draft(session, actor, role, pay_app_id)
+            return None
+        case PlainStep(action=PayAppAction.SUBMIT):
+            return service.submit(session, actor, role, pay_app_id, links=links)
+        case PlainStep(action=PayAppAction.RESUBMIT):
+            return service.resubmit(session, actor, role, pay_app_id, links=links)
+        case PlainStep(action=PayAppAction.FINALIZE):
+            return service.finalize(session, actor, role, pay_app_id, links=links)
     raise InvalidInput("action", f"unknown pay app action {step.action}")
 
 
@@ -92,9 +97,8 @@ def current(session: Session, role: Role, pay_app_id: str) -> PayAppPublic | Non
     return service.get(session, role, pay_app_id)
 
 
-def created_by(session: Session, role: Role, step: PayAppStep) -> PayAppPublic | None:
+def created_by(session: Session, role: Role, step: CreateStep) -> PayAppPublic | None:
     """On a retried create: the live pay app of that kind the first attempt made."""
-    assert step.create is not None
     query = select(PayApp).where(
         PayApp.commitment_id == step.commitment_id,
         PayApp.period_id == step.period_id,

@@ -19,14 +19,14 @@ from api.steps import (
     pay_app_response,
 )
 from paydraw.contacts import service
-from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
+from paydraw.contacts.schemas import ContactInvitation
 from paydraw.domain.errors import NotFound
 from paydraw.domain.transitions import Role
 from paydraw.fields import Text
+from paydraw.invitations.tokens import ContactClaim, InvalidToken, verify
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_app_service
 from paydraw.pay_apps.schemas import PayAppPublic, ProgressLinesEdit
-from paydraw.periods.schemas import ContactInvitation
 from workflows.messages import InvitationView
 
 router = APIRouter(prefix="/api/v1/contact", tags=["invoice contact"])

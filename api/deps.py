@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.reads import looking_up
+from paydraw import actors
 from paydraw.actors import Actor
 from paydraw.db.engine import read_scope, session_scope
 from paydraw.logs import note
@@ -66,7 +67,7 @@ async def current_user(
     user = await looking_up(engine, lambda session: authenticate(session, key))
     if user is None:
         raise unauthorized("unknown or revoked API key")
-    actor = Actor(kind="user", id=user.id, email=user.email)
+    actor = actors.user(user.id, user.email)
     note(actor=actor.label)
     return actor
 

@@ -14,11 +14,12 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from api.process import BillingEnded, get_temporal, workflow_update
 from api.reads import looking_up
+from paydraw import actors
 from paydraw.contacts import service as contacts
-from paydraw.contacts.tokens import ContactClaim
 from paydraw.db.tables import BillingPeriod, Project
 from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.transitions import PayAppAction, Role
+from paydraw.invitations.tokens import ContactClaim
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
 from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, ProgressLinesEdit
@@ -36,6 +37,7 @@ from workflows.messages import (
     PeriodInput,
     PeriodView,
     billing_input,
+    pay_app_step,
 )
 
 DECLINE_REASON_MAX_LENGTH = 2000
@@ -136,7 +138,7 @@ async def answer(
     temporal = await get_temporal(request)
     handle = billing_handle(temporal, contact.commitment_id, contact.period_id)
     update = CommitmentBillingWorkflow.accept if accept else CommitmentBillingWorkflow.decline
-    body = Answer(actor=f"contact:{contact.email}", reason=reason)
+    body = Answer(actor=actors.contact(contact.email), reason=reason)
     return await workflow_update(
         lambda: handle.execute_update(update, body, id=key), "invitation not found"
     )
@@ -146,10 +148,10 @@ async def contact_step(
     request: Request, contact: ContactClaim, key: str, **fields: Any
 ) -> PayAppAnswer | None:
     """Send a step on the contact's own pay app to the commitment's billing workflow."""
-    step = PayAppStep(
+    step = pay_app_step(
         commitment_id=contact.commitment_id,
         period_id=contact.period_id,
-        actor=f"contact:{contact.email}",
+        actor=actors.contact(contact.email),
         role=Role.CONTACT,
         **fields,
     )

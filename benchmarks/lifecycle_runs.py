@@ -18,7 +18,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from benchmarks.bare import LIFECYCLE_STEPS, LifecycleWorkflow
 from benchmarks.measure import Answer, DevServer, PaydrawRound, api_client, open_period
 from benchmarks.processes import Cpu, bare_worker, paydraw_processes, watched
-from paydraw.contacts.tokens import ContactClaim, issue
+from paydraw.invitations.tokens import ContactClaim, issue
 
 # What the contact bills: 40% of the contract, spread over its lines.
 BILLED = {"entry": {"mode": "contract_percent", "percent": "40"}}

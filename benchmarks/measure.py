@@ -47,7 +47,7 @@ from benchmarks.processes import (
     watched,
 )
 from emails.mailbox import FreePortController
-from paydraw.actors import Actor
+from paydraw import actors
 from paydraw.commitments.schemas import CommitmentCreate, ContactIn, SovLineIn
 from paydraw.commitments.service import approve_sov, create_commitment
 from paydraw.db.engine import make_engine, session_scope
@@ -187,7 +187,7 @@ def seed(engine: Engine, commitments: int) -> Seeded:
     with session_scope(engine) as session:
         user = ensure_user(session, "ap@benchmark.example")
         key = issue_key(session, user)
-        actor = Actor("user", user.id, user.email)
+        actor = actors.user(user.id, user.email)
         project = create_project(
             session, actor, ProjectCreate(name="Benchmark Tower", general_contractor="Bench GC")
         )

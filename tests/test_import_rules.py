@@ -59,3 +59,18 @@ class TestImportRules:
         assert result.returncode != 0
         assert "No router imports another" in result.stdout
         assert "BROKEN" in result.stdout
+
+    def test_two_areas_importing_each_other_breaks_a_rule(self, tree: Path) -> None:
+        # The periods service calls the invitations service; the other way round is a loop.
+        shortcut = tree / "paydraw" / "invitations" / "shortcut.py"
+        shortcut.write_text("from paydraw.periods.service import locked_period\n")
+        result = lint_imports(tree)
+        assert result.returncode != 0
+        assert "The areas of paydraw do not import each other in a loop BROKEN" in result.stdout
+
+    def test_an_activity_importing_a_workflow_breaks_a_rule(self, tree: Path) -> None:
+        shortcut = tree / "activities" / "shortcut.py"
+        shortcut.write_text("from workflows.commitment_billing import CommitmentBillingWorkflow\n")
+        result = lint_imports(tree)
+        assert result.returncode != 0
+        assert "Activities import the workflows' messages, never a workflow BROKEN" in result.stdout

@@ -12,7 +12,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from activities.fan_out import FanOutActivities
+    from paydraw.actors import SYSTEM, Actor
     from paydraw.domain.errors import InvalidTransition
+    from paydraw.domain.transitions import PeriodStatus
     from workflows.commitment_billing import ACTIVITY_TIMEOUT, DATABASE_RETRY, deliver_emails
     from workflows.messages import (
         CloseBillings,
@@ -43,7 +45,7 @@ class BillingPeriodWorkflow:
         self.started: set[str] = set()  # commitments whose billing workflow runs, invited or not
         self.closing = False
         self.close_recorded = False
-        self.closed_by = "system:paydraw"
+        self.closed_by = SYSTEM
         self.deliveries: list[asyncio.Task[None]] = []  # invite emails still on their way
 
     @workflow.run
@@ -150,7 +152,7 @@ class BillingPeriodWorkflow:
         self.closing = True
         self.closed_by = request.actor
 
-    async def record_close(self, actor: str) -> None:
+    async def record_close(self, actor: Actor) -> None:
         if self.close_recorded:
             return
         self.close_recorded = True
@@ -170,6 +172,6 @@ class BillingPeriodWorkflow:
     def view(self) -> PeriodView:
         return PeriodView(
             period_id=self.input.period_id,
-            status="closed" if self.closing else "open",
+            status=PeriodStatus.CLOSED if self.closing else PeriodStatus.OPEN,
             invited=len(self.invited),
         )

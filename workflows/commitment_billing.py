@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from activities.relay import RELAY_GRACE, RELAY_SETTLED
+    from paydraw.actors import SYSTEM
     from paydraw.domain import due
     from paydraw.domain.errors import (
         DomainError,
@@ -41,9 +42,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         Answer,
         CommitmentBillingInput,
+        CreateStep,
         DueDateChange,
         ExtendDueDate,
         InvitationChange,
+        InvitationEmail,
         InvitationView,
         InviteCommitments,
         InviteDelivery,
@@ -261,12 +264,12 @@ class CommitmentBillingWorkflow:
                 if moment <= now:
                     del self.reminders_pending[offset]
                     if now < deadline:
-                        await self.send("reminder", days_left=offset)
+                        await self.send(InvitationEmail.REMINDER, days_left=offset)
                         self.reminders_sent.append(offset)
         if now >= deadline and self.may_fall_overdue():
             self.overdue = True
             self.reminders_pending.clear()
-            await self.send("overdue_notice")
+            await self.send(InvitationEmail.OVERDUE_NOTICE)
 
     def may_fall_overdue(self) -> bool:
         """Invited or accepted, and no pay app submitted yet."""
@@ -277,10 +280,10 @@ class CommitmentBillingWorkflow:
             and self.status in (InvitationStatus.INVITED, InvitationStatus.ACCEPTED)
         )
 
-    async def send(self, kind: str, days_left: int = 0) -> None:
+    async def send(self, kind: InvitationEmail, days_left: int = 0) -> None:
         activity = (
             BillingActivities.record_overdue
-            if kind == "overdue_notice"
+            if kind == InvitationEmail.OVERDUE_NOTICE
             else BillingActivities.record_reminder
         )
         queued: OutboxIds = await workflow.execute_activity_method(
@@ -317,7 +320,7 @@ class CommitmentBillingWorkflow:
             queued, self.outbox = self.outbox, []
             await deliver_emails(queued)
 
-    def delivery(self, kind: str, days_left: int = 0) -> InviteDelivery:
+    def delivery(self, kind: InvitationEmail, days_left: int = 0) -> InviteDelivery:
         return InviteDelivery(
             period_id=self.input.period_id,
             commitment_id=self.input.commitment_id,
@@ -325,7 +328,7 @@ class CommitmentBillingWorkflow:
             due_date=self.due_date,
             message=self.invite_message,
             days_left=days_left,
-            actor="system:paydraw",
+            actor=SYSTEM,
             at=workflow.now(),
         )
 
@@ -441,20 +444,20 @@ class CommitmentBillingWorkflow:
             if answer is None:
                 self.pay_apps.pop(step.pay_app_id or "", None)
             else:
-                self.pay_apps[answer.pay_app_id] = PayAppStatus(answer.status)
+                self.pay_apps[answer.pay_app_id] = answer.status
             self.take(OutboxIds(ids=result.outbox_ids, relayed=result.relayed))
             return answer
 
     @pay_app.validator
     def validate_pay_app(self, step: PayAppStep) -> None:
-        role = Role(step.role)
-        if step.action == "create":
+        role = step.role
+        if isinstance(step, CreateStep):
             self.validate_create(role)
             return
         status = self.pay_apps.get(step.pay_app_id or "")
         if status is None:
             raise rejection(NotFound(f"pay app {step.pay_app_id} not found"))
-        action = PayAppAction(step.action)
+        action = step.action
         try:
             transition(status, action, role)
         except DomainError as error:

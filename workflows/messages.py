@@ -1,12 +1,26 @@
 """What the billing workflows and their activities pass to each other: plain Pydantic models.
 
-Never a table model: these cross Temporal's history, so they are small, versionable values.
+Never a table model: these cross Temporal's history, so they are small, versionable values, typed
+with the domain's enums and the `Actor` model. Histories recorded before the types still read: an
+actor then was its audit label (``"kind:identity"``, see paydraw.actors), and a pay-app step one
+model with every payload optional (the variants below ignore the payloads they do not carry).
 """
 
 from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, TypeAdapter
 
+from paydraw.actors import SYSTEM, Actor
+from paydraw.domain.transitions import (
+    InvitationAction,
+    InvitationStatus,
+    PayAppAction,
+    PayAppStatus,
+    PeriodStatus,
+    Role,
+)
 from paydraw.pay_apps.schemas import (
     PayAppCreate,
     PayAppDetailsEdit,
@@ -20,7 +34,7 @@ from paydraw.pay_apps.schemas import (
 class InviteCommitments(BaseModel):
     commitment_ids: list[str]
     message: str = ""
-    actor: str
+    actor: Actor
 
 
 class PeriodInput(BaseModel):
@@ -43,12 +57,12 @@ class InviteResult(BaseModel):
 
 
 class ClosePeriod(BaseModel):
-    actor: str
+    actor: Actor
 
 
 class PeriodView(BaseModel):
     period_id: str
-    status: str
+    status: PeriodStatus
     invited: int
 
 
@@ -59,14 +73,14 @@ class CommitmentBillingInput(BaseModel):
     due_date: date
     reminder_offsets_days: list[int]
     message: str = ""
-    invited_by: str
+    invited_by: Actor
     # True: the period has recorded the invite and sends its email; False: not invited yet (the
     # admin bills on the commitment's behalf, or the admin's invite of it alone follows).
     invite: bool = True
 
 
 def billing_input(
-    period: PeriodInput, commitment_id: str, *, message: str, actor: str, invite: bool
+    period: PeriodInput, commitment_id: str, *, message: str, actor: Actor, invite: bool
 ) -> CommitmentBillingInput:
     """How a commitment's billing in ``period`` starts."""
     return CommitmentBillingInput(
@@ -87,7 +101,7 @@ class StartBillings(BaseModel):
     period: PeriodInput
     commitment_ids: list[str]
     message: str = ""
-    actor: str
+    actor: Actor
     invite: bool = True
     at: datetime | None = None  # when the period invited them (the workflow's clock)
 
@@ -108,19 +122,19 @@ class CloseBillings(BaseModel):
 class Answer(BaseModel):
     """A contact's accept or decline; ``actor`` is who answered, for the audit trail."""
 
-    actor: str
+    actor: Actor
     reason: str = ""
 
 
 class ExtendDueDate(BaseModel):
     due_date: date
-    actor: str
+    actor: Actor
 
 
 class InvitationView(BaseModel):
     period_id: str
     commitment_id: str
-    status: str
+    status: InvitationStatus
     due_date: date
     overdue: bool
     locked: bool
@@ -133,11 +147,17 @@ class InvitationChange(BaseModel):
 
     period_id: str
     commitment_id: str
-    action: str
-    to_status: str
-    actor: str
+    action: InvitationAction
+    to_status: InvitationStatus
+    actor: Actor
     reason: str = ""
     at: datetime
+
+
+class InvitationEmail(StrEnum):
+    INVITE = "invite"
+    REMINDER = "reminder"
+    OVERDUE_NOTICE = "overdue_notice"
 
 
 class InviteDelivery(BaseModel):
@@ -145,11 +165,11 @@ class InviteDelivery(BaseModel):
 
     period_id: str
     commitment_id: str
-    kind: str  # invite | reminder | overdue_notice
+    kind: InvitationEmail
     due_date: date
     message: str = ""
     days_left: int = 0
-    actor: str = "system:paydraw"
+    actor: Actor = SYSTEM
     at: datetime
 
 
@@ -164,13 +184,13 @@ class DueDateChange(BaseModel):
     period_id: str
     commitment_id: str
     due_date: date
-    actor: str
+    actor: Actor
     at: datetime
 
 
 class PeriodClosing(BaseModel):
     period_id: str
-    actor: str
+    actor: Actor
     at: datetime
 
 
@@ -195,22 +215,68 @@ class OpenedPeriod(BaseModel):
     eligible_commitment_ids: list[str]
 
 
-class PayAppStep(BaseModel):
-    """One action on a pay app (or its creation), as the commitment's workflow hands it on."""
+class StepBase(BaseModel):
+    """What every action on a pay app (or its creation) carries, as the commitment's workflow
+    hands it on."""
 
-    action: str  # "create" or a PayAppAction value
     commitment_id: str
     period_id: str
     pay_app_id: str | None = None
-    actor: str
-    role: str
+    actor: Actor
+    role: Role
     step_id: str = ""  # the update id: a retried activity applies the step only once
-    create: PayAppCreate | None = None
-    lines: PayAppLinesEdit | None = None
-    details: PayAppDetailsEdit | None = None
-    review: Review | None = None
-    payment: PaymentCreate | None = None
-    reason: str = ""
+
+
+class CreateStep(StepBase):
+    action: Literal["create"] = "create"
+    create: PayAppCreate
+
+
+class LinesStep(StepBase):
+    action: Literal[PayAppAction.EDIT_LINES] = PayAppAction.EDIT_LINES
+    lines: PayAppLinesEdit
+
+
+class DetailsStep(StepBase):
+    action: Literal[PayAppAction.EDIT_DETAILS] = PayAppAction.EDIT_DETAILS
+    details: PayAppDetailsEdit
+
+
+class ReviewStep(StepBase):
+    action: Literal[PayAppAction.APPROVE, PayAppAction.APPROVE_AS_NOTED, PayAppAction.REVISE]
+    review: Review
+
+
+class PaymentStep(StepBase):
+    action: Literal[PayAppAction.PAY_PART, PayAppAction.PAY_IN_FULL]
+    payment: PaymentCreate
+
+
+class VoidStep(StepBase):
+    action: Literal[PayAppAction.VOID] = PayAppAction.VOID
+    reason: str
+
+
+class PlainStep(StepBase):
+    """An action that carries nothing but itself."""
+
+    action: Literal[
+        PayAppAction.DELETE, PayAppAction.SUBMIT, PayAppAction.RESUBMIT, PayAppAction.FINALIZE
+    ]
+
+
+PayAppStep = Annotated[
+    CreateStep | LinesStep | DetailsStep | ReviewStep | PaymentStep | VoidStep | PlainStep,
+    Field(discriminator="action"),
+]
+"""One action on a pay app, or its creation: each action with the payload it needs."""
+
+STEPS: TypeAdapter[PayAppStep] = TypeAdapter(PayAppStep)
+
+
+def pay_app_step(**fields: Any) -> PayAppStep:
+    """The step of ``fields["action"]``, its payload checked (a missing one is a ValueError)."""
+    return STEPS.validate_python(fields)
 
 
 class PayAppAnswer(BaseModel):
@@ -219,7 +285,7 @@ class PayAppAnswer(BaseModel):
     priced the pay app, and goes through the workflow to the HTTP caller unread."""
 
     pay_app_id: str
-    status: str
+    status: PayAppStatus
     body: str  # PayAppPublic as JSON
     # The step created the pay app (a 201), on a retry or a resend too; answers recorded before
     # this field read as False.
@@ -255,4 +321,4 @@ class OpenBilling(BaseModel):
     """Start a commitment's billing in the period without an invite (the admin bills for it)."""
 
     commitment_id: str
-    actor: str
+    actor: Actor

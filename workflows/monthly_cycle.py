@@ -10,6 +10,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
+    from paydraw.actors import BILLING_CYCLE
     from workflows.billing_period import BillingPeriodWorkflow
     from workflows.commitment_billing import ACTIVITY_TIMEOUT, DATABASE_RETRY
     from workflows.ids import period_workflow_id
@@ -20,8 +21,6 @@ with workflow.unsafe.imports_passed_through():
         OpenedPeriod,
         PeriodInput,
     )
-
-CYCLE_ACTOR = "system:billing-cycle"
 
 
 def schedule_id(project_id: str) -> str:
@@ -43,7 +42,7 @@ class MonthlyBillingCycleWorkflow:
                 workflow.get_external_workflow_handle(period_workflow_id(plan.still_open_period_id))
             )
             await previous.signal(
-                BillingPeriodWorkflow.request_close, ClosePeriod(actor=CYCLE_ACTOR)
+                BillingPeriodWorkflow.request_close, ClosePeriod(actor=BILLING_CYCLE)
             )
         # Retried until last month's period has recorded its close (one open period a project).
         opened: OpenedPeriod = await workflow.execute_activity_method(
@@ -62,7 +61,7 @@ class MonthlyBillingCycleWorkflow:
                     due_date=opened.due_date,
                     reminder_offsets_days=opened.reminder_offsets_days,
                     initial_invites=InviteCommitments(
-                        commitment_ids=opened.eligible_commitment_ids, actor=CYCLE_ACTOR
+                        commitment_ids=opened.eligible_commitment_ids, actor=BILLING_CYCLE
                     ),
                 ),
                 id=period_workflow_id(opened.period_id),

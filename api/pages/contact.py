@@ -25,14 +25,14 @@ from api.pages.html import templates
 from api.reads import reading
 from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_submit
 from paydraw.contacts import service
-from paydraw.contacts.tokens import ContactClaim, InvalidToken, verify
+from paydraw.contacts.schemas import ContactInvitation
 from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import Role
+from paydraw.invitations import repository
+from paydraw.invitations.tokens import ContactClaim, InvalidToken, verify
 from paydraw.pay_apps import service as pay_app_service
 from paydraw.pay_apps.schemas import PayAppPublic, ProgressLinesEdit
-from paydraw.periods import repository
-from paydraw.periods.schemas import ContactInvitation
 from paydraw.settings import Settings
 
 router = APIRouter(prefix="/contact", tags=["pages"], include_in_schema=False)

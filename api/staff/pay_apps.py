@@ -28,7 +28,7 @@ from paydraw.pay_apps.schemas import (
 )
 from paydraw.periods import service as periods
 from workflows.billing_period import BillingPeriodWorkflow
-from workflows.messages import OpenBilling, PayAppAnswer, PayAppStep
+from workflows.messages import OpenBilling, PayAppAnswer, PayAppStep, pay_app_step
 
 router = APIRouter(prefix="/api/v1", tags=["pay applications"])
 
@@ -64,16 +64,16 @@ async def create_on_behalf(
     await workflow_update(
         lambda: temporal.execute_update_with_start_workflow(
             BillingPeriodWorkflow.open_billing,
-            OpenBilling(commitment_id=commitment_id, actor=user.label),
+            OpenBilling(commitment_id=commitment_id, actor=user),
             start_workflow_operation=start_operation(settings, period, project),
         ),
         f"billing period {period_id} not found",
     )
-    step = PayAppStep(
+    step = pay_app_step(
         action="create",
         commitment_id=commitment_id,
         period_id=period_id,
-        actor=user.label,
+        actor=user,
         role=role,
         create=body,
     )
@@ -107,12 +107,12 @@ async def act(
         assert pay_app.period_id is not None
         status = PayAppStatus(pay_app.status)
         chosen = action if isinstance(action, PayAppAction) else action(status)
-        step = PayAppStep(
+        step = pay_app_step(
             action=chosen,
             commitment_id=pay_app.commitment_id,
             period_id=pay_app.period_id,
             pay_app_id=pay_app_id,
-            actor=user.label,
+            actor=user,
             role=role,
             **fields,
         )

@@ -12,17 +12,16 @@ from api.steps import billing_start_operation, period_input, start_operation
 from paydraw.access import ADMIN_ONLY
 from paydraw.actors import Actor
 from paydraw.db.tables import BillingPeriod, Project
-from paydraw.logs import note
-from paydraw.periods import service
-from paydraw.periods.schemas import (
-    Board,
+from paydraw.invitations import service as invitations
+from paydraw.invitations.schemas import (
     ExtendDueDateRequest,
     InviteRefusal,
     InviteRequest,
     InviteResponse,
-    PeriodCreate,
-    PeriodPublic,
 )
+from paydraw.logs import note
+from paydraw.periods import service
+from paydraw.periods.schemas import Board, PeriodCreate, PeriodPublic
 from paydraw.settings import Settings
 from workflows.billing_period import BillingPeriodWorkflow
 from workflows.commitment_billing import (
@@ -101,14 +100,14 @@ async def invite(
         return (
             period,
             project,
-            *service.eligible_for_invite(session, project, period, body.commitment_ids),
+            *invitations.eligible_for_invite(session, project, period, body.commitment_ids),
         )
 
     period, project, eligible, refused = await reading(engine, check)
     note(project_id=project.id)
     if not eligible:
         return InviteResponse(invited=[], refused=refused)
-    request = InviteCommitments(commitment_ids=eligible, message=body.message, actor=user.label)
+    request = InviteCommitments(commitment_ids=eligible, message=body.message, actor=user)
     missing = f"billing period {period_id} not found"
     temporal = await get_temporal(http)
     if len(eligible) == 1:
@@ -155,7 +154,7 @@ async def close_period(
     await workflow_update(
         lambda: temporal.execute_update_with_start_workflow(
             BillingPeriodWorkflow.close,
-            ClosePeriod(actor=user.label),
+            ClosePeriod(actor=user),
             start_workflow_operation=start_operation(settings, period, project),
             id=update_id,
         ),
@@ -184,7 +183,7 @@ async def extend_due_date(
     return await workflow_update(
         lambda: handle.execute_update(
             CommitmentBillingWorkflow.extend_due_date,
-            ExtendDueDate(due_date=body.due_date, actor=user.label),
+            ExtendDueDate(due_date=body.due_date, actor=user),
             id=update_id,
         ),
         f"no invitation for commitment {commitment_id} in billing period {period_id}",

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import sqlalchemy
+from sqlalchemy import BindParameter, bindparam
 from sqlmodel import Session, col, func, select
 
 from paydraw.db.tables import (
@@ -27,6 +28,25 @@ def by_number(session: Session, project_id: str, number: str) -> Commitment | No
 
 # The statements of the busiest queries are built once, with bound parameters (see
 # paydraw.pay_apps.repository).
+COMMITMENT_IDS: BindParameter[str] = bindparam("commitment_ids", expanding=True)
+PROJECT_COMMITMENTS = (
+    select(Commitment)
+    .where(Commitment.project_id == bindparam("project_id"))
+    .order_by(col(Commitment.number))
+)
+SOME_COMMITMENTS = PROJECT_COMMITMENTS.where(col(Commitment.id).in_(COMMITMENT_IDS))
+
+
+def of_project(
+    session: Session, project_id: str, commitment_ids: list[str] | None = None
+) -> list[Commitment]:
+    """The project's commitments in number order: all of them, or those of `commitment_ids`."""
+    if commitment_ids is None:
+        return list(session.exec(PROJECT_COMMITMENTS, params={"project_id": project_id}))
+    params = {"project_id": project_id, "commitment_ids": commitment_ids}
+    return list(session.exec(SOME_COMMITMENTS, params=params))
+
+
 CONTACTS = (
     select(Contact)
     .where(Contact.commitment_id == sqlalchemy.bindparam("commitment_id"))

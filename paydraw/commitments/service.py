@@ -8,8 +8,8 @@ from sqlmodel import Session
 from paydraw.access import ADMIN_ONLY, commitment_for, project_for
 from paydraw.actors import Actor
 from paydraw.audit import record
-from paydraw.billing.ledger import CERTIFIED, Ledger, LedgerEntry, build_ledger, load_contract
 from paydraw.commitments import repository
+from paydraw.commitments.ledger import CERTIFIED, Ledger, LedgerEntry, build_ledger, load_contract
 from paydraw.commitments.schemas import (
     BillingSummary,
     CertificateSummary,

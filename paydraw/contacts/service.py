@@ -4,18 +4,18 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from paydraw.billing.ledger import build_ledger
-from paydraw.contacts.tokens import ContactClaim
+from paydraw.commitments.ledger import build_ledger
+from paydraw.contacts.schemas import ContactInvitation, ContactSovLine
 from paydraw.db.tables import BillingPeriod, Commitment, PayApp, Project
 from paydraw.domain.errors import InvalidTransition, NotFound
 from paydraw.domain.g702 import LineHistory
 from paydraw.domain.transitions import InvitationStatus, PayAppStatus
+from paydraw.invitations import repository
+from paydraw.invitations.service import due_date_of
+from paydraw.invitations.tokens import ContactClaim
 from paydraw.pay_apps import repository as pay_app_repository
 from paydraw.pay_apps.repository import ContactPayApp
 from paydraw.pay_apps.schemas import PayAppKind
-from paydraw.periods import repository
-from paydraw.periods.schemas import ContactInvitation, ContactSovLine
-from paydraw.periods.service import due_date_of
 
 ZERO = Decimal("0.00")
 

@@ -52,6 +52,11 @@ class InvitationStatus(StrEnum):
     DECLINED = "declined"
 
 
+class PeriodStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class InvitationAction(StrEnum):
     INVITE = "invite"
     ACCEPT = "accept"

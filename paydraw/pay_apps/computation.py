@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from paydraw.billing.ledger import history_before, load_contract
+from paydraw.commitments.ledger import history_before, load_contract
 from paydraw.db.tables import Commitment, PayApp, PayAppLine
 from paydraw.domain.contract import Contract
 from paydraw.domain.g702 import G702, Application, LineEntry, LineHistory, compute_application

@@ -14,11 +14,11 @@ from sqlmodel import Session
 from emails.outbox import enqueue
 from emails.render import EmailKind
 from paydraw.commitments import repository as commitments
-from paydraw.contacts.tokens import ContactClaim, link
 from paydraw.db.tables import BillingPeriod, Commitment, PayApp, PayAppLine, Payment, Project
 from paydraw.display import money
 from paydraw.domain.g702 import Application
 from paydraw.domain.transitions import Role
+from paydraw.invitations.tokens import ContactClaim, link
 from paydraw.projects.repository import emails_with_role
 from paydraw.settings import Settings
 

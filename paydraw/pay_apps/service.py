@@ -44,6 +44,8 @@ from paydraw.domain.g702 import Application
 from paydraw.domain.money import ZERO, require_within_largest, to_money
 from paydraw.domain.overbilling import check_overbilling
 from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, allowed_actions, transition
+from paydraw.invitations.repository import invitation
+from paydraw.invitations.service import due_date_of
 from paydraw.pay_apps import computation, notify, repository
 from paydraw.pay_apps.entries import domain_draws, line_entries, rolled_over
 from paydraw.pay_apps.notify import Links
@@ -61,8 +63,6 @@ from paydraw.pay_apps.schemas import (
     ReviewDecision,
     SelectedDraws,
 )
-from paydraw.periods.repository import invitation
-from paydraw.periods.service import due_date_of
 
 DRAFT_LEFT_AT_CLOSE = "the billing period closed before the draft was submitted"
 CAN_CREATE = frozenset({Role.ADMIN, Role.CONTACT})

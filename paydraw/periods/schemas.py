@@ -1,11 +1,11 @@
-"""Billing period requests and responses: opening, invites, the board, the contact's view."""
+"""Billing period requests and responses: opening one, and the board."""
 
 from datetime import date, datetime
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from paydraw.fields import EnteredDate, MoneyAmount, Text
+from paydraw.fields import EnteredDate
 
 
 class PeriodCreate(BaseModel):
@@ -33,29 +33,6 @@ class PeriodPublic(BaseModel):
     status: str
     created_at: datetime
     closed_at: datetime | None
-
-
-class InviteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    commitment_ids: Annotated[list[str], Field(min_length=1, max_length=5000)]
-    message: Text = ""
-
-
-class InviteRefusal(BaseModel):
-    commitment_id: str
-    reason: str
-
-
-class InviteResponse(BaseModel):
-    invited: list[str]
-    refused: list[InviteRefusal]
-
-
-class ExtendDueDateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    due_date: EnteredDate
 
 
 class BoardRow(BaseModel):
@@ -86,33 +63,3 @@ class Board(BaseModel):
     period: PeriodPublic
     counts: BoardCounts
     rows: list[BoardRow]
-
-
-class ContactSovLine(BaseModel):
-    id: str
-    code: str
-    description: str
-    scheduled_value: MoneyAmount
-    previously_billed: MoneyAmount
-    materials_stored: MoneyAmount
-    billable: MoneyAmount
-
-
-class ContactInvitation(BaseModel):
-    """What the invoice contact sees: their commitment, its SOV, what was billed, when it is due."""
-
-    project_name: str
-    general_contractor: str
-    commitment_id: str
-    commitment_number: str
-    commitment_title: str
-    vendor_name: str
-    period_id: str
-    period_start: date
-    period_end: date
-    due_date: date
-    invitation_status: str
-    overdue: bool
-    contract_sum_to_date: MoneyAmount
-    previously_billed: MoneyAmount
-    sov_lines: list[ContactSovLine]

@@ -1,8 +1,8 @@
-"""Billing periods: opening, who may be invited, the board, and the invitation's persisted states.
+"""Billing periods: opening one (by an admin or the monthly cycle), closing it, and its board.
 
-The functions named ``record_*`` / ``persist_*`` are what the billing workflow's activities call:
-each is one transaction with its audit event, and each is idempotent, because Temporal may run an
-activity again after a crash.
+What the billing workflows' activities call here (``close``, ``open_planned``, ``invite_one``) is
+one transaction with its audit event, and idempotent, because Temporal may run an activity again
+after a crash. An invitation's own states are the invitations service's.
 """
 
 from collections.abc import Callable
@@ -10,29 +10,20 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from emails.outbox import EmailRequest, enqueue, enqueue_all, enqueue_request
 from paydraw.access import ADMIN_ONLY, EVERY_STAFF_ROLE, project_for
-from paydraw.actors import SYSTEM, Actor
+from paydraw.actors import BILLING_CYCLE, Actor
 from paydraw.audit import record
-from paydraw.contacts.tokens import ContactClaim, link
-from paydraw.db.tables import BillingPeriod, Commitment, Contact, Invitation, Project
+from paydraw.commitments import repository as commitments
+from paydraw.db.tables import BillingPeriod, Project
 from paydraw.domain.errors import InvalidTransition, NotFound
 from paydraw.domain.transitions import InvitationStatus, Role
+from paydraw.invitations import repository as invitation_rows
+from paydraw.invitations import service as invitations
 from paydraw.periods import repository
-from paydraw.periods.schemas import (
-    Board,
-    BoardCounts,
-    BoardRow,
-    InviteRefusal,
-    PeriodCreate,
-    PeriodPublic,
-)
-from paydraw.projects.repository import emails_with_role
+from paydraw.periods.schemas import Board, BoardCounts, BoardRow, PeriodCreate, PeriodPublic
 from paydraw.settings import Settings
-
-BILLING_CYCLE = Actor(kind="system", id="billing-cycle")
 
 
 def to_public(period: BillingPeriod) -> PeriodPublic:
@@ -82,6 +73,21 @@ def monthly_period_dates(today: date, due_day: int) -> tuple[date, date, date]:
     return today, end, due
 
 
+def plan_monthly(
+    session: Session, project_id: str, today: date
+) -> tuple[date, date, date, str | None]:
+    """The start, end and due date of the period the project's monthly cycle opens ``today``,
+    and the open period it must close first (None when there is none, or when today's period
+    is already the open one: a retry)."""
+    project = session.get(Project, project_id)
+    assert project is not None
+    start, end, due = monthly_period_dates(today, project.billing_cycle_due_day)
+    still_open = repository.open_period(session, project.id)
+    if still_open is not None and still_open.start_date == start:
+        still_open = None
+    return start, end, due, still_open.id if still_open else None
+
+
 DeleteDrafts = Callable[[Session, Actor, str], object]
 
 
@@ -90,7 +96,7 @@ class StillClosing(Exception):
 
 
 def close(
-    session: Session, period_id: str, actor: str, at: datetime, delete_drafts: DeleteDrafts
+    session: Session, period_id: str, actor: Actor, at: datetime, delete_drafts: DeleteDrafts
 ) -> None:
     """Close the period (audited, once); ``delete_drafts`` (the pay-app service's) deletes its
     drafts, whose amounts become billable again."""
@@ -100,7 +106,7 @@ def close(
         return
     record(
         session,
-        actor_from_label(actor),
+        actor,
         entity_type="billing_period",
         entity_id=period.id,
         action="close",
@@ -111,7 +117,7 @@ def close(
     period.status = "closed"
     period.closed_at = at
     session.add(period)
-    delete_drafts(session, actor_from_label(actor), period.id)
+    delete_drafts(session, actor, period.id)
 
 
 def open_planned(
@@ -138,8 +144,8 @@ def open_planned(
             to_state="open",
             detail=detail,
         )
-    commitment_ids = [commitment.id for commitment in repository.commitments(session, project.id)]
-    eligible, _ = eligible_for_invite(session, project, period, commitment_ids)
+    commitment_ids = [commitment.id for commitment in commitments.of_project(session, project.id)]
+    eligible, _ = invitations.eligible_for_invite(session, project, period, commitment_ids)
     return period, project, eligible
 
 
@@ -174,48 +180,35 @@ def require_open(period: BillingPeriod, action: str) -> None:
         raise InvalidTransition(period.status, action, [], subject="a billing period")
 
 
-def eligible_for_invite(
-    session: Session, project: Project, period: BillingPeriod, commitment_ids: list[str]
-) -> tuple[list[str], list[InviteRefusal]]:
-    """Split the asked commitments into those that can be invited and those refused, with why."""
-    asked = list(dict.fromkeys(commitment_ids))
-    commitments = {c.id: c for c in repository.commitments(session, project.id, asked)}
-    known = [cid for cid in asked if cid in commitments]
-    contacts = repository.invoice_contacts(session, known)
-    sums = repository.contract_sums(session, known)
-    billed = repository.work_billed(session, known)
-    invitations = repository.invitations(session, period.id, known)
-    eligible: list[str] = []
-    refused: list[InviteRefusal] = []
-    for commitment_id in asked:
-        commitment = commitments.get(commitment_id)
-        invitation = invitations.get(commitment_id)
-        if commitment is None:
-            reason = "no such commitment on this project"
-        elif not contacts.get(commitment_id):
-            reason = "no invoice contact"
-        elif commitment.sov_status != "approved":
-            reason = "schedule of values not approved"
-        elif sums.get(commitment_id, 0) > 0 and billed.get(commitment_id, 0) >= sums[commitment_id]:
-            reason = "already fully billed"
-        elif invitation is not None and invitation.status != InvitationStatus.NOT_INVITED:
-            reason = f"already invited ({invitation.status})"
-        else:
-            eligible.append(commitment_id)
-            continue
-        refused.append(InviteRefusal(commitment_id=commitment_id, reason=reason))
-    return eligible, refused
+def invite_one(
+    session: Session,
+    settings: Settings,
+    period_id: str,
+    commitment_id: str,
+    *,
+    actor: Actor,
+    message: str,
+    at: datetime,
+) -> list[str]:
+    """The admin's invite of one commitment, recorded with its emails queued; refused once the
+    period has closed. The period's row stays locked until the commit, so a close that follows
+    sees this invitation among the ones to tell."""
+    period = locked_period(session, period_id)
+    require_open(period, "invite")
+    return invitations.record_invites(
+        session, settings, period.id, [commitment_id], actor=actor, message=message, at=at
+    )
 
 
 def board(session: Session, actor: Actor, period_id: str) -> Board:
     """Counts and one row per commitment of the project, from plain SQL."""
     period, project = period_for(session, actor, period_id)
-    invitations = repository.invitations(session, period.id)
+    found = invitation_rows.invitations(session, period.id)
     pay_apps = repository.pay_app_statuses(session, period.id)
     counts = BoardCounts()
     rows = []
-    for commitment in repository.commitments(session, project.id):
-        invitation = invitations.get(commitment.id)
+    for commitment in commitments.of_project(session, project.id):
+        invitation = found.get(commitment.id)
         status = invitation.status if invitation else InvitationStatus.NOT_INVITED
         setattr(counts, status, getattr(counts, status) + 1)
         pay_app_status = pay_apps.get(commitment.id)
@@ -232,7 +225,7 @@ def board(session: Session, actor: Actor, period_id: str) -> Board:
                 invitation_status=status,
                 pay_app_status=pay_app_status,
                 overdue=overdue,
-                due_date=due_date_of(period, invitation),
+                due_date=invitations.due_date_of(period, invitation),
                 email_failure=invitation.email_failure if invitation else "",
                 invited_at=invitation.invited_at if invitation else None,
                 answered_at=invitation.answered_at if invitation else None,
@@ -240,309 +233,3 @@ def board(session: Session, actor: Actor, period_id: str) -> Board:
             )
         )
     return Board(period=to_public(period), counts=counts, rows=rows)
-
-
-def due_date_of(period: BillingPeriod, invitation: Invitation | None) -> date:
-    if invitation is not None and invitation.due_date_extended_to is not None:
-        return invitation.due_date_extended_to
-    return period.due_date
-
-
-# -- what the billing workflow's activities persist --------------------------------------------
-
-
-def record_invites(
-    session: Session,
-    settings: Settings,
-    period_id: str,
-    commitment_ids: list[str],
-    *,
-    actor: str,
-    message: str,
-    at: datetime,
-) -> list[str]:
-    """Mark these commitments' invitations sent, each with its audit event, and queue the invite
-    email for every invoice contact, in the caller's one transaction; returns the outbox ids.
-    A commitment already marked changes nothing, and its emails are found, not queued again."""
-    period = session.get(BillingPeriod, period_id)
-    assert period is not None
-    query = select(Commitment).where(col(Commitment.id).in_(commitment_ids))
-    commitments = {commitment.id: commitment for commitment in session.exec(query)}
-    invitations = invitation_rows(session, period_id, commitment_ids)
-    contacts = repository.invoice_contacts(session, commitment_ids)
-    requests: list[EmailRequest] = []
-    for commitment_id in commitment_ids:
-        invitation = invitations[commitment_id]
-        if record_status(
-            session,
-            invitation,
-            period.project_id,
-            InvitationStatus.INVITED,
-            actor,
-            at,
-            action="invite",
-        ):
-            invitation.invited_at = at
-            invitation.message = message
-        requests += invitation_email_requests(
-            session,
-            settings,
-            period,
-            commitments[commitment_id],
-            "invite",
-            contacts.get(commitment_id, []),
-            message=message,
-        )
-    return [row.id for row in enqueue_all(session, requests)]
-
-
-def answer(
-    session: Session,
-    settings: Settings,
-    period_id: str,
-    commitment_id: str,
-    *,
-    action: str,
-    to_status: InvitationStatus,
-    actor: str,
-    reason: str,
-    at: datetime,
-) -> list[str]:
-    """The contact's accept or decline, with its audit event; a decline queues a notice to each of
-    the project's admins. Returns the outbox ids; a repeat changes nothing and finds them."""
-    period = session.get(BillingPeriod, period_id)
-    commitment = session.get(Commitment, commitment_id)
-    assert period is not None and commitment is not None
-    invitation = invitation_row(session, period.id, commitment.id)
-    if record_status(
-        session, invitation, period.project_id, to_status, actor, at, action=action, reason=reason
-    ):
-        invitation.answered_at = at
-        invitation.decline_reason = reason
-    if to_status != InvitationStatus.DECLINED:
-        return []
-    contact = actor.partition(":")[2]
-    return decline_notices(session, settings, period, commitment, contact, reason)
-
-
-def mark_overdue(
-    session: Session, settings: Settings, period_id: str, commitment_id: str, due_date: date
-) -> list[str]:
-    """Flag the board row overdue (audited, once) and queue the overdue notice; the outbox ids."""
-    period = session.get(BillingPeriod, period_id)
-    commitment = session.get(Commitment, commitment_id)
-    assert period is not None and commitment is not None
-    invitation = invitation_row(session, period.id, commitment.id)
-    if not invitation.overdue:
-        invitation.overdue = True
-        session.add(invitation)
-        record(
-            session,
-            SYSTEM,
-            entity_type="invitation",
-            entity_id=invitation.id,
-            action="overdue",
-            project_id=period.project_id,
-            detail={"due_date": due_date.isoformat()},
-        )
-    return invitation_emails(
-        session, settings, period, commitment, "overdue_notice", due_date=due_date
-    )
-
-
-def extend_due_date(
-    session: Session, period_id: str, commitment_id: str, due_date: date, actor: str
-) -> None:
-    """Give one commitment a later due date (audited); it is no longer overdue."""
-    period = session.get(BillingPeriod, period_id)
-    assert period is not None
-    invitation = invitation_row(session, period.id, commitment_id)
-    if invitation.due_date_extended_to == due_date:
-        return
-    record(
-        session,
-        actor_from_label(actor),
-        entity_type="invitation",
-        entity_id=invitation.id,
-        action="extend_due_date",
-        project_id=period.project_id,
-        detail={"from": due_date_of(period, invitation).isoformat(), "to": due_date.isoformat()},
-    )
-    invitation.due_date_extended_to = due_date
-    invitation.overdue = False
-    session.add(invitation)
-
-
-def invitation_rows(
-    session: Session, period_id: str, commitment_ids: list[str]
-) -> dict[str, Invitation]:
-    """The commitments' invitation rows in the period, the missing ones added in one insert (or
-    one by one, if a racing transaction added one of them meanwhile)."""
-    rows = repository.invitations(session, period_id, commitment_ids)
-    missing = [
-        Invitation(period_id=period_id, commitment_id=commitment_id)
-        for commitment_id in dict.fromkeys(commitment_ids)
-        if commitment_id not in rows
-    ]
-    try:
-        with session.begin_nested():
-            session.add_all(missing)
-    except IntegrityError:
-        return {cid: invitation_row(session, period_id, cid) for cid in commitment_ids}
-    rows.update((row.commitment_id, row) for row in missing)
-    return rows
-
-
-def invitation_row(session: Session, period_id: str, commitment_id: str) -> Invitation:
-    row = repository.invitation(session, period_id, commitment_id)
-    if row is None:
-        row = Invitation(period_id=period_id, commitment_id=commitment_id)
-        with session.begin_nested():
-            session.add(row)
-    return row
-
-
-def actor_from_label(label: str) -> Actor:
-    kind, _, identity = label.partition(":")
-    return Actor(kind=kind, id=identity, email=identity if "@" in identity else "")
-
-
-def record_status(
-    session: Session,
-    invitation: Invitation,
-    project_id: str,
-    to_status: str,
-    actor: str,
-    at: datetime,
-    action: str,
-    reason: str = "",
-) -> bool:
-    """Move the invitation to ``to_status`` with its audit event; False if it already was there."""
-    if invitation.status == to_status:
-        return False
-    record(
-        session,
-        actor_from_label(actor),
-        entity_type="invitation",
-        entity_id=invitation.id,
-        action=action,
-        project_id=project_id,
-        from_state=invitation.status,
-        to_state=to_status,
-        reason=reason,
-        detail={"commitment_id": invitation.commitment_id, "period_id": invitation.period_id},
-    )
-    invitation.status = to_status
-    session.add(invitation)
-    return True
-
-
-def invitation_emails(
-    session: Session,
-    settings: Settings,
-    period: BillingPeriod,
-    commitment: Commitment,
-    kind: str,
-    *,
-    message: str = "",
-    days_left: int = 0,
-    due_date: date | None = None,
-) -> list[str]:
-    """Queue one email of ``kind`` for each invoice contact; returns the outbox ids."""
-    contacts = repository.invoice_contacts(session, [commitment.id]).get(commitment.id, [])
-    requests = invitation_email_requests(
-        session,
-        settings,
-        period,
-        commitment,
-        kind,
-        contacts,
-        message=message,
-        days_left=days_left,
-        due_date=due_date,
-    )
-    return [enqueue_request(session, request).id for request in requests]
-
-
-def invitation_email_requests(
-    session: Session,
-    settings: Settings,
-    period: BillingPeriod,
-    commitment: Commitment,
-    kind: str,
-    contacts: list[Contact],
-    *,
-    message: str = "",
-    days_left: int = 0,
-    due_date: date | None = None,
-) -> list[EmailRequest]:
-    """One email of ``kind`` for each of the commitment's invoice contacts."""
-    project = session.get(Project, period.project_id)
-    assert project is not None
-    due = due_date or period.due_date
-    requests = []
-    for contact in contacts:
-        claim = ContactClaim(commitment_id=commitment.id, period_id=period.id, email=contact.email)
-        suffix = f":{due.isoformat()}:{days_left}" if kind == "reminder" else ""
-        request = EmailRequest(
-            kind=kind,
-            dedupe_key=f"{kind}:{commitment.id}:{period.id}:{contact.email}{suffix}",
-            to_address=contact.email,
-            context={
-                "terminology": project.terminology,
-                "project_name": project.name,
-                "general_contractor": project.general_contractor,
-                "vendor_name": commitment.vendor_name,
-                "commitment_number": commitment.number,
-                "commitment_title": commitment.title,
-                "contact_name": contact.name,
-                "period_start": period.start_date.isoformat(),
-                "period_end": period.end_date.isoformat(),
-                "due_date": due.isoformat(),
-                "link": link(settings, claim),
-                "message": message,
-                "days_left": days_left,
-            },
-            project_id=project.id,
-            commitment_id=commitment.id,
-            period_id=period.id,
-        )
-        requests.append(request)
-    return requests
-
-
-def decline_notices(
-    session: Session,
-    settings: Settings,
-    period: BillingPeriod,
-    commitment: Commitment,
-    contact_email: str,
-    reason: str,
-) -> list[str]:
-    """Tell every admin of the project that a contact declined, and why."""
-    project = session.get(Project, period.project_id)
-    assert project is not None
-    ids = []
-    for admin_email in emails_with_role(session, project.id, "admin"):
-        row = enqueue(
-            session,
-            kind="decline_notice",
-            dedupe_key=f"decline_notice:{commitment.id}:{period.id}:{admin_email}",
-            to_address=admin_email,
-            context={
-                "terminology": project.terminology,
-                "project_name": project.name,
-                "vendor_name": commitment.vendor_name,
-                "commitment_number": commitment.number,
-                "contact_email": contact_email,
-                "reason": reason,
-                "period_start": period.start_date.isoformat(),
-                "period_end": period.end_date.isoformat(),
-                "board_link": f"{settings.resolved_public_url}/api/v1/billing-periods/{period.id}",
-            },
-            project_id=project.id,
-            commitment_id=commitment.id,
-            period_id=period.id,
-        )
-        ids.append(row.id)
-    return ids

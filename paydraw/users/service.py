@@ -5,7 +5,7 @@ import secrets
 
 from sqlmodel import Session
 
-from paydraw.actors import Actor
+from paydraw import actors
 from paydraw.audit import record
 from paydraw.db.tables import ApiKey, User
 from paydraw.users import repository
@@ -27,7 +27,7 @@ def ensure_user(session: Session, email: str, name: str = "") -> User:
         session.flush()
         record(
             session,
-            Actor("user", user.id, user.email),
+            actors.user(user.id, user.email),
             entity_type="user",
             entity_id=user.id,
             action="create",
@@ -42,7 +42,7 @@ def issue_key(session: Session, user: User) -> str:
     session.add(ApiKey(user_id=user.id, key_hash=hash_key(key), prefix=key[:10]))
     record(
         session,
-        Actor("user", user.id, user.email),
+        actors.user(user.id, user.email),
         entity_type="user",
         entity_id=user.id,
         action="issue_api_key",

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from paydraw.contacts.tokens import ContactClaim, issue
 from paydraw.db.tables import BillingPeriod, Invitation
+from paydraw.invitations.tokens import ContactClaim, issue
 from paydraw.settings import Settings
 from tests.api.helpers import create_commitment, create_project
 

@@ -33,8 +33,8 @@ from schemathesis.checks import (
 )
 
 from api.app import create_app
-from paydraw.contacts.tokens import ContactClaim, issue
 from paydraw.db.engine import make_engine
+from paydraw.invitations.tokens import ContactClaim, issue
 from paydraw.settings import Settings
 from tests.api.helpers import create_commitment, create_project
 from tests.conftest import new_user_headers

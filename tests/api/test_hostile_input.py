@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from paydraw.contacts.tokens import ContactClaim, issue
 from paydraw.db import engine as database_engine
 from paydraw.domain.money import LARGEST_AMOUNT
+from paydraw.invitations.tokens import ContactClaim, issue
 from paydraw.settings import Settings
 from tests.api.helpers import create_commitment, create_project
 from tests.conftest import new_user_headers

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from paydraw import actors
 from paydraw.actors import Actor
 from paydraw.audit import events_for
 from paydraw.commitments import service as commitments
@@ -45,7 +46,7 @@ T = TypeVar("T")
 ADMIN_EMAIL = "ap@gc.example"
 REVIEWER_EMAIL = "pm@gc.example"
 CONTACT_EMAIL = "billing@acme.example"
-CONTACT = Actor(kind="contact", id=CONTACT_EMAIL, email=CONTACT_EMAIL)
+CONTACT = actors.contact(CONTACT_EMAIL)
 PUBLIC_URL = "http://paydraw.test"
 # Where the pay-app emails point; the worker passes its own settings' public address and key.
 LINKS = Links(Settings(secret_key="test-secret", public_url=PUBLIC_URL))
@@ -196,7 +197,7 @@ def design_job(
     told), one reviewer, one invoice contact and an open billing period."""
     with session_scope(engine) as session:
         admin_user = ensure_user(session, ADMIN_EMAIL)
-        admin = Actor("user", admin_user.id, admin_user.email)
+        admin = actors.user(admin_user.id, admin_user.email)
         project = projects.create_project(
             session,
             admin,
@@ -231,7 +232,7 @@ def design_job(
     job = Job(
         engine=engine,
         admin=admin,
-        reviewer=Actor("user", reviewer_user.id, reviewer_user.email),
+        reviewer=actors.user(reviewer_user.id, reviewer_user.email),
         commitment_id=commitment.id,
         project_id=project.id,
         lines={line.code: line.id for line in commitment.sov_lines},

@@ -7,9 +7,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from paydraw.commitments.schemas import ChangeOrderLineIn
-from paydraw.contacts.tokens import ContactClaim, verify
 from paydraw.db.tables import Project
 from paydraw.domain.transitions import Role
+from paydraw.invitations.tokens import ContactClaim, verify
 from paydraw.pay_apps import service
 from paydraw.pay_apps.schemas import PayAppDetailsEdit, PayAppLinesEdit
 from tests.pay_apps.builders import (

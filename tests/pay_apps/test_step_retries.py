@@ -15,16 +15,16 @@ from paydraw.db.tables import AuditEvent, EmailOutbox, PayApp, Payment
 from paydraw.pay_apps.schemas import PayAppCreate, PayAppPublic, PaymentCreate
 from paydraw.settings import Settings
 from tests.pay_apps.builders import Job, design_job
-from workflows.messages import PayAppResult, PayAppStep
+from workflows.messages import PayAppResult, PayAppStep, pay_app_step
 
 
 def step(job: Job, action: str, step_id: str, **fields: Any) -> PayAppStep:
     """A step of the admin's, as the commitment's workflow hands it to the activity."""
-    return PayAppStep(
+    return pay_app_step(
         action=action,
         commitment_id=job.commitment_id,
         period_id=job.periods[-1],
-        actor=job.admin.label,
+        actor=job.admin,
         role="admin",
         step_id=step_id,
         **fields,

@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from paydraw.contacts.tokens import ContactClaim, issue
 from paydraw.db.tables import AuditEvent
+from paydraw.invitations.tokens import ContactClaim, issue
 from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
 from tests.support.temporal import billing_worker

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from paydraw.contacts.tokens import ContactClaim, issue
 from paydraw.db.tables import AuditEvent, PayApp
+from paydraw.invitations.tokens import ContactClaim, issue
 from paydraw.pay_apps.service import DRAFT_LEFT_AT_CLOSE
 from paydraw.settings import Settings
 from tests.conftest import new_user_headers

@@ -8,7 +8,7 @@ from paydraw.actors import Actor
 from paydraw.db.statements import insert_unless_taken
 from paydraw.db.tables import IdempotencyRecord, PayApp, new_id, utcnow
 from paydraw.domain.errors import InvalidInput
-from paydraw.domain.transitions import PayAppAction, Role
+from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role
 from paydraw.pay_apps import service
 from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.schemas import PayAppPublic
@@ -103,7 +103,7 @@ def created_by(session: Session, role: Role, step: CreateStep) -> PayAppPublic |
         PayApp.commitment_id == step.commitment_id,
         PayApp.period_id == step.period_id,
         PayApp.kind == step.create.kind,
-        PayApp.status != "void",
+        PayApp.status != PayAppStatus.VOID,
     )
     pay_app = session.exec(query.order_by(col(PayApp.number).desc())).first()
     return service.get(session, role, pay_app.id) if pay_app else None

@@ -18,7 +18,7 @@ from paydraw import actors
 from paydraw.contacts import service as contacts
 from paydraw.db.tables import BillingPeriod, Project
 from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
-from paydraw.domain.transitions import PayAppAction, Role
+from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role
 from paydraw.invitations.tokens import ContactClaim
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
@@ -192,7 +192,7 @@ async def contact_submit(request: Request, contact: ContactClaim, key: str) -> P
     note(pay_app_id=existing.pay_app_id, project_id=existing.project_id)
     action = (
         PayAppAction.RESUBMIT
-        if existing.pay_app_status == "revise_and_resubmit"
+        if existing.pay_app_status == PayAppStatus.REVISE_AND_RESUBMIT
         else PayAppAction.SUBMIT
     )
     return await contact_step(request, contact, key, action=action, pay_app_id=existing.pay_app_id)

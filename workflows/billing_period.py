@@ -96,12 +96,16 @@ class BillingPeriodWorkflow:
     @open_billing.validator
     def validate_open_billing(self, request: OpenBilling) -> None:
         if self.closing:
-            raise rejection(InvalidTransition("closed", "bill in", [], "a billing period"))
+            raise rejection(
+                InvalidTransition(PeriodStatus.CLOSED, "bill in", [], "a billing period")
+            )
 
     @invite.validator
     def validate_invite(self, request: InviteCommitments) -> None:
         if self.closing:
-            raise rejection(InvalidTransition("closed", "invite", [], "a billing period"))
+            raise rejection(
+                InvalidTransition(PeriodStatus.CLOSED, "invite", [], "a billing period")
+            )
 
     async def start_billings(
         self, commitment_ids: list[str], request: InviteCommitments, invite: bool = True
@@ -166,7 +170,7 @@ class BillingPeriodWorkflow:
     @close.validator
     def validate_close(self, request: ClosePeriod) -> None:
         if self.closing:
-            raise rejection(InvalidTransition("closed", "close", [], "a billing period"))
+            raise rejection(InvalidTransition(PeriodStatus.CLOSED, "close", [], "a billing period"))
 
     @workflow.query
     def view(self) -> PeriodView:

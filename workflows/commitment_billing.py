@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         InvitationStatus,
         PayAppAction,
         PayAppStatus,
+        PeriodStatus,
         Role,
         transition,
         transition_invitation,
@@ -216,7 +217,9 @@ class CommitmentBillingWorkflow:
     @invite_one.validator
     def validate_invite_one(self, request: InviteCommitments) -> None:
         if self.closed:
-            raise rejection(InvalidTransition("closed", "invite", [], "a billing period"))
+            raise rejection(
+                InvalidTransition(PeriodStatus.CLOSED, "invite", [], "a billing period")
+            )
 
     # -- deadlines ---------------------------------------------------------------------------
 
@@ -342,7 +345,9 @@ class CommitmentBillingWorkflow:
     def check(self, action: InvitationAction, role: Role) -> InvitationStatus:
         if self.closed:
             raise rejection(
-                InvalidTransition("closed", action, [], subject="an invitation of a period")
+                InvalidTransition(
+                    PeriodStatus.CLOSED, action, [], subject="an invitation of a period"
+                )
             )
         try:
             target = transition_invitation(self.status, action, role)
@@ -471,7 +476,9 @@ class CommitmentBillingWorkflow:
         if role != Role.CONTACT:
             return
         if self.closed:
-            raise rejection(InvalidTransition("closed", "create", [], "a pay app in a period"))
+            raise rejection(
+                InvalidTransition(PeriodStatus.CLOSED, "create", [], "a pay app in a period")
+            )
         if self.status != InvitationStatus.ACCEPTED:
             raise rejection(
                 InvalidTransition(

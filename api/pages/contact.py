@@ -28,7 +28,7 @@ from paydraw.contacts import service
 from paydraw.contacts.schemas import ContactInvitation
 from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.terminology import Terminology, words
-from paydraw.domain.transitions import Role
+from paydraw.domain.transitions import PeriodStatus, Role
 from paydraw.invitations import repository
 from paydraw.invitations.tokens import ContactClaim, InvalidToken, verify
 from paydraw.pay_apps import service as pay_app_service
@@ -289,7 +289,7 @@ def explain(refusal: DomainError, invitation: ContactInvitation) -> str:
             "The due date has passed, so this invitation can no longer be accepted. You can still "
             f"decline it, or ask {general_contractor} to extend the due date."
         )
-    if isinstance(refusal, InvalidTransition) and refusal.status == "closed":
+    if isinstance(refusal, InvalidTransition) and refusal.status == PeriodStatus.CLOSED:
         return "This billing period is closed, so its invitation can no longer be answered."
     if isinstance(refusal, InvalidInput) and refusal.field.startswith("lines"):
         return "Please check the amount marked below: " + refusal.reason + "."

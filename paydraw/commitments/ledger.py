@@ -23,8 +23,9 @@ from paydraw.domain.g702 import (
     history_after,
 )
 from paydraw.domain.retainage import RetainageRule, RetainageStep
+from paydraw.domain.transitions import PayAppStatus
 
-CERTIFIED = ("finalized", "paid")
+CERTIFIED = (PayAppStatus.FINALIZED, PayAppStatus.PAID)
 
 
 def retainage_rule(commitment: Commitment) -> RetainageRule:
@@ -84,7 +85,9 @@ class Ledger:
 
 def pay_apps(session: Session, commitment_id: str) -> list[PayApp]:
     """The commitment's pay applications that count (every one but the void), in number order."""
-    query = select(PayApp).where(PayApp.commitment_id == commitment_id, PayApp.status != "void")
+    query = select(PayApp).where(
+        PayApp.commitment_id == commitment_id, PayApp.status != PayAppStatus.VOID
+    )
     return list(session.exec(query.order_by(col(PayApp.number))))
 
 
@@ -141,7 +144,7 @@ HISTORY_BEFORE = (
     .where(
         col(PayApp.commitment_id) == sqlalchemy.bindparam("commitment_id", type_=sqlalchemy.String),
         col(PayApp.number) < sqlalchemy.bindparam("number", type_=sqlalchemy.Integer),
-        col(PayApp.status) != "void",
+        col(PayApp.status) != PayAppStatus.VOID,
     )
     .order_by(col(PayApp.number))
 )

@@ -17,6 +17,7 @@ from paydraw.db.tables import (
     Draw,
     SovLine,
 )
+from paydraw.domain.transitions import ChangeOrderStatus
 
 
 def by_number(session: Session, project_id: str, number: str) -> Commitment | None:
@@ -116,7 +117,8 @@ def _contract_lines_query() -> sqlalchemy.Select[
         )
         .join(ChangeOrder, col(ChangeOrder.id) == col(ChangeOrderLine.change_order_id))
         .where(
-            col(ChangeOrder.commitment_id) == commitment_id, col(ChangeOrder.status) == "approved"
+            col(ChangeOrder.commitment_id) == commitment_id,
+            col(ChangeOrder.status) == ChangeOrderStatus.APPROVED,
         )
         .group_by(col(ChangeOrderLine.sov_line_id))
         .subquery()

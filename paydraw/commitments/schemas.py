@@ -7,6 +7,7 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from paydraw.domain.transitions import ChangeOrderStatus, SovStatus
 from paydraw.fields import (
     EnteredMoney,
     Label,
@@ -29,11 +30,6 @@ class Strict(BaseModel):
 class CommitmentKind(StrEnum):
     SUBCONTRACT = "subcontract"
     PURCHASE_ORDER = "purchase_order"
-
-
-class SovStatus(StrEnum):
-    DRAFT = "draft"
-    APPROVED = "approved"
 
 
 class ContactIn(Strict):
@@ -126,11 +122,6 @@ class ChangeOrderLineIn(Strict):
         if self.code is not None and self.amount < 0:
             raise ValueError("amount: a new line cannot start with a deduction")
         return self
-
-
-class ChangeOrderStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
 
 
 class ChangeOrderCreate(Strict):

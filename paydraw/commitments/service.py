@@ -17,7 +17,6 @@ from paydraw.commitments.schemas import (
     ChangeOrderLineIn,
     ChangeOrderLinePublic,
     ChangeOrderPublic,
-    ChangeOrderStatus,
     CommitmentCreate,
     CommitmentKind,
     CommitmentPublic,
@@ -29,7 +28,6 @@ from paydraw.commitments.schemas import (
     SovLineIn,
     SovLinePublic,
     SovReplace,
-    SovStatus,
 )
 from paydraw.db.tables import (
     ChangeOrder,
@@ -44,6 +42,13 @@ from paydraw.db.tables import (
 from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.money import require_within_largest
 from paydraw.domain.retainage import RetainageRule, RetainageStep
+from paydraw.domain.transitions import (
+    ChangeOrderStatus,
+    PayAppStatus,
+    SovAction,
+    SovStatus,
+    transition_sov,
+)
 from paydraw.fields import percent_text
 
 ZERO = Decimal("0.00")
@@ -145,13 +150,7 @@ def replace_sov(
     commitment, project, _ = commitment_for(
         session, actor.id, commitment_id, ADMIN_ONLY, "edit the schedule of values"
     )
-    if commitment.sov_status != SovStatus.DRAFT:
-        raise InvalidTransition(
-            "approved",
-            "replace_sov",
-            ["change_order"],
-            message="the schedule of values is approved; change it with a change order",
-        )
+    transition_sov(SovStatus(commitment.sov_status), SovAction.REPLACE_SOV)
     repository.delete_sov(session, commitment.id)
     add_sov(session, commitment, request.sov_lines, request.draws)
     record(
@@ -171,13 +170,7 @@ def approve_sov(session: Session, actor: Actor, commitment_id: str) -> Commitmen
     commitment, project, _ = commitment_for(
         session, actor.id, commitment_id, ADMIN_ONLY, "approve the schedule of values"
     )
-    if commitment.sov_status != SovStatus.DRAFT:
-        raise InvalidTransition(
-            "approved",
-            "approve_sov",
-            ["change_order"],
-            message="the schedule of values is already approved",
-        )
+    to_status = transition_sov(SovStatus(commitment.sov_status), SovAction.APPROVE_SOV)
     contract = load_contract(session, commitment)
     if not contract.lines:
         raise InvalidInput("sov_lines", "an SOV needs at least one line before approval")
@@ -188,7 +181,7 @@ def approve_sov(session: Session, actor: Actor, commitment_id: str) -> Commitmen
             f"draws total {draws_total:.2f}, more than the contract sum "
             f"{contract.contract_sum_to_date:.2f}",
         )
-    commitment.sov_status = SovStatus.APPROVED
+    commitment.sov_status = to_status
     commitment.sov_approved_at = utcnow()
     commitment.sov_approved_by = actor.id
     session.add(commitment)
@@ -200,7 +193,7 @@ def approve_sov(session: Session, actor: Actor, commitment_id: str) -> Commitmen
         action="approve_sov",
         project_id=project.id,
         from_state=SovStatus.DRAFT,
-        to_state=SovStatus.APPROVED,
+        to_state=to_status,
         detail={"contract_sum": f"{contract.contract_sum_to_date:.2f}"},
     )
     return to_public(session, commitment)
@@ -213,13 +206,7 @@ def add_change_order(
     commitment, project, _ = commitment_for(
         session, actor.id, commitment_id, ADMIN_ONLY, "add change orders"
     )
-    if commitment.sov_status != SovStatus.APPROVED:
-        raise InvalidTransition(
-            "draft",
-            "change_order",
-            ["replace_sov", "approve_sov"],
-            message="the schedule of values is a draft: edit it, or approve it first",
-        )
+    transition_sov(SovStatus(commitment.sov_status), SovAction.CHANGE_ORDER)
     if repository.change_order(session, commitment.id, request.number):
         raise InvalidInput("number", f"change order {request.number} already exists")
     change_order = ChangeOrder(
@@ -442,7 +429,7 @@ def summarize(session: Session, commitment: Commitment, ledger: Ledger) -> Billi
         (
             entry.application.summary.current_payment_due
             for entry in ledger.entries
-            if entry.pay_app.status not in (*CERTIFIED, "draft")
+            if entry.pay_app.status not in (*CERTIFIED, PayAppStatus.DRAFT)
         ),
         ZERO,
     )

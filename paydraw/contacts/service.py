@@ -9,7 +9,7 @@ from paydraw.contacts.schemas import ContactInvitation, ContactSovLine
 from paydraw.db.tables import BillingPeriod, Commitment, PayApp, Project
 from paydraw.domain.errors import InvalidTransition, NotFound
 from paydraw.domain.g702 import LineHistory
-from paydraw.domain.transitions import InvitationStatus, PayAppStatus
+from paydraw.domain.transitions import InvitationStatus, PayAppStatus, PeriodStatus
 from paydraw.invitations import repository
 from paydraw.invitations.service import due_date_of
 from paydraw.invitations.tokens import ContactClaim
@@ -86,7 +86,7 @@ def answerable(session: Session, claim: ContactClaim, accept: bool) -> BillingPe
     """The period of an invite the contact may answer now: within the token's scope (404
     outside it) and open (409 once it closed)."""
     _, period, _ = scope(session, claim)
-    if period.status != "open":
+    if period.status != PeriodStatus.OPEN:
         action = "accept" if accept else "decline"
         raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
     return period
@@ -110,9 +110,9 @@ def pay_app_to_change(session: Session, claim: ContactClaim, action: str) -> Con
     )
     if found is None:
         raise NotFound("invitation not found")
-    if found.pay_app_id is None and found.period_status == "closed":
+    if found.pay_app_id is None and found.period_status == PeriodStatus.CLOSED:
         raise InvalidTransition(
-            "closed",
+            PeriodStatus.CLOSED,
             action,
             [],
             message="the billing period is closed; it takes no new pay app",

@@ -57,6 +57,22 @@ class PeriodStatus(StrEnum):
     CLOSED = "closed"
 
 
+class SovStatus(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+
+
+class SovAction(StrEnum):
+    REPLACE_SOV = "replace_sov"
+    APPROVE_SOV = "approve_sov"
+    CHANGE_ORDER = "change_order"
+
+
+class ChangeOrderStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+
+
 class InvitationAction(StrEnum):
     INVITE = "invite"
     ACCEPT = "accept"
@@ -153,6 +169,44 @@ def transition_invitation(
 def allowed_invitation_actions(status: InvitationStatus, role: Role) -> list[str]:
     """What `role` may do to an invitation that is `status`, sorted."""
     return _actions(INVITATION_TRANSITIONS, status, role)
+
+
+# A schedule of values is edited freely while a draft; once approved it changes only by change
+# order. Only admins act on it (the services check the role before the state).
+SOV_TRANSITIONS: Mapping[tuple[SovStatus, SovAction], tuple[SovStatus, frozenset[Role]]] = (
+    MappingProxyType(
+        {
+            (SovStatus.DRAFT, SovAction.REPLACE_SOV): (SovStatus.DRAFT, _ADMIN),
+            (SovStatus.DRAFT, SovAction.APPROVE_SOV): (SovStatus.APPROVED, _ADMIN),
+            (SovStatus.APPROVED, SovAction.CHANGE_ORDER): (SovStatus.APPROVED, _ADMIN),
+        }
+    )
+)
+
+_SOV_REFUSALS = {
+    (SovStatus.APPROVED, SovAction.REPLACE_SOV): (
+        "the schedule of values is approved; change it with a change order"
+    ),
+    (SovStatus.APPROVED, SovAction.APPROVE_SOV): "the schedule of values is already approved",
+    (SovStatus.DRAFT, SovAction.CHANGE_ORDER): (
+        "the schedule of values is a draft: edit it, or approve it first"
+    ),
+}
+
+
+def transition_sov(status: SovStatus, action: SovAction) -> SovStatus:
+    """The SOV's status after an admin's `action`; a wrong state is a 409 that says what to do
+    instead."""
+    rule = SOV_TRANSITIONS.get((status, action))
+    if rule is None:
+        raise InvalidTransition(
+            status,
+            action,
+            [str(act) for (state, act) in SOV_TRANSITIONS if state == status],
+            subject="a schedule of values",
+            message=_SOV_REFUSALS.get((status, action)),
+        )
+    return rule[0]
 
 
 _S = TypeVar("_S", bound=StrEnum)

@@ -16,6 +16,7 @@ from paydraw.db.tables import (
     PayAppLine,
     SovLine,
 )
+from paydraw.domain.transitions import ChangeOrderStatus, PayAppStatus
 
 # The statements of the busiest queries are built once, with bound parameters (see
 # paydraw.pay_apps.repository); a list goes in as an expanding parameter.
@@ -66,7 +67,10 @@ SOV_LINES = select(SovLine).where(col(SovLine.commitment_id).in_(COMMITMENT_IDS)
 APPROVED_CHANGES = (
     select(ChangeOrder.commitment_id, ChangeOrderLine)
     .join(ChangeOrderLine, col(ChangeOrderLine.change_order_id) == col(ChangeOrder.id))
-    .where(col(ChangeOrder.commitment_id).in_(COMMITMENT_IDS), ChangeOrder.status == "approved")
+    .where(
+        col(ChangeOrder.commitment_id).in_(COMMITMENT_IDS),
+        ChangeOrder.status == ChangeOrderStatus.APPROVED,
+    )
 )
 
 
@@ -84,7 +88,7 @@ def contract_sums(session: Session, commitment_ids: list[str]) -> dict[str, Deci
 WORK_BILLED = (
     select(PayApp.commitment_id, PayAppLine)
     .join(PayAppLine, col(PayAppLine.pay_app_id) == col(PayApp.id))
-    .where(col(PayApp.commitment_id).in_(COMMITMENT_IDS), PayApp.status != "void")
+    .where(col(PayApp.commitment_id).in_(COMMITMENT_IDS), PayApp.status != PayAppStatus.VOID)
 )
 
 

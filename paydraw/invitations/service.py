@@ -16,7 +16,7 @@ from paydraw.actors import SYSTEM, Actor
 from paydraw.audit import record
 from paydraw.commitments import repository as commitments
 from paydraw.db.tables import BillingPeriod, Commitment, Contact, EmailOutbox, Invitation, Project
-from paydraw.domain.transitions import InvitationStatus, Role
+from paydraw.domain.transitions import InvitationStatus, Role, SovStatus
 from paydraw.invitations import repository
 from paydraw.invitations.schemas import InviteRefusal
 from paydraw.invitations.tokens import ContactClaim, link
@@ -44,7 +44,7 @@ def eligible_for_invite(
             reason = "no such commitment on this project"
         elif not contacts.get(commitment_id):
             reason = "no invoice contact"
-        elif commitment.sov_status != "approved":
+        elif commitment.sov_status != SovStatus.APPROVED:
             reason = "schedule of values not approved"
         elif sums.get(commitment_id, 0) > 0 and billed.get(commitment_id, 0) >= sums[commitment_id]:
             reason = "already fully billed"

@@ -43,7 +43,15 @@ from paydraw.domain.errors import (
 from paydraw.domain.g702 import Application
 from paydraw.domain.money import ZERO, require_within_largest, to_money
 from paydraw.domain.overbilling import check_overbilling
-from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, allowed_actions, transition
+from paydraw.domain.transitions import (
+    PayAppAction,
+    PayAppStatus,
+    PeriodStatus,
+    Role,
+    SovStatus,
+    allowed_actions,
+    transition,
+)
 from paydraw.invitations.repository import invitation
 from paydraw.invitations.service import due_date_of
 from paydraw.pay_apps import computation, notify, repository
@@ -568,7 +576,7 @@ def _require_billable(
     """A pay app needs an approved SOV, a free slot for its period and kind, and no earlier pay
     app still on its way to a certificate (certificates are issued in number order, so line 7
     is always the certificate before)."""
-    if commitment.sov_status != "approved":
+    if commitment.sov_status != SovStatus.APPROVED:
         raise InvalidTransition(
             commitment.sov_status,
             "create",
@@ -608,7 +616,7 @@ def _require_before_due(
     if role != Role.CONTACT:
         return
     due = due_date_of(period, invitation(session, period.id, commitment.id))
-    if period.status != "open":
+    if period.status != PeriodStatus.OPEN:
         problem = "the billing period is closed"
     elif past_due(due, utcnow()):
         problem = f"the billing period was due {due}"

@@ -18,7 +18,7 @@ from paydraw.audit import record
 from paydraw.commitments import repository as commitments
 from paydraw.db.tables import BillingPeriod, Project
 from paydraw.domain.errors import InvalidTransition, NotFound
-from paydraw.domain.transitions import InvitationStatus, Role
+from paydraw.domain.transitions import InvitationStatus, PeriodStatus, Role
 from paydraw.invitations import repository as invitation_rows
 from paydraw.invitations import service as invitations
 from paydraw.periods import repository
@@ -46,7 +46,7 @@ def open_period(
             existing = repository.open_period(session, project.id)
     if existing is not None:
         raise InvalidTransition(
-            "open",
+            PeriodStatus.OPEN,
             "open_period",
             ["close"],
             message=f"billing period {existing.id} is still open; close it before opening another",
@@ -58,7 +58,7 @@ def open_period(
         entity_id=period.id,
         action="open",
         project_id=project.id,
-        to_state="open",
+        to_state=PeriodStatus.OPEN,
         detail=request.model_dump(mode="json"),
     )
     return to_public(period), project
@@ -102,7 +102,7 @@ def close(
     drafts, whose amounts become billable again."""
     period = session.get(BillingPeriod, period_id)
     assert period is not None
-    if period.status == "closed":
+    if period.status == PeriodStatus.CLOSED:
         return
     record(
         session,
@@ -112,9 +112,9 @@ def close(
         action="close",
         project_id=period.project_id,
         from_state=period.status,
-        to_state="closed",
+        to_state=PeriodStatus.CLOSED,
     )
-    period.status = "closed"
+    period.status = PeriodStatus.CLOSED
     period.closed_at = at
     session.add(period)
     delete_drafts(session, actor, period.id)
@@ -141,7 +141,7 @@ def open_planned(
             entity_id=period.id,
             action="open",
             project_id=project.id,
-            to_state="open",
+            to_state=PeriodStatus.OPEN,
             detail=detail,
         )
     commitment_ids = [commitment.id for commitment in commitments.of_project(session, project.id)]
@@ -176,7 +176,7 @@ def locked_period(session: Session, period_id: str) -> BillingPeriod:
 
 
 def require_open(period: BillingPeriod, action: str) -> None:
-    if period.status != "open":
+    if period.status != PeriodStatus.OPEN:
         raise InvalidTransition(period.status, action, [], subject="a billing period")
 
 

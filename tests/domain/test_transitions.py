@@ -13,10 +13,13 @@ from paydraw.domain.transitions import (
     PayAppAction,
     PayAppStatus,
     Role,
+    SovAction,
+    SovStatus,
     allowed_actions,
     allowed_invitation_actions,
     transition,
     transition_invitation,
+    transition_sov,
 )
 
 DELETED = None
@@ -125,3 +128,33 @@ class TestInvitationTransitions:
         else:
             assert transition_invitation(status, action, role) == expected[0]
             assert str(action) in allowed_invitation_actions(status, role)
+
+
+# A schedule of values: edited and approved while a draft, changed by change order once approved.
+SOV_LIFECYCLE = {
+    ("draft", "replace_sov"): "draft",
+    ("draft", "approve_sov"): "approved",
+    ("approved", "change_order"): "approved",
+}
+
+
+class TestScheduleOfValues:
+    @pytest.mark.parametrize(("status", "action"), list(product(SovStatus, SovAction)), ids=str)
+    def test_every_status_and_action(self, status: SovStatus, action: SovAction) -> None:
+        expected = SOV_LIFECYCLE.get((status, action))
+        if expected is not None:
+            assert transition_sov(status, action) == expected
+            return
+        with pytest.raises(InvalidTransition) as refused:
+            transition_sov(status, action)
+        allowed = [a for (s, a) in SOV_LIFECYCLE if s == status]
+        assert refused.value.allowed_actions == allowed
+        assert refused.value.http_status == 409
+
+    def test_a_refusal_says_what_to_do_instead(self) -> None:
+        with pytest.raises(InvalidTransition, match="change it with a change order"):
+            transition_sov(SovStatus.APPROVED, SovAction.REPLACE_SOV)
+        with pytest.raises(InvalidTransition, match="edit it, or approve it first"):
+            transition_sov(SovStatus.DRAFT, SovAction.CHANGE_ORDER)
+        with pytest.raises(InvalidTransition, match="already approved"):
+            transition_sov(SovStatus.APPROVED, SovAction.APPROVE_SOV)

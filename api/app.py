@@ -10,6 +10,7 @@ from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.pages import contact as contact_page
 from api.pages import mailbox
+from api.pages import staff as staff_pages
 from api.request_log import RequestLogMiddleware
 from api.staff import commitments, lists, pay_apps, periods, projects
 from paydraw import logs, tracing
@@ -57,5 +58,6 @@ def create_app(
     if settings.local_mailbox:
         app.include_router(mailbox.router)
     app.include_router(contact_page.router)
+    app.include_router(staff_pages.router)
 
     return app

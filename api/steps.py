@@ -5,20 +5,23 @@ Each helper resolves nothing of its own about the caller: the endpoint has check
 the object, and the workflow's validator and the activity's service decide the rest.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request, Response, status
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from api.process import BillingEnded, get_temporal, workflow_update
 from api.reads import looking_up
 from paydraw import actors
+from paydraw.actors import Actor
 from paydraw.contacts import service as contacts
 from paydraw.db.tables import BillingPeriod, Project
 from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
-from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role
+from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, transition
 from paydraw.invitations.tokens import ContactClaim
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
@@ -196,3 +199,53 @@ async def contact_submit(request: Request, contact: ContactClaim, key: str) -> P
         else PayAppAction.SUBMIT
     )
     return await contact_step(request, contact, key, action=action, pay_app_id=existing.pay_app_id)
+
+
+ActionFor = Callable[[PayAppStatus], PayAppAction]
+"""The action a request takes, from the pay app's status (submit or resubmit)."""
+
+
+async def act(
+    request: Request,
+    user: Actor,
+    pay_app_id: str,
+    action: PayAppAction | ActionFor,
+    key: str,
+    **fields: Any,
+) -> PayAppAnswer | None:
+    """Resolve the caller's role and send the step to the pay app's workflow."""
+    note(pay_app_id=pay_app_id)
+
+    def locate(session: Session) -> tuple[PayAppStep, PayAppStatus, str]:
+        role, pay_app = pay_apps.locate(session, user.id, pay_app_id)
+        assert pay_app.period_id is not None
+        status = PayAppStatus(pay_app.status)
+        chosen = action if isinstance(action, PayAppAction) else action(status)
+        step = pay_app_step(
+            action=chosen,
+            commitment_id=pay_app.commitment_id,
+            period_id=pay_app.period_id,
+            pay_app_id=pay_app_id,
+            actor=user,
+            role=role,
+            **fields,
+        )
+        return step, status, pay_app.project_id
+
+    step, status, project_id = await looking_up(request.app.state.engine, locate)
+    note(project_id=project_id)
+    try:
+        return await send_step(request, step, key)
+    except (BillingEnded, NotFound):
+        # The workflow decides while it runs; once the pay app's billing has ended (void, paid,
+        # or its period closed: the workflow is done, or already gone) the transition table
+        # says why. A resend of a request that did act reaches the workflow first, and gets
+        # that request's answer.
+        transition(status, PayAppAction(step.action), Role(step.role))
+        raise BillingEnded() from None
+
+
+def submit_or_resubmit(status: PayAppStatus) -> PayAppAction:
+    if status == PayAppStatus.REVISE_AND_RESUBMIT:
+        return PayAppAction.RESUBMIT
+    return PayAppAction.SUBMIT

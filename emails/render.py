@@ -24,6 +24,7 @@ class EmailKind(StrEnum):
     PAY_APP_READY_FOR_PAYMENT = "pay_app_ready_for_payment"
     PAY_APP_APPROVED_AS_NOTED = "pay_app_approved_as_noted"
     PAY_APP_PAYMENT = "pay_app_payment"
+    SIGN_IN = "sign_in"
 
 
 @dataclass(frozen=True)

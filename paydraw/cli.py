@@ -12,8 +12,9 @@ from paydraw.db.engine import engine_for, session_scope
 from paydraw.db.migrate import upgrade
 from paydraw.db.tables import User
 from paydraw.projects.repository import created_with_number
-from paydraw.settings import get_settings
+from paydraw.settings import Settings, get_settings
 from paydraw.users.service import ensure_user, issue_key
+from paydraw.users.sign_in import sign_in_link
 
 app = typer.Typer(help="Paydraw: durable progress billing for construction.", no_args_is_help=True)
 
@@ -101,19 +102,30 @@ def seed_demo() -> None:
 
 
 def first_admin_notice() -> str:
-    """The first admin's new key on an empty database, otherwise how to get a key."""
-    first_key = first_admin_key()
-    if first_key:
-        return f"First admin   {FIRST_ADMIN_EMAIL}, API key (shown once): {first_key}"
-    return "API key       uv run paydraw create-user you@example.com"
-
-
-def first_admin_key() -> str | None:
-    """On an empty database, make a first user so a new user can call the API at once."""
+    """On an empty database, the first admin's new key and a link that signs them in; otherwise
+    how to sign in and how to get a key."""
     settings = get_settings()
+    first = first_admin(settings)
+    if first:
+        key, link = first
+        minutes = f"{settings.sign_in_link_max_age_minutes:g}"
+        return (
+            f"First admin   {FIRST_ADMIN_EMAIL}, API key (shown once): {key}\n"
+            f"Sign in       {link}  (works once, within {minutes} minutes)"
+        )
+    return (
+        f"Sign in       {settings.resolved_public_url}/sign-in  (the link is emailed)\n"
+        "API key       uv run paydraw create-user you@example.com"
+    )
+
+
+def first_admin(settings: Settings) -> tuple[str, str] | None:
+    """On an empty database, make a first user so a new user can sign in and call the API at
+    once: their API key and a one-time sign-in link."""
     engine = engine_for(settings.resolved_database_url)
     with Session(engine) as session:
         if session.exec(select(User)).first() is not None:
             return None
     with session_scope(engine) as session:
-        return issue_key(session, ensure_user(session, FIRST_ADMIN_EMAIL, "First admin"))
+        admin = ensure_user(session, FIRST_ADMIN_EMAIL, "First admin")
+        return issue_key(session, admin), sign_in_link(session, settings, admin)

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     mail_from: str = "Paydraw <billing@paydraw.local>"
 
     contact_link_max_age_days: int = 45
+    # A staff sign-in link works once, within this many minutes; a signed-in browser stays
+    # signed in this many hours.
+    sign_in_link_max_age_minutes: float = Field(default=15, gt=0)
+    session_max_age_hours: int = Field(default=12, gt=0)
     # The /mailbox page shows the local SMTP catcher's messages, unauthenticated: `paydraw run`
     # turns it on for its own API; a deployment leaves it off.
     local_mailbox: bool = False

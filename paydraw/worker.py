@@ -26,6 +26,7 @@ from paydraw.settings import Settings, get_settings
 from paydraw.temporal_client import connect
 from workflows.billing_period import BillingPeriodWorkflow
 from workflows.commitment_billing import CommitmentBillingWorkflow
+from workflows.mail import DeliverEmailsWorkflow
 from workflows.monthly_cycle import MonthlyBillingCycleWorkflow
 
 log = logging.getLogger("paydraw.worker")
@@ -36,7 +37,12 @@ log = logging.getLogger("paydraw.worker")
 # work still queues, for the threads that run it and for the write lock.)
 MAX_CONCURRENT_ACTIVITIES = 64
 
-WORKFLOWS = [BillingPeriodWorkflow, CommitmentBillingWorkflow, MonthlyBillingCycleWorkflow]
+WORKFLOWS = [
+    BillingPeriodWorkflow,
+    CommitmentBillingWorkflow,
+    MonthlyBillingCycleWorkflow,
+    DeliverEmailsWorkflow,
+]
 
 
 def build_worker(

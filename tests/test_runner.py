@@ -230,6 +230,14 @@ class TestRestart:
     ) -> None:
         first = start_paydraw()
         assert first.wait_for_line("First admin").startswith("admin@paydraw.local, API key")
+        # The printed link signs the first admin in, once.
+        link = first.wait_for_line("Sign in").split()[0]
+        async with httpx.AsyncClient() as browser, httpx.AsyncClient() as another:
+            signed_in = await browser.post(link)
+            assert signed_in.status_code == 303
+            assert "paydraw_session=" in signed_in.headers["set-cookie"]
+            assert (await browser.get(link.rsplit("/sign-in/", 1)[0] + "/projects")).is_success
+            assert (await another.post(link)).status_code == 401
         client = await temporal_client(first.temporal_address)
         # A workflow no worker polls for: it stays running, so only the database can keep it.
         await client.start_workflow(
@@ -238,6 +246,7 @@ class TestRestart:
         assert first.stop() == 0
 
         second = start_paydraw()
+        assert second.wait_for_line("Sign in").endswith("/sign-in  (the link is emailed)")
         assert second.wait_for_line("API key").startswith("uv run paydraw create-user")
         client = await temporal_client(second.temporal_address)
         described = await client.get_workflow_handle("restart-probe").describe()

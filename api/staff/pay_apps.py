@@ -1,22 +1,19 @@
 """Staff endpoints for pay applications: create on behalf, edit, submit, review, finalize,
 pay, void. Every action is a Workflow Update on the commitment's billing workflow."""
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response, status
 from sqlmodel import Session
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from api.process import BillingEnded, UpdateId, get_temporal, workflow_update
+from api.process import UpdateId, get_temporal, workflow_update
 from api.reads import looking_up
-from api.steps import pay_app_response, send_step, start_operation
+from api.steps import act, pay_app_response, send_step, start_operation, submit_or_resubmit
 from paydraw.access import ADMIN_ONLY, commitment_for
-from paydraw.actors import Actor
 from paydraw.domain.errors import InvalidInput, NotFound
-from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role, transition
+from paydraw.domain.transitions import PayAppAction
 from paydraw.fields import Text
-from paydraw.logs import note
 from paydraw.pay_apps import service
 from paydraw.pay_apps.schemas import (
     PayAppCreate,
@@ -28,7 +25,7 @@ from paydraw.pay_apps.schemas import (
 )
 from paydraw.periods import service as periods
 from workflows.billing_period import BillingPeriodWorkflow
-from workflows.messages import OpenBilling, PayAppAnswer, PayAppStep, pay_app_step
+from workflows.messages import OpenBilling, pay_app_step
 
 router = APIRouter(prefix="/api/v1", tags=["pay applications"])
 
@@ -87,50 +84,6 @@ def get_pay_app(pay_app_id: str, session: SessionDep, user: CurrentUser) -> PayA
     return service.get(session, role, pay_app_id)
 
 
-ActionFor = Callable[[PayAppStatus], PayAppAction]
-"""The action a request takes, from the pay app's status (submit or resubmit)."""
-
-
-async def act(
-    request: Request,
-    user: Actor,
-    pay_app_id: str,
-    action: PayAppAction | ActionFor,
-    key: str,
-    **fields: Any,
-) -> PayAppAnswer | None:
-    """Resolve the caller's role and send the step to the pay app's workflow."""
-    note(pay_app_id=pay_app_id)
-
-    def locate(session: Session) -> tuple[PayAppStep, PayAppStatus, str]:
-        role, pay_app = service.locate(session, user.id, pay_app_id)
-        assert pay_app.period_id is not None
-        status = PayAppStatus(pay_app.status)
-        chosen = action if isinstance(action, PayAppAction) else action(status)
-        step = pay_app_step(
-            action=chosen,
-            commitment_id=pay_app.commitment_id,
-            period_id=pay_app.period_id,
-            pay_app_id=pay_app_id,
-            actor=user,
-            role=role,
-            **fields,
-        )
-        return step, status, pay_app.project_id
-
-    step, status, project_id = await looking_up(request.app.state.engine, locate)
-    note(project_id=project_id)
-    try:
-        return await send_step(request, step, key)
-    except (BillingEnded, NotFound):
-        # The workflow decides while it runs; once the pay app's billing has ended (void, paid,
-        # or its period closed: the workflow is done, or already gone) the transition table
-        # says why. A resend of a request that did act reaches the workflow first, and gets
-        # that request's answer.
-        transition(status, PayAppAction(step.action), Role(step.role))
-        raise BillingEnded() from None
-
-
 @router.put("/pay-apps/{pay_app_id}/lines", response_model=PayAppPublic)
 async def edit_lines(
     pay_app_id: str, body: PayAppLinesEdit, request: Request, user: CurrentUser, key: UpdateId
@@ -164,12 +117,6 @@ async def delete_draft(
 async def submit(pay_app_id: str, request: Request, user: CurrentUser, key: UpdateId) -> Response:
     """Submit a draft, or resubmit one sent back, for review; the reviewers are emailed."""
     return pay_app_response(await act(request, user, pay_app_id, submit_or_resubmit, key))
-
-
-def submit_or_resubmit(status: PayAppStatus) -> PayAppAction:
-    if status == PayAppStatus.REVISE_AND_RESUBMIT:
-        return PayAppAction.RESUBMIT
-    return PayAppAction.SUBMIT
 
 
 @router.post("/pay-apps/{pay_app_id}/review", response_model=PayAppPublic)

@@ -67,6 +67,27 @@ class Project(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class SignInLink(SQLModel, table=True):
+    """A one-time sign-in link: its signed token names this row, which is spent on first use."""
+
+    __tablename__ = "sign_in_links"
+    id: str = Field(default_factory=new_id("sil"), primary_key=True)
+    user_id: str = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    used_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_sessions"
+    id: str = Field(primary_key=True)  # the token's hash
+    user_id: str = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+
 class ProjectMember(SQLModel, table=True):
     __tablename__ = "project_members"
     __table_args__ = (UniqueConstraint("project_id", "user_id"),)

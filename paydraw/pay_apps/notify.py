@@ -28,7 +28,7 @@ ZERO = Decimal("0.00")
 @dataclass(frozen=True)
 class Links:
     """Where the emails point: an invoice contact gets a signed link to their own page (as in the
-    invite), staff get the pay app's address in the API."""
+    invite), staff the pay app's page (which asks them to sign in first)."""
 
     settings: Settings
 
@@ -37,7 +37,7 @@ class Links:
         return link(self.settings, ContactClaim(pay_app.commitment_id, pay_app.period_id, email))
 
     def staff_page(self, pay_app: PayApp) -> str:
-        return f"{self.settings.resolved_public_url}/api/v1/pay-apps/{pay_app.id}"
+        return f"{self.settings.resolved_public_url}/pay-apps/{pay_app.id}"
 
 
 def submitted(

@@ -100,6 +100,12 @@ CONTEXTS: dict[EmailKind, dict[str, object]] = {
         "paid_to_date": "10000.00",
         "remaining_due": "21950.00",
     },
+    EmailKind.SIGN_IN: {
+        "terminology": "general_contractor",
+        "link": "https://paydraw.example/sign-in/abc",
+        "minutes": 15,
+        "name": "Dana <Admin>",
+    },
 }
 
 

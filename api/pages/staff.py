@@ -1,0 +1,402 @@
+"""The staff's pages: sign-in by emailed link, their projects, the review queue and the pay-app
+page with the actions their role may take.
+
+A browser is signed in by a session cookie (HttpOnly, SameSite=Lax, Secure behind https); every
+form that changes something carries the session's CSRF token, and a post without it is refused.
+The pages call the same services and send the same workflow updates as the JSON API (api.steps):
+what a role may do in which state is the pay app's transition table, read here only to decide
+which buttons to show.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.idempotency import caller_of, request_fingerprint, request_update_id
+from api.pages.html import templates
+from api.process import get_temporal
+from api.reads import in_transaction, reading
+from api.steps import act, submit_or_resubmit
+from paydraw import actors
+from paydraw.actors import Actor
+from paydraw.db.tables import Commitment, Project
+from paydraw.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from paydraw.domain.terminology import Terminology, words
+from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role
+from paydraw.lists import service as lists
+from paydraw.logs import note
+from paydraw.pay_apps import service as pay_apps
+from paydraw.pay_apps.schemas import PayAppPublic, PaymentCreate, PaymentMethod, Review
+from paydraw.settings import Settings
+from paydraw.users import sign_in
+from paydraw.users.sign_in import SignInRefused
+from workflows.mail import DeliverEmailsWorkflow, mail_workflow_id
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+SESSION_COOKIE = "paydraw_session"
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+STATUS_WORDS = {
+    PayAppStatus.DRAFT: "Draft",
+    PayAppStatus.UNDER_REVIEW: "Under review",
+    PayAppStatus.REVISE_AND_RESUBMIT: "Sent back for changes",
+    PayAppStatus.APPROVED: "Approved",
+    PayAppStatus.FINALIZED: "Certified",
+    PayAppStatus.PAID: "Paid",
+    PayAppStatus.VOID: "Void",
+}
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: Actor
+    token: str
+    csrf: str
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+async def signed_in(request: Request) -> SignedIn | None:
+    """The signed-in staff user of this browser, while the session lasts."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token:
+        return None
+    user = await reading(engine_of(request), lambda s: sign_in.user_of_session(s, token))
+    if user is None:
+        return None
+    actor = actors.user(user.id, user.email)
+    note(actor=actor.label)
+    return SignedIn(actor, token, sign_in.csrf_token(settings_of(request), token))
+
+
+def to_sign_in(request: Request) -> RedirectResponse:
+    """Off to sign in, and back here afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/sign-in?{urlencode({'next': here})}", status_code=303)
+
+
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    who: SignedIn | None = None,
+    status_code: int = 200,
+) -> Response:
+    shown = {"who": who, "status_words": STATUS_WORDS, **context}
+    return templates.TemplateResponse(
+        request, template, shown, status_code=status_code, headers=HEADERS
+    )
+
+
+def notice(request: Request, who: SignedIn | None, status_code: int, heading: str) -> Response:
+    texts = {
+        403: "Your role on this project does not allow it.",
+        404: "It does not exist, or you have no role on its project.",
+        503: "Paydraw is busy for a moment. Nothing was changed; please try again in a minute.",
+    }
+    context = {"heading": heading, "text": texts.get(status_code, "")}
+    return page(request, "staff_notice.html", context, who, status_code)
+
+
+async def form_of(request: Request, who: SignedIn) -> dict[str, str]:
+    """The posted form, once its CSRF token is the session's (a 403 otherwise)."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    if not sign_in.csrf_matches(settings_of(request), who.token, form.get("csrf_token", "")):
+        raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong")
+    return form
+
+
+# -- signing in -------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    """Signed in: your projects. Signed out: sign in."""
+    if await signed_in(request) is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    return RedirectResponse("/projects", status_code=303)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_form(request: Request, next: str = "/") -> Response:
+    return page(request, "sign_in.html", {"next": sign_in.safe_next(next), "email": ""})
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def request_sign_in(request: Request) -> Response:
+    """Email a one-time sign-in link to a staff user with this address. The answer is the same
+    whether or not one has it, so the page tells nobody who has an account."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    email = form.get("email", "").strip().lower()
+    next_path = sign_in.safe_next(form.get("next", "/"))
+    if "@" not in email or len(email) > 320:
+        context = {"next": next_path, "email": email, "error": "Enter the email you work with."}
+        return page(request, "sign_in.html", context, status_code=422)
+    settings = settings_of(request)
+    outbox_id = await in_transaction(
+        engine_of(request),
+        lambda s: sign_in.email_sign_in_link(s, settings, email, next_path),
+    )
+    if outbox_id is not None:
+        temporal = await get_temporal(request)
+        await temporal.start_workflow(
+            DeliverEmailsWorkflow.run,
+            [outbox_id],
+            id=mail_workflow_id(outbox_id),
+            task_queue=settings.temporal_task_queue,
+        )
+    return page(request, "sign_in_sent.html", {"email": email})
+
+
+@router.get("/sign-in/{token}", response_class=HTMLResponse)
+async def confirm_sign_in(request: Request, token: str) -> Response:
+    """The emailed link opens a button, not the session: a mail scanner that fetches the link
+    does not spend it."""
+    return page(request, "sign_in_confirm.html", {"token": token})
+
+
+@router.post("/sign-in/{token}")
+async def spend_sign_in(request: Request, token: str) -> Response:
+    settings = settings_of(request)
+
+    def spend(session: Session) -> tuple[str, str]:
+        user, next_path = sign_in.spend(session, settings, token)
+        return sign_in.start_session(session, settings, user), next_path
+
+    try:
+        session_token, next_path = await in_transaction(engine_of(request), spend)
+    except SignInRefused as refused:
+        context = {"next": "/", "email": "", "error": refused.message.capitalize() + "."}
+        return page(request, "sign_in.html", context, status_code=401)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_token,
+        max_age=settings.session_max_age_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.resolved_public_url.startswith("https://"),
+        path="/",
+    )
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    who = await signed_in(request)
+    if who is not None:
+        await form_of(request, who)
+        await in_transaction(engine_of(request), lambda s: sign_in.end_session(s, who.token))
+    response = RedirectResponse("/sign-in", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- projects and the review queue ------------------------------------------------------------
+
+
+@router.get("/projects", response_class=HTMLResponse)
+async def projects(request: Request) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    found = await reading(
+        engine_of(request), lambda s: lists.projects(s, who.user, cursor=None, limit=200)
+    )
+    return page(request, "projects.html", {"projects": found.items}, who)
+
+
+@router.get("/queue", response_class=HTMLResponse)
+async def queue(request: Request) -> Response:
+    """Every pay app waiting for the signed-in user's next step, across projects, oldest first."""
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    found = await reading(
+        engine_of(request),
+        lambda s: lists.pay_apps(s, who.user, waiting_for_me=True, cursor=None, limit=200),
+    )
+    return page(request, "queue.html", {"pay_apps": found.items}, who)
+
+
+# -- a pay app --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayAppPage:
+    pay_app: PayAppPublic
+    role: Role
+    project: Project
+    commitment: Commitment
+
+
+def load_pay_app(session: Session, who: SignedIn, pay_app_id: str) -> PayAppPage:
+    role, row = pay_apps.locate(session, who.user.id, pay_app_id)
+    pay_app = pay_apps.get(session, role, pay_app_id)
+    commitment = session.get(Commitment, row.commitment_id)
+    project = session.get(Project, row.project_id)
+    assert commitment is not None and project is not None
+    return PayAppPage(pay_app, role, project, commitment)
+
+
+@router.get("/pay-apps/{pay_app_id}", response_class=HTMLResponse)
+async def show_pay_app(request: Request, pay_app_id: str) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    return await pay_app_page(request, who, pay_app_id)
+
+
+async def pay_app_page(
+    request: Request,
+    who: SignedIn,
+    pay_app_id: str,
+    refusal: DomainError | None = None,
+    entered: dict[str, str] | None = None,
+) -> Response:
+    try:
+        shown = await reading(engine_of(request), lambda s: load_pay_app(s, who, pay_app_id))
+    except NotFound:
+        return notice(request, who, 404, "This pay application is not available")
+    note(pay_app_id=pay_app_id, project_id=shown.project.id)
+    actions = set(shown.pay_app.allowed_actions)
+    context = {
+        "pay_app": shown.pay_app,
+        "role": shown.role,
+        "project": shown.project,
+        "commitment": shown.commitment,
+        "currency": shown.project.currency,
+        "words": words(Terminology(shown.project.terminology)),
+        "may": {action: action in actions for action in PayAppAction},
+        "may_review": bool(actions & REVIEWS),
+        "may_pay": bool(actions & PAYMENTS),
+        "methods": [method for method in PaymentMethod],
+        "today": date.today().isoformat(),
+        "action_key": secrets.token_urlsafe(16),
+        "refusal": refusal.message if refusal else "",
+        "entered": entered or {},
+        "csrf_token": who.csrf,
+    }
+    status_code = refusal.http_status if refusal else 200
+    return page(request, "staff_pay_app.html", context, who, status_code)
+
+
+REVIEWS = {PayAppAction.APPROVE, PayAppAction.APPROVE_AS_NOTED, PayAppAction.REVISE}
+PAYMENTS = {PayAppAction.PAY_PART, PayAppAction.PAY_IN_FULL}
+
+
+@router.post("/pay-apps/{pay_app_id}")
+async def act_on_pay_app(request: Request, pay_app_id: str) -> Response:
+    """One of the page's actions; a refusal shows the page again with the API's message."""
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    intent = form.get("intent", "")
+    key = form_update_id(who.token, request.url.path, intent, form.get("idempotency_key", ""))
+    try:
+        action, fields = action_of(intent, form)
+        await act(request, who.user, pay_app_id, action, key, **fields)
+    except NotFound:
+        return notice(request, who, 404, "This pay application is not available")
+    except PermissionDenied:
+        return notice(request, who, 403, "You may not do that")
+    except DomainError as refusal:
+        return await pay_app_page(request, who, pay_app_id, refusal, form)
+    except HTTPException as failure:
+        if failure.status_code != 503:
+            raise
+        return notice(request, who, 503, "Paydraw is busy")
+    if intent == "delete":
+        return RedirectResponse("/queue", status_code=303)
+    return RedirectResponse(f"/pay-apps/{pay_app_id}", status_code=303)
+
+
+def action_of(intent: str, form: dict[str, str]) -> tuple[Any, dict[str, Any]]:
+    """The pay-app action a form asks for, and its payload, checked like the API's body."""
+    try:
+        match intent:
+            case "approve" | "approve_as_noted" | "revise":
+                return PayAppAction(intent), {"review": review_of(intent, form)}
+            case "finalize":
+                if form.get("confirm") != "yes":
+                    raise InvalidInput("confirm", "tick the box to lock and certify it")
+                return PayAppAction.FINALIZE, {}
+            case "pay":
+                payment = PaymentCreate(
+                    amount=form.get("amount", "").strip().replace(",", "").lstrip("$"),
+                    method=form.get("method", ""),
+                    reference=form.get("reference", ""),
+                    paid_on=form.get("paid_on", ""),
+                )
+                return PayAppAction.PAY_PART, {"payment": payment}
+            case "void":
+                if not form.get("reason", "").strip():
+                    raise InvalidInput("reason", "a reason is required to void")
+                return PayAppAction.VOID, {"reason": form["reason"].strip()}
+            case "submit":
+                return submit_or_resubmit, {}
+            case "delete":
+                return PayAppAction.DELETE, {}
+    except ValidationError as invalid:
+        error = invalid.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "form"
+        raise InvalidInput(field, str(error["msg"]).removeprefix("Value error, ")) from None
+    raise InvalidInput("intent", f"unknown action {intent!r}")
+
+
+def review_of(decision: str, form: dict[str, str]) -> Review:
+    """The review the form describes: per line, a reason (revise), or an adjusted amount and a
+    note (approve as noted)."""
+    lines = []
+    for key in form:
+        if not key.startswith("line-"):
+            continue
+        line_id = key.removeprefix("line-")
+        reason = form.get(f"reason-{line_id}", "").strip()
+        note_text = form.get(f"note-{line_id}", "").strip()
+        adjusted = form.get(f"adjust-{line_id}", "").strip().replace(",", "").lstrip("$")
+        if decision == "revise" and reason:
+            lines.append({"sov_line_id": line_id, "approved": False, "reason": reason})
+        elif decision == "approve_as_noted" and adjusted:
+            try:
+                Decimal(adjusted)
+            except InvalidOperation:
+                raise InvalidInput(f"adjust-{line_id}", f"{adjusted!r} is not an amount") from None
+            lines.append({"sov_line_id": line_id, "work_this_period": adjusted, "note": note_text})
+    return Review.model_validate(
+        {"decision": decision, "note": form.get("note", "").strip(), "lines": lines}
+    )
+
+
+def form_update_id(session_token: str, path: str, intent: str, idempotency_key: str) -> str:
+    """The workflow update id of a page's action: the form's own random key, for this session,
+    pay app and action, like an API caller's Idempotency-Key. A double click acts once."""
+    if not 0 < len(idempotency_key) <= 100:
+        idempotency_key = secrets.token_urlsafe(16)
+    fingerprint = request_fingerprint("POST", f"{path}#{intent}", b"", b"")
+    return request_update_id(caller_of(session_token.encode()), idempotency_key, fingerprint)

@@ -1,0 +1,302 @@
+"""The staff's pages, as a browser uses them: sign in from the emailed link, the review queue, the
+pay-app page and its actions, with the session cookie and the forms' CSRF token. The API runs in
+the test's event loop against the dev server, with a worker and a real SMTP server."""
+
+import asyncio
+import re
+from datetime import date, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from paydraw.db.tables import AuditEvent
+from paydraw.settings import Settings
+from tests.support.smtp import SmtpTestServer
+from tests.workflows.helpers import (
+    Paydraw,
+    api_client,
+    invited_and_accepted,
+    messages_to,
+    open_period,
+    post,
+    project_with_commitments,
+    wait_for,
+)
+
+REVIEWER = "pm@gc.example"
+VIEWER = "owner-rep@gc.example"
+CONTACT = "billing@vendor-0.example"
+
+
+def link_in(message: EmailMessage, pattern: str) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    found = re.search(pattern, str(body.get_content()))
+    assert found is not None, body.get_content()
+    return found[0]
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix("http://paydraw.test")
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found[1]
+
+
+async def signed_in_browser(
+    paydraw: Paydraw, settings: Settings, engine: Engine, smtp: SmtpTestServer, email: str
+) -> httpx.AsyncClient:
+    """A browser of its own (its own cookies) that asked for a link, followed the email's link
+    and pressed Sign in."""
+    browser = api_client(paydraw.env, settings, engine)
+    before = len(messages_to(smtp, email, "sign-in"))
+    asked = await browser.post("/sign-in", data={"email": email, "next": "/queue"})
+    assert asked.status_code == 200
+    assert "Check your email" in asked.text
+    await wait_for(lambda: len(messages_to(smtp, email, "sign-in")) > before, what="the link")
+    link = path_of(link_in(messages_to(smtp, email, "sign-in")[-1], r"http://\S+/sign-in/\S+"))
+    confirm = await browser.get(link)
+    assert confirm.status_code == 200 and "Sign in" in confirm.text
+    signed = await browser.post(link)
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/queue"
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "paydraw_session=" in cookie
+    return browser
+
+
+async def submitted_pay_app(
+    paydraw: Paydraw, admin: dict[str, str], smtp: SmtpTestServer
+) -> tuple[str, str, dict[str, str]]:
+    """A project with a reviewer and a viewer, and a submitted pay app: its id and project id,
+    and the contact's headers."""
+    api = paydraw.api
+    project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
+    for email, role in ((REVIEWER, "reviewer"), (VIEWER, "viewer")):
+        await post(api, f"/api/v1/projects/{project_id}/members", admin, email=email, role=role)
+    period_id = await open_period(paydraw.env, api, admin, project_id, due_in_days=20)
+    contact = await invited_and_accepted(api, admin, smtp, period_id, commitment_id, CONTACT)
+    body = {"entry": {"mode": "contract_percent", "percent": "10"}}
+    created = await api.put("/api/v1/contact/pay-app/lines", headers=contact, json=body)
+    assert created.status_code in (200, 201), created.text
+    await post(api, "/api/v1/contact/pay-app/submit", contact)
+    return created.json()["id"], project_id, contact
+
+
+class TestSignIn:
+    async def test_the_emailed_link_signs_in_once_and_the_session_ends_at_sign_out(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        api = on_dev_server.api
+        await post(api, "/api/v1/projects", admin, name="Harbor View Tower")
+        signed_out = await api.get("/")
+        assert (signed_out.status_code, signed_out.headers["location"]) == (303, "/sign-in")
+
+        browser = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
+        )
+        home = await browser.get("/")
+        assert home.headers["location"] == "/projects"
+        projects = await browser.get("/projects")
+        assert "Harbor View Tower" in projects.text and "admin" in projects.text
+
+        # The same link again, from another browser: spent.
+        link = path_of(
+            link_in(messages_to(smtp, "ap@gc.example", "sign-in")[-1], r"http://\S+/sign-in/\S+")
+        )
+        again = await api_client(on_dev_server.env, process_settings, engine).post(link)
+        assert again.status_code == 401
+        assert "used already" in again.text
+
+        # Sign out without the form's token is refused; with it, the session is over.
+        refused = await browser.post("/sign-out", data={})
+        assert refused.status_code == 403
+        assert (await browser.get("/projects")).status_code == 200
+        out = await browser.post("/sign-out", data={"csrf_token": csrf_of(projects)})
+        assert out.headers["location"] == "/sign-in"
+        cookie = browser.cookies.get("paydraw_session")
+        assert cookie is None
+        with Session(engine) as session:
+            events = session.exec(select(AuditEvent).where(AuditEvent.action == "sign_in"))
+            assert [event.actor for event in events] == ["user:ap@gc.example"]
+
+    async def test_an_unknown_address_gets_the_same_answer_and_no_email(
+        self, on_dev_server: Paydraw, smtp: SmtpTestServer
+    ) -> None:
+        answer = await on_dev_server.api.post("/sign-in", data={"email": "who@else.example"})
+        assert answer.status_code == 200
+        assert "If who@else.example belongs to a Paydraw user" in answer.text
+        bad = await on_dev_server.api.post("/sign-in", data={"email": "not an address"})
+        assert bad.status_code == 422
+        assert "Enter the email you work with" in bad.text
+        assert messages_to(smtp, "who@else.example") == []
+
+    async def test_a_link_past_its_minutes_is_refused(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        quick = process_settings.model_copy(update={"sign_in_link_max_age_minutes": 0.02})
+        browser = api_client(on_dev_server.env, quick, engine)
+        await browser.post("/sign-in", data={"email": "ap@gc.example"})
+        await wait_for(lambda: bool(messages_to(smtp, "ap@gc.example", "sign-in")), what="link")
+        message = messages_to(smtp, "ap@gc.example", "sign-in")[-1]
+        assert "within 0.02 minutes" in link_in(message, r"within [\d.]+ minutes")
+        link = path_of(link_in(message, r"http://\S+/sign-in/\S+"))
+        await asyncio.sleep(2.5)  # the link's 1.2 seconds pass
+        expired = await browser.post(link)
+        assert expired.status_code == 401
+        assert "expired" in expired.text
+        forged = await browser.post(link[:-4] + "abcd")
+        assert forged.status_code == 401
+        assert "not valid" in forged.text
+
+
+class TestThePayAppPage:
+    async def test_the_reviewer_follows_the_email_signs_in_and_approves(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        pay_app_id, _, _ = await submitted_pay_app(on_dev_server, admin, smtp)
+        await wait_for(
+            lambda: bool(messages_to(smtp, REVIEWER, "for review")), what="the review email"
+        )
+        review_link = link_in(
+            messages_to(smtp, REVIEWER, "for review")[-1], r"http://\S+/pay-apps/\S+"
+        )
+        assert path_of(review_link) == f"/pay-apps/{pay_app_id}"
+
+        stranger = api_client(on_dev_server.env, process_settings, engine)
+        first = await stranger.get(path_of(review_link))
+        assert first.status_code == 303
+        assert first.headers["location"] == f"/sign-in?next=%2Fpay-apps%2F{pay_app_id}"
+
+        reviewer = await signed_in_browser(on_dev_server, process_settings, engine, smtp, REVIEWER)
+        queue = await reviewer.get("/queue")
+        assert f'href="/pay-apps/{pay_app_id}"' in queue.text
+        page = await reviewer.get(f"/pay-apps/{pay_app_id}")
+        assert page.status_code == 200
+        assert "Under review" in page.text
+        assert "8. Current payment due" in page.text and "$5,850.00" in page.text
+        assert 'value="approve"' in page.text and 'value="finalize"' not in page.text
+
+        no_token = await reviewer.post(f"/pay-apps/{pay_app_id}", data={"intent": "approve"})
+        assert no_token.status_code == 403
+        approved = await reviewer.post(
+            f"/pay-apps/{pay_app_id}", data={"intent": "approve", "csrf_token": csrf_of(page)}
+        )
+        assert approved.status_code == 303
+        after = await reviewer.get(f"/pay-apps/{pay_app_id}")
+        assert "Approved" in after.text and 'value="approve"' not in after.text
+        state = await on_dev_server.api.get(f"/api/v1/pay-apps/{pay_app_id}", headers=admin)
+        assert state.json()["status"] == "approved"
+
+    async def test_the_admin_finalizes_with_a_confirm_and_pays_in_two_parts(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        pay_app_id, _, _ = await submitted_pay_app(on_dev_server, admin, smtp)
+        review = {"decision": "approve"}
+        await post(on_dev_server.api, f"/api/v1/pay-apps/{pay_app_id}/review", admin, **review)
+        browser = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
+        )
+        page = await browser.get(f"/pay-apps/{pay_app_id}")
+        form: dict[str, Any] = {"intent": "finalize", "csrf_token": csrf_of(page)}
+
+        unconfirmed = await browser.post(f"/pay-apps/{pay_app_id}", data=form)
+        assert unconfirmed.status_code == 422
+        assert "tick the box to lock and certify it" in unconfirmed.text
+        locked = await browser.post(f"/pay-apps/{pay_app_id}", data={**form, "confirm": "yes"})
+        assert locked.status_code == 303
+
+        certified = await browser.get(f"/pay-apps/{pay_app_id}")
+        assert "Certified" in certified.text and "$5,850.00 is still due" in certified.text
+        paid_on = date.today().isoformat()
+        payment = {
+            "intent": "pay",
+            "csrf_token": csrf_of(certified),
+            "method": "check",
+            "paid_on": paid_on,
+        }
+        too_much = await browser.post(
+            f"/pay-apps/{pay_app_id}", data={**payment, "amount": "9,999.00"}
+        )
+        assert too_much.status_code == 422
+        assert "$5,850.00" in too_much.text or "5850.00" in too_much.text
+        part = await browser.post(f"/pay-apps/{pay_app_id}", data={**payment, "amount": "$850.00"})
+        assert part.status_code == 303
+        partly = await browser.get(f"/pay-apps/{pay_app_id}")
+        assert "Paid $850.00 so far; $5,000.00 still due." in partly.text
+        rest = await browser.post(
+            f"/pay-apps/{pay_app_id}", data={**payment, "amount": "5000.00", "reference": "1042"}
+        )
+        assert rest.status_code == 303
+        paid = await browser.get(f"/pay-apps/{pay_app_id}")
+        assert ">Paid<" in paid.text and 'value="pay"' not in paid.text
+        tomorrow = (date.today() + timedelta(days=1)).isoformat()
+        assert tomorrow not in paid.text
+
+    async def test_a_viewer_sees_no_action_and_a_stranger_sees_nothing(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        pay_app_id, _, _ = await submitted_pay_app(on_dev_server, admin, smtp)
+        viewer = await signed_in_browser(on_dev_server, process_settings, engine, smtp, VIEWER)
+        page = await viewer.get(f"/pay-apps/{pay_app_id}")
+        assert page.status_code == 200 and "Under review" in page.text
+        assert 'name="intent"' not in page.text
+        posted = await viewer.post(
+            f"/pay-apps/{pay_app_id}", data={"intent": "approve", "csrf_token": csrf_of(page)}
+        )
+        assert posted.status_code == 403
+        assert "Your role on this project does not allow it" in posted.text
+
+        await post(on_dev_server.api, "/api/v1/projects", admin, name="Another")
+        stranger_headers = {"email": "stranger@elsewhere.example", "role": "admin"}
+        other_project = await post(
+            on_dev_server.api, "/api/v1/projects", admin, name="Somewhere else"
+        )
+        await post(
+            on_dev_server.api,
+            f"/api/v1/projects/{other_project['id']}/members",
+            admin,
+            **stranger_headers,
+        )
+        stranger = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "stranger@elsewhere.example"
+        )
+        hidden = await stranger.get(f"/pay-apps/{pay_app_id}")
+        assert hidden.status_code == 404
+        assert "This pay application is not available" in hidden.text
+        acted = await stranger.post(
+            f"/pay-apps/{pay_app_id}",
+            data={"intent": "approve", "csrf_token": csrf_of(hidden)},
+        )
+        assert acted.status_code == 404

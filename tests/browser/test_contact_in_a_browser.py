@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from paydraw.settings import Settings
-from tests.support.browser import chromium, fits_the_width, snapshot
+from tests.support.browser import accessibility_problems, chromium, fits_the_width, snapshot
 from tests.support.postgres import free_port
 from tests.support.smtp import SmtpTestServer
 from tests.support.temporal import billing_worker
@@ -59,6 +59,7 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             page = await browser.new_page(viewport={"width": 390, "height": 844})
             await page.goto(link)
             await snapshot(page, tmp_path, "1-invite")
+            assert await accessibility_problems(page) == []
             status = page.locator("#invitation-status")
             assert await status.inner_text() == "invited, waiting for your answer"
             assert await fits_the_width(page)  # the SOV table scrolls in its own box
@@ -68,6 +69,7 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             await page.get_by_role("button", name="Accept").click()
             await page.wait_for_load_state()
             await snapshot(page, tmp_path, "2-accepted")
+            assert await accessibility_problems(page) == []
             assert await status.inner_text() == "accepted"
             assert "You accepted this invitation." in await page.inner_text("body")
             assert await page.get_by_role("button", name="Accept").count() == 0
@@ -89,6 +91,7 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             await page.get_by_role("button", name="Submit").click()
             await page.wait_for_load_state()
             await snapshot(page, tmp_path, "3-over-billed")
+            assert await accessibility_problems(page) == []
             assert await mobilization.get_attribute("aria-invalid") == "true"
             assert "billable 5000.00, asked 6000.00" in await page.locator("#bill").inner_text()
             assert await framing_work.input_value() == "12000"
@@ -99,6 +102,7 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             await page.get_by_role("button", name="Submit").click()
             await page.wait_for_load_state()
             await snapshot(page, tmp_path, "4-submitted")
+            assert await accessibility_problems(page) == []
             status_now = await page.locator("#pay-app-status").inner_text()
             assert status_now == "submitted, under review"
             assert "$12,000.00" in await page.locator("#pay-app").inner_text()
@@ -125,6 +129,7 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             page = await browser.new_page(viewport={"width": 390, "height": 844})
             await page.goto(link_in(smtp, CONTACT, "revise"))
             await snapshot(page, tmp_path, "5-sent-back")
+            assert await accessibility_problems(page) == []
             assert await page.locator("#pay-app-status").inner_text() == "sent back for changes"
             lines = await page.locator("#line-reviews").inner_text()
             assert "02 Framing (sent back): " + reason in lines
@@ -134,4 +139,5 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             assert await page.get_by_role("button", name="Submit again").count() == 1
             await page.set_viewport_size({"width": 1280, "height": 900})
             await snapshot(page, tmp_path, "6-sent-back-desktop")
+            assert await accessibility_problems(page) == []
             assert await fits_the_width(page)

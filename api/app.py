@@ -9,6 +9,7 @@ from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.pages import contact as contact_page
+from api.pages import gc as gc_pages
 from api.pages import mailbox
 from api.pages import staff as staff_pages
 from api.request_log import RequestLogMiddleware
@@ -59,5 +60,6 @@ def create_app(
         app.include_router(mailbox.router)
     app.include_router(contact_page.router)
     app.include_router(staff_pages.router)
+    app.include_router(gc_pages.router)
 
     return app

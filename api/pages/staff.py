@@ -13,122 +13,39 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.idempotency import caller_of, request_fingerprint, request_update_id
-from api.pages.html import templates
-from api.process import get_temporal
+from api.pages.session import (
+    SESSION_COOKIE,
+    SignedIn,
+    deliver,
+    engine_of,
+    form_of,
+    notice,
+    page,
+    settings_of,
+    signed_in,
+    to_sign_in,
+)
 from api.reads import in_transaction, reading
 from api.steps import act, submit_or_resubmit
-from paydraw import actors
-from paydraw.actors import Actor
 from paydraw.db.tables import Commitment, Project
 from paydraw.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from paydraw.domain.terminology import Terminology, words
-from paydraw.domain.transitions import PayAppAction, PayAppStatus, Role
+from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.lists import service as lists
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
 from paydraw.pay_apps.schemas import PayAppPublic, PaymentCreate, PaymentMethod, Review
-from paydraw.settings import Settings
 from paydraw.users import sign_in
 from paydraw.users.sign_in import SignInRefused
-from workflows.mail import DeliverEmailsWorkflow, mail_workflow_id
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-
-SESSION_COOKIE = "paydraw_session"
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-STATUS_WORDS = {
-    PayAppStatus.DRAFT: "Draft",
-    PayAppStatus.UNDER_REVIEW: "Under review",
-    PayAppStatus.REVISE_AND_RESUBMIT: "Sent back for changes",
-    PayAppStatus.APPROVED: "Approved",
-    PayAppStatus.FINALIZED: "Certified",
-    PayAppStatus.PAID: "Paid",
-    PayAppStatus.VOID: "Void",
-}
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    user: Actor
-    token: str
-    csrf: str
-
-
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def engine_of(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
-async def signed_in(request: Request) -> SignedIn | None:
-    """The signed-in staff user of this browser, while the session lasts."""
-    token = request.cookies.get(SESSION_COOKIE, "")
-    if not token:
-        return None
-    user = await reading(engine_of(request), lambda s: sign_in.user_of_session(s, token))
-    if user is None:
-        return None
-    actor = actors.user(user.id, user.email)
-    note(actor=actor.label)
-    return SignedIn(actor, token, sign_in.csrf_token(settings_of(request), token))
-
-
-def to_sign_in(request: Request) -> RedirectResponse:
-    """Off to sign in, and back here afterwards."""
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/sign-in?{urlencode({'next': here})}", status_code=303)
-
-
-def page(
-    request: Request,
-    template: str,
-    context: dict[str, Any],
-    who: SignedIn | None = None,
-    status_code: int = 200,
-) -> Response:
-    shown = {"who": who, "status_words": STATUS_WORDS, **context}
-    return templates.TemplateResponse(
-        request, template, shown, status_code=status_code, headers=HEADERS
-    )
-
-
-def notice(request: Request, who: SignedIn | None, status_code: int, heading: str) -> Response:
-    texts = {
-        403: "Your role on this project does not allow it.",
-        404: "It does not exist, or you have no role on its project.",
-        503: "Paydraw is busy for a moment. Nothing was changed; please try again in a minute.",
-    }
-    context = {"heading": heading, "text": texts.get(status_code, "")}
-    return page(request, "staff_notice.html", context, who, status_code)
-
-
-async def form_of(request: Request, who: SignedIn) -> dict[str, str]:
-    """The posted form, once its CSRF token is the session's (a 403 otherwise)."""
-    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
-    if not sign_in.csrf_matches(settings_of(request), who.token, form.get("csrf_token", "")):
-        raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong")
-    return form
-
 
 # -- signing in -------------------------------------------------------------------------------
 
@@ -161,14 +78,7 @@ async def request_sign_in(request: Request) -> Response:
         engine_of(request),
         lambda s: sign_in.email_sign_in_link(s, settings, email, next_path),
     )
-    if outbox_id is not None:
-        temporal = await get_temporal(request)
-        await temporal.start_workflow(
-            DeliverEmailsWorkflow.run,
-            [outbox_id],
-            id=mail_workflow_id(outbox_id),
-            task_queue=settings.temporal_task_queue,
-        )
+    await deliver(request, outbox_id)
     return page(request, "sign_in_sent.html", {"email": email})
 
 

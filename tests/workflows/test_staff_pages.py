@@ -300,3 +300,97 @@ class TestThePayAppPage:
             data={"intent": "approve", "csrf_token": csrf_of(hidden)},
         )
         assert acted.status_code == 404
+
+
+class TestTheGcPages:
+    async def test_a_viewer_sees_no_form_and_is_refused_a_post_a_stranger_gets_404(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        api = on_dev_server.api
+        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
+        members = f"/api/v1/projects/{project_id}/members"
+        await post(api, members, admin, email=VIEWER, role="viewer")
+        period_id = await open_period(on_dev_server.env, api, admin, project_id, due_in_days=20)
+        viewer = await signed_in_browser(on_dev_server, process_settings, engine, smtp, VIEWER)
+        for path in (
+            f"/projects/{project_id}",
+            f"/commitments/{commitment_id}",
+            f"/billing-periods/{period_id}",
+        ):
+            shown = await viewer.get(path)
+            assert shown.status_code == 200, path
+            assert "Harbor View Tower" in shown.text
+            assert shown.text.count('method="post"') == 1  # sign out, nothing else
+        board = await viewer.get(f"/billing-periods/{period_id}")
+        assert 'name="commitment_id"' not in board.text
+        posted = await viewer.post(
+            f"/billing-periods/{period_id}/invites",
+            data={"commitment_id": commitment_id, "csrf_token": csrf_of(board)},
+        )
+        assert posted.status_code == 403
+        assert "Your role on this project does not allow it" in posted.text
+        rows = (await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)).json()
+        assert rows["counts"]["invited"] == 0
+
+        other = await post(api, "/api/v1/projects", admin, name="Somewhere else")
+        await post(
+            api, f"/api/v1/projects/{other['id']}/members", admin, email="s@x.example", role="admin"
+        )
+        stranger = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "s@x.example"
+        )
+        for path in (
+            f"/projects/{project_id}",
+            f"/commitments/{commitment_id}",
+            f"/billing-periods/{period_id}",
+        ):
+            assert (await stranger.get(path)).status_code == 404, path
+        mine = await stranger.get(f"/projects/{other['id']}")
+        sneaked = await stranger.post(
+            f"/billing-periods/{period_id}/close",
+            data={"confirm": "yes", "csrf_token": csrf_of(mine)},
+        )
+        assert sneaked.status_code == 404
+
+    async def test_the_admin_s_forms_need_the_session_s_csrf_token(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        api = on_dev_server.api
+        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
+        period_id = await open_period(on_dev_server.env, api, admin, project_id, due_in_days=20)
+        browser = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
+        )
+        another = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
+        )
+        others_token = csrf_of(await another.get("/projects"))
+        for token in ("", others_token):
+            sent = await browser.post(
+                f"/billing-periods/{period_id}/invites",
+                data={"commitment_id": commitment_id, "csrf_token": token},
+            )
+            assert sent.status_code == 403
+            closed = await browser.post(
+                f"/billing-periods/{period_id}/close", data={"confirm": "yes", "csrf_token": token}
+            )
+            assert closed.status_code == 403
+        board = (await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)).json()
+        assert board["period"]["status"] == "open" and board["counts"]["invited"] == 0
+        page = await browser.get(f"/billing-periods/{period_id}")
+        sent = await browser.post(
+            f"/billing-periods/{period_id}/invites",
+            data={"commitment_id": commitment_id, "csrf_token": csrf_of(page)},
+        )
+        assert sent.status_code == 200
+        assert "1 invited." in sent.text

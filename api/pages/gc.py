@@ -1,0 +1,441 @@
+"""The general contractor's pages: a new project, the project page (commitments and where each
+stands, members, billing periods), a commitment (its SOV to approve, its pay apps), and a billing
+period's board with Send invites and Close.
+
+The forms post what the JSON API takes, read into the same request models and handed to the same
+services and workflow updates (api.period_steps); a refusal shows the page again with the API's
+message. A viewer sees the pages without their forms, and is refused (403) a form posted anyway.
+"""
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+
+from api import period_steps
+from api.idempotency import caller_of, request_fingerprint, request_update_id
+from api.pages.session import (
+    SignedIn,
+    deliver,
+    engine_of,
+    form_of,
+    notice,
+    page,
+    settings_of,
+    signed_in,
+    to_sign_in,
+)
+from api.reads import in_transaction, reading
+from paydraw.commitments import service as commitments
+from paydraw.commitments.schemas import BillingSummary, CommitmentCreate, CommitmentPublic
+from paydraw.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from paydraw.domain.terminology import Terminology, words
+from paydraw.domain.transitions import InvitationStatus
+from paydraw.invitations.schemas import InviteRequest, InviteResponse
+from paydraw.lists import service as lists
+from paydraw.lists.schemas import PayAppListed
+from paydraw.periods import service as periods
+from paydraw.periods.schemas import Board, PeriodCreate, PeriodPublic
+from paydraw.projects import service as projects
+from paydraw.projects.schemas import (
+    MemberAdd,
+    ProjectCreate,
+    ProjectMembers,
+    ProjectPublic,
+    StaffRole,
+)
+from paydraw.users import sign_in
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+SOV_ROWS = 8  # blank SOV rows on the new-commitment form
+
+
+def read_form(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """``data`` as the API's request model; the first problem as the field and why."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as invalid:
+        error = invalid.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "form"
+        raise InvalidInput(field, str(error["msg"]).removeprefix("Value error, ")) from None
+
+
+def form_key(who: SignedIn, path: str, form: dict[str, str]) -> str:
+    """The workflow update id of a page's form: its own random key, for this session and form."""
+    key = form.get("idempotency_key", "")
+    if not 0 < len(key) <= 100:
+        key = secrets.token_urlsafe(16)
+    fingerprint = request_fingerprint("POST", path, b"", b"")
+    return request_update_id(caller_of(who.token.encode()), key, fingerprint)
+
+
+def refused_page(request: Request, who: SignedIn, refusal: DomainError) -> Response | None:
+    """The notice for a refusal that leaves no page to show again (404, 403)."""
+    if isinstance(refusal, NotFound):
+        return notice(request, who, 404, "This is not available")
+    if isinstance(refusal, PermissionDenied):
+        return notice(request, who, 403, "You may not do that")
+    return None
+
+
+def explained(refusal: DomainError) -> str:
+    if isinstance(refusal, InvalidInput):
+        return f"Please check {refusal.field}: {refusal.reason}."
+    return refusal.message
+
+
+# -- projects ---------------------------------------------------------------------------------
+
+
+@router.post("/projects")
+async def create_project(request: Request) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    try:
+        body = read_form(
+            ProjectCreate,
+            {
+                key: form[key]
+                for key in ("name", "number", "general_contractor", "owner")
+                if form.get(key, "").strip()
+            },
+        )
+        created = await in_transaction(
+            engine_of(request), lambda s: projects.create_project(s, who.user, body)
+        )
+    except DomainError as refusal:
+        found = await reading(
+            engine_of(request), lambda s: lists.projects(s, who.user, cursor=None, limit=200)
+        )
+        context = {"projects": found.items, "refusal": explained(refusal), "entered": form}
+        return page(request, "projects.html", context, who, refusal.http_status)
+    return RedirectResponse(f"/projects/{created.id}", status_code=303)
+
+
+@dataclass(frozen=True)
+class CommitmentRow:
+    commitment: CommitmentPublic
+    summary: BillingSummary
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    project: ProjectPublic
+    rows: list[CommitmentRow]
+    members: ProjectMembers
+    periods: list[PeriodPublic]
+
+
+def load_project(session: Session, who: SignedIn, project_id: str) -> ProjectPage:
+    project = projects.get_project(session, who.user, project_id)
+    listed = lists.commitments(session, who.user, project_id, cursor=None, limit=200).items
+    rows = [
+        CommitmentRow(
+            commitments.get_commitment(session, who.user, item.id),
+            commitments.billing_summary(session, who.user, item.id),
+        )
+        for item in listed
+    ]
+    members = projects.list_members(session, who.user, project_id)
+    found = lists.periods(session, who.user, project_id, cursor=None, limit=200).items
+    return ProjectPage(project, rows, members, found)
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse)
+async def show_project(request: Request, project_id: str) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    return await project_page(request, who, project_id)
+
+
+async def project_page(
+    request: Request,
+    who: SignedIn,
+    project_id: str,
+    refusal: DomainError | None = None,
+    entered: dict[str, str] | None = None,
+    form_name: str = "",
+) -> Response:
+    try:
+        shown = await reading(engine_of(request), lambda s: load_project(s, who, project_id))
+    except NotFound:
+        return notice(request, who, 404, "This project is not available")
+    context = {
+        "project": shown.project,
+        "rows": shown.rows,
+        "members": shown.members.members,
+        "periods": shown.periods,
+        "open_period": next((p for p in shown.periods if p.status == "open"), None),
+        "is_admin": shown.project.your_role == StaffRole.ADMIN,
+        "currency": shown.project.currency,
+        "words": words(Terminology(shown.project.terminology)),
+        "sov_rows": range(SOV_ROWS),
+        "roles": list(StaffRole),
+        "refusal": explained(refusal) if refusal else "",
+        "form_name": form_name,
+        "entered": entered or {},
+        "csrf_token": who.csrf,
+    }
+    status_code = refusal.http_status if refusal else 200
+    return page(request, "project.html", context, who, status_code)
+
+
+@router.post("/projects/{project_id}/commitments")
+async def add_commitment(request: Request, project_id: str) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    lines = [
+        {
+            "code": form.get(f"code-{row}", "").strip(),
+            "description": form.get(f"description-{row}", "").strip(),
+            "scheduled_value": form.get(f"value-{row}", "").strip().replace(",", "").lstrip("$"),
+        }
+        for row in range(SOV_ROWS)
+        if form.get(f"code-{row}", "").strip() or form.get(f"value-{row}", "").strip()
+    ]
+    contact = {"name": form.get("contact_name", "").strip(), "email": form.get("contact_email")}
+    data = {
+        "number": form.get("number", "").strip(),
+        "vendor_name": form.get("vendor_name", "").strip(),
+        "title": form.get("title", "").strip(),
+        "contacts": [contact] if contact["email"] else [],
+        "sov_lines": lines,
+    }
+    try:
+        body = read_form(CommitmentCreate, data)
+        await in_transaction(
+            engine_of(request),
+            lambda s: commitments.create_commitment(s, who.user, project_id, body),
+        )
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await project_page(request, who, project_id, refusal, form, "commitment")
+    return RedirectResponse(f"/projects/{project_id}#commitments", status_code=303)
+
+
+@router.post("/projects/{project_id}/members")
+async def add_member(request: Request, project_id: str) -> Response:
+    """Give a person a role; a new member gets a sign-in email."""
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    settings = settings_of(request)
+
+    def add(session: Session) -> str | None:
+        body = read_form(MemberAdd, {key: form.get(key, "").strip() for key in ("email", "role")})
+        member = projects.add_member(session, who.user, project_id, body)
+        return sign_in.email_sign_in_link(
+            session, settings, member.email, f"/projects/{project_id}"
+        )
+
+    try:
+        outbox_id = await in_transaction(engine_of(request), add)
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await project_page(request, who, project_id, refusal, form, "member")
+    await deliver(request, outbox_id)
+    return RedirectResponse(f"/projects/{project_id}#members", status_code=303)
+
+
+@router.post("/projects/{project_id}/billing-periods")
+async def open_period(request: Request, project_id: str) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    try:
+        body = read_form(
+            PeriodCreate, {key: form.get(key) for key in ("start_date", "end_date", "due_date")}
+        )
+        period = await period_steps.open_period(request, who.user, project_id, body)
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await project_page(request, who, project_id, refusal, form, "period")
+    return RedirectResponse(f"/billing-periods/{period.id}", status_code=303)
+
+
+# -- a commitment -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitmentPage:
+    commitment: CommitmentPublic
+    summary: BillingSummary
+    project: ProjectPublic
+    pay_apps: list[PayAppListed]
+
+
+def load_commitment(session: Session, who: SignedIn, commitment_id: str) -> CommitmentPage:
+    commitment = commitments.get_commitment(session, who.user, commitment_id)
+    return CommitmentPage(
+        commitment,
+        commitments.billing_summary(session, who.user, commitment_id),
+        projects.get_project(session, who.user, commitment.project_id),
+        lists.pay_apps(session, who.user, commitment_id=commitment_id, limit=200).items,
+    )
+
+
+@router.get("/commitments/{commitment_id}", response_class=HTMLResponse)
+async def show_commitment(request: Request, commitment_id: str) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    return await commitment_page(request, who, commitment_id)
+
+
+async def commitment_page(
+    request: Request, who: SignedIn, commitment_id: str, refusal: DomainError | None = None
+) -> Response:
+    try:
+        shown = await reading(engine_of(request), lambda s: load_commitment(s, who, commitment_id))
+    except NotFound:
+        return notice(request, who, 404, "This commitment is not available")
+    context = {
+        "commitment": shown.commitment,
+        "summary": shown.summary,
+        "project": shown.project,
+        "pay_apps": shown.pay_apps,
+        "is_admin": shown.project.your_role == StaffRole.ADMIN,
+        "currency": shown.project.currency,
+        "words": words(Terminology(shown.project.terminology)),
+        "refusal": explained(refusal) if refusal else "",
+        "csrf_token": who.csrf,
+    }
+    status_code = refusal.http_status if refusal else 200
+    return page(request, "commitment.html", context, who, status_code)
+
+
+@router.post("/commitments/{commitment_id}/sov/approve")
+async def approve_sov(request: Request, commitment_id: str) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    await form_of(request, who)
+    try:
+        await in_transaction(
+            engine_of(request), lambda s: commitments.approve_sov(s, who.user, commitment_id)
+        )
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await commitment_page(request, who, commitment_id, refusal)
+    return RedirectResponse(f"/commitments/{commitment_id}", status_code=303)
+
+
+# -- a billing period's board -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodPage:
+    board: Board
+    project: ProjectPublic
+
+
+def load_board(session: Session, who: SignedIn, period_id: str) -> PeriodPage:
+    board = periods.board(session, who.user, period_id)
+    return PeriodPage(board, projects.get_project(session, who.user, board.period.project_id))
+
+
+@router.get("/billing-periods/{period_id}", response_class=HTMLResponse)
+async def show_board(request: Request, period_id: str, status: str = "", q: str = "") -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    return await board_page(request, who, period_id, status=status, search=q)
+
+
+async def board_page(
+    request: Request,
+    who: SignedIn,
+    period_id: str,
+    *,
+    status: str = "",
+    search: str = "",
+    result: InviteResponse | None = None,
+    refusal: DomainError | None = None,
+) -> Response:
+    try:
+        shown = await reading(engine_of(request), lambda s: load_board(s, who, period_id))
+    except NotFound:
+        return notice(request, who, 404, "This billing period is not available")
+    wanted = search.strip().lower()
+    rows = [
+        row
+        for row in shown.board.rows
+        if (not status or status in (row.invitation_status, row.pay_app_status))
+        and (not wanted or wanted in row.vendor_name.lower() or wanted in row.number.lower())
+    ]
+    numbers = {row.commitment_id: row.number for row in shown.board.rows}
+    context = {
+        "board": shown.board,
+        "rows": rows,
+        "project": shown.project,
+        "is_admin": shown.project.your_role == StaffRole.ADMIN,
+        "is_open": shown.board.period.status == "open",
+        "status": status,
+        "search": search,
+        "statuses": [str(s) for s in InvitationStatus],
+        "result": result,
+        "numbers": numbers,
+        "refusal": explained(refusal) if refusal else "",
+        "words": words(Terminology(shown.project.terminology)),
+        "action_key": secrets.token_urlsafe(16),
+        "csrf_token": who.csrf,
+    }
+    status_code = refusal.http_status if refusal else 200
+    return page(request, "board.html", context, who, status_code)
+
+
+@router.post("/billing-periods/{period_id}/invites")
+async def send_invites(request: Request, period_id: str) -> Response:
+    """Invite the ticked commitments; the board again with a banner and each refusal's reason."""
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    raw = await request.form()
+    form = await form_of(request, who)
+    ticked = [value for value in raw.getlist("commitment_id") if isinstance(value, str)]
+    key = form_key(who, request.url.path, form)
+    try:
+        body = read_form(
+            InviteRequest, {"commitment_ids": ticked, "message": form.get("message", "")}
+        )
+        result = await period_steps.invite(request, who.user, period_id, body, key)
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await board_page(request, who, period_id, refusal=refusal)
+    return await board_page(request, who, period_id, result=result)
+
+
+@router.post("/billing-periods/{period_id}/close")
+async def close_period(request: Request, period_id: str) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    try:
+        if form.get("confirm") != "yes":
+            raise InvalidInput("confirm", "tick the box to close the period")
+        await period_steps.close(
+            request, who.user, period_id, form_key(who, request.url.path, form)
+        )
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await board_page(request, who, period_id, refusal=refusal)
+    return RedirectResponse(f"/billing-periods/{period_id}", status_code=303)

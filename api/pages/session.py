@@ -1,0 +1,121 @@
+"""What every staff page shares: who is signed in (the session cookie), the forms' CSRF check,
+rendering a page or a notice, and handing a queued email to its delivery workflow."""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
+
+from api.pages.html import templates
+from api.process import get_temporal
+from api.reads import reading
+from paydraw import actors
+from paydraw.actors import Actor
+from paydraw.domain.transitions import PayAppStatus
+from paydraw.logs import note
+from paydraw.settings import Settings
+from paydraw.users import sign_in
+from workflows.mail import DeliverEmailsWorkflow, mail_workflow_id
+
+SESSION_COOKIE = "paydraw_session"
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+STATUS_WORDS = {
+    PayAppStatus.DRAFT: "Draft",
+    PayAppStatus.UNDER_REVIEW: "Under review",
+    PayAppStatus.REVISE_AND_RESUBMIT: "Sent back for changes",
+    PayAppStatus.APPROVED: "Approved",
+    PayAppStatus.FINALIZED: "Certified",
+    PayAppStatus.PAID: "Paid",
+    PayAppStatus.VOID: "Void",
+}
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: Actor
+    token: str
+    csrf: str
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+async def signed_in(request: Request) -> SignedIn | None:
+    """The signed-in staff user of this browser, while the session lasts."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token:
+        return None
+    user = await reading(engine_of(request), lambda s: sign_in.user_of_session(s, token))
+    if user is None:
+        return None
+    actor = actors.user(user.id, user.email)
+    note(actor=actor.label)
+    return SignedIn(actor, token, sign_in.csrf_token(settings_of(request), token))
+
+
+def to_sign_in(request: Request) -> RedirectResponse:
+    """Off to sign in, and back here afterwards."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/sign-in?{urlencode({'next': here})}", status_code=303)
+
+
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    who: SignedIn | None = None,
+    status_code: int = 200,
+) -> Response:
+    shown = {"who": who, "status_words": STATUS_WORDS, **context}
+    return templates.TemplateResponse(
+        request, template, shown, status_code=status_code, headers=HEADERS
+    )
+
+
+def notice(request: Request, who: SignedIn | None, status_code: int, heading: str) -> Response:
+    texts = {
+        403: "Your role on this project does not allow it.",
+        404: "It does not exist, or you have no role on its project.",
+        503: "Paydraw is busy for a moment. Nothing was changed; please try again in a minute.",
+    }
+    context = {"heading": heading, "text": texts.get(status_code, "")}
+    return page(request, "staff_notice.html", context, who, status_code)
+
+
+async def form_of(request: Request, who: SignedIn) -> dict[str, str]:
+    """The posted form, once its CSRF token is the session's (a 403 otherwise)."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    if not sign_in.csrf_matches(settings_of(request), who.token, form.get("csrf_token", "")):
+        raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong")
+    return form
+
+
+async def deliver(request: Request, outbox_id: str | None) -> None:
+    """Send a queued email (a sign-in link) through its own workflow: retried while the mail
+    server is away, never lost."""
+    if outbox_id is None:
+        return
+    temporal = await get_temporal(request)
+    await temporal.start_workflow(
+        DeliverEmailsWorkflow.run,
+        [outbox_id],
+        id=mail_workflow_id(outbox_id),
+        task_queue=settings_of(request).temporal_task_queue,
+    )

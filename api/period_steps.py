@@ -1,0 +1,128 @@
+"""What both the staff's API and their pages do to a billing period: open it (and start its
+workflow), invite commitments, close it. The routers validate input and shape the answer; these
+check the caller against the period and send the workflow update."""
+
+from fastapi import Request
+from sqlmodel import Session
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+
+from api.process import get_temporal, workflow_update
+from api.reads import in_transaction, reading
+from api.steps import billing_start_operation, period_input, start_operation
+from paydraw.access import ADMIN_ONLY
+from paydraw.actors import Actor
+from paydraw.db.tables import BillingPeriod, Project
+from paydraw.invitations import service as invitations
+from paydraw.invitations.schemas import InviteRefusal, InviteRequest, InviteResponse
+from paydraw.logs import note
+from paydraw.periods import service
+from paydraw.periods.schemas import PeriodCreate, PeriodPublic
+from paydraw.settings import Settings
+from workflows.billing_period import BillingPeriodWorkflow
+from workflows.commitment_billing import CommitmentBillingWorkflow
+from workflows.ids import period_workflow_id
+from workflows.messages import ClosePeriod, InviteCommitments
+
+
+async def open_period(
+    http: Request, user: Actor, project_id: str, body: PeriodCreate
+) -> PeriodPublic:
+    """Open a billing period (at most one open per project) and start its workflow."""
+    settings: Settings = http.app.state.settings
+    temporal = await get_temporal(http)  # before the period is written: Temporal must answer
+    period, project = await in_transaction(
+        http.app.state.engine, lambda session: service.open_period(session, user, project_id, body)
+    )
+    await start_period_workflow(temporal, settings, period, project)
+    return period
+
+
+async def start_period_workflow(
+    temporal: Client, settings: Settings, period: PeriodPublic, project: Project
+) -> None:
+    await temporal.start_workflow(
+        BillingPeriodWorkflow.run,
+        period_input(period, project),
+        id=period_workflow_id(period.id),
+        task_queue=settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+def admin_period(
+    session: Session, user: Actor, period_id: str, action: str
+) -> tuple[BillingPeriod, Project]:
+    period, project = service.period_for(session, user, period_id, ADMIN_ONLY, action)
+    service.require_open(period, action.split()[0])
+    return period, project
+
+
+async def invite(
+    http: Request, user: Actor, period_id: str, body: InviteRequest, update_id: str
+) -> InviteResponse:
+    """Invite commitments to bill; each refused one comes back with its reason."""
+    settings: Settings = http.app.state.settings
+
+    def check(session: Session) -> tuple[BillingPeriod, Project, list[str], list[InviteRefusal]]:
+        period, project = admin_period(session, user, period_id, "invite to bill")
+        return (
+            period,
+            project,
+            *invitations.eligible_for_invite(session, project, period, body.commitment_ids),
+        )
+
+    period, project, eligible, refused = await reading(http.app.state.engine, check)
+    note(project_id=project.id)
+    if not eligible:
+        return InviteResponse(invited=[], refused=refused)
+    request = InviteCommitments(commitment_ids=eligible, message=body.message, actor=user)
+    missing = f"billing period {period_id} not found"
+    temporal = await get_temporal(http)
+    if len(eligible) == 1:
+        # One commitment goes straight to its own billing workflow, started if need be.
+        result = await workflow_update(
+            lambda: temporal.execute_update_with_start_workflow(
+                CommitmentBillingWorkflow.invite_one,
+                request,
+                start_workflow_operation=billing_start_operation(
+                    settings, period, project, request
+                ),
+                id=update_id,
+            ),
+            missing,
+        )
+    else:
+        result = await workflow_update(
+            lambda: temporal.execute_update_with_start_workflow(
+                BillingPeriodWorkflow.invite,
+                request,
+                start_workflow_operation=start_operation(settings, period, project),
+                id=update_id,
+            ),
+            missing,
+        )
+    refused += [InviteRefusal(**refusal.model_dump()) for refusal in result.refused]
+    return InviteResponse(invited=result.invited, refused=refused)
+
+
+async def close(http: Request, user: Actor, period_id: str, update_id: str) -> PeriodPublic:
+    """Close the period: no new invites, every open commitment workflow ends cleanly."""
+    settings: Settings = http.app.state.settings
+    engine = http.app.state.engine
+    period, project = await reading(
+        engine, lambda session: admin_period(session, user, period_id, "close")
+    )
+    temporal = await get_temporal(http)
+    await workflow_update(
+        lambda: temporal.execute_update_with_start_workflow(
+            BillingPeriodWorkflow.close,
+            ClosePeriod(actor=user),
+            start_workflow_operation=start_operation(settings, period, project),
+            id=update_id,
+        ),
+        f"billing period {period_id} not found",
+    )
+    closed = await reading(engine, lambda session: session.get(BillingPeriod, period_id))
+    assert closed is not None
+    return service.to_public(closed)

@@ -34,7 +34,7 @@ from api.pages.session import (
 )
 from api.reads import in_transaction, reading
 from api.steps import act, submit_or_resubmit
-from paydraw.db.tables import Commitment, Project
+from paydraw.db.tables import Commitment, Project, User
 from paydraw.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PayAppAction, Role
@@ -42,6 +42,7 @@ from paydraw.lists import service as lists
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
 from paydraw.pay_apps.schemas import PayAppPublic, PaymentCreate, PaymentMethod, Review
+from paydraw.users import service as users
 from paydraw.users import sign_in
 from paydraw.users.sign_in import SignInRefused
 
@@ -310,3 +311,56 @@ def form_update_id(session_token: str, path: str, intent: str, idempotency_key: 
         idempotency_key = secrets.token_urlsafe(16)
     fingerprint = request_fingerprint("POST", f"{path}#{intent}", b"", b"")
     return request_update_id(caller_of(session_token.encode()), idempotency_key, fingerprint)
+
+
+# -- the signed-in user's API keys ------------------------------------------------------------
+
+
+@router.get("/api-keys", response_class=HTMLResponse)
+async def api_keys(request: Request) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    return await keys_page(request, who)
+
+
+async def keys_page(request: Request, who: SignedIn, new_key: str = "") -> Response:
+    keys = await reading(engine_of(request), lambda s: users.keys_of(s, who.user.id))
+    context = {"keys": keys, "new_key": new_key, "csrf_token": who.csrf}
+    return page(request, "api_keys.html", context, who)
+
+
+@router.post("/api-keys")
+async def create_api_key(request: Request) -> Response:
+    """A new key for programs, shown once on the page that answers."""
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    await form_of(request, who)
+
+    def issue(session: Session) -> str:
+        user = session.get(User, who.user.id)
+        assert user is not None
+        return users.issue_key(session, user)
+
+    key = await in_transaction(engine_of(request), issue)
+    return await keys_page(request, who, new_key=key)
+
+
+@router.post("/api-keys/{key_id}/revoke")
+async def revoke_api_key(request: Request, key_id: str) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    await form_of(request, who)
+
+    def revoke(session: Session) -> None:
+        user = session.get(User, who.user.id)
+        assert user is not None
+        users.revoke_key(session, user, key_id)
+
+    try:
+        await in_transaction(engine_of(request), revoke)
+    except NotFound:
+        return notice(request, who, 404, "This API key is not available")
+    return RedirectResponse("/api-keys", status_code=303)

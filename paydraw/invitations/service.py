@@ -343,7 +343,7 @@ def decline_notices(
                 "reason": reason,
                 "period_start": period.start_date.isoformat(),
                 "period_end": period.end_date.isoformat(),
-                "board_link": f"{settings.resolved_public_url}/api/v1/billing-periods/{period.id}",
+                "board_link": f"{settings.resolved_public_url}/billing-periods/{period.id}",
             },
             project_id=project.id,
             commitment_id=commitment.id,

@@ -23,3 +23,8 @@ BY_KEY_HASH = (
 
 def by_key_hash(session: Session, key_hash: str) -> User | None:
     return session.exec(BY_KEY_HASH, params={"key_hash": key_hash}).first()
+
+
+def keys_of(session: Session, user_id: str) -> list[ApiKey]:
+    query = select(ApiKey).where(ApiKey.user_id == user_id)
+    return list(session.exec(query.order_by(col(ApiKey.created_at).desc())))

@@ -7,7 +7,8 @@ from sqlmodel import Session
 
 from paydraw import actors
 from paydraw.audit import record
-from paydraw.db.tables import ApiKey, User
+from paydraw.db.tables import ApiKey, User, utcnow
+from paydraw.domain.errors import NotFound
 from paydraw.users import repository
 
 KEY_PREFIX = "pd_"
@@ -54,3 +55,28 @@ def issue_key(session: Session, user: User) -> str:
 
 def authenticate(session: Session, key: str) -> User | None:
     return repository.by_key_hash(session, hash_key(key))
+
+
+def keys_of(session: Session, user_id: str) -> list[ApiKey]:
+    """The user's API keys, newest first, revoked ones too (shown by their prefix only)."""
+    return repository.keys_of(session, user_id)
+
+
+def revoke_key(session: Session, user: User, key_id: str) -> None:
+    """Revoke one of the user's own keys (audited); someone else's key is not found."""
+    key = session.get(ApiKey, key_id)
+    if key is None or key.user_id != user.id:
+        raise NotFound(f"API key {key_id} not found")
+    if key.revoked_at is not None:
+        return
+    key.revoked_at = utcnow()
+    session.add(key)
+    record(
+        session,
+        actors.user(user.id, user.email),
+        entity_type="user",
+        entity_id=user.id,
+        action="revoke_api_key",
+        project_id=None,
+        detail={"prefix": key.prefix},
+    )

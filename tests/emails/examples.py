@@ -44,7 +44,7 @@ CONTEXTS: dict[EmailKind, dict[str, object]] = {
         "reason": "No work performed this month.",
         "period_start": "2025-06-01",
         "period_end": "2025-06-30",
-        "board_link": "http://127.0.0.1:8000/api/v1/billing-periods/per_1",
+        "board_link": "http://127.0.0.1:8000/billing-periods/per_1",
     },
     EmailKind.OVERDUE_NOTICE: {
         "terminology": "general_contractor",

@@ -394,3 +394,46 @@ class TestTheGcPages:
         )
         assert sent.status_code == 200
         assert "1 invited." in sent.text
+
+
+class TestApiKeys:
+    async def test_a_key_made_on_the_page_calls_the_api_until_it_is_revoked(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        api = on_dev_server.api
+        project = await post(api, "/api/v1/projects", admin, name="Harbor View Tower")
+        members = f"/api/v1/projects/{project['id']}/members"
+        await post(api, members, admin, email=VIEWER, role="viewer")
+        browser = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
+        )
+        keys = await browser.get("/api-keys")
+        made = await browser.post("/api-keys", data={"csrf_token": csrf_of(keys)})
+        found = re.search(r'<pre id="key">(pd_[^<]+)</pre>', made.text)
+        assert found is not None
+        program = {"Authorization": f"Bearer {found[1]}"}
+        listed = await api.get("/api/v1/projects", headers=program)
+        assert [p["name"] for p in listed.json()["items"]] == ["Harbor View Tower"]
+
+        shown = await browser.get("/api-keys")
+        assert found[1] not in shown.text  # shown once only
+        key_id = re.search(r'action="/api-keys/([^/"]+)/revoke"', made.text)
+        assert key_id is not None
+        revoked = await browser.post(
+            f"/api-keys/{key_id[1]}/revoke", data={"csrf_token": csrf_of(shown)}
+        )
+        assert revoked.status_code == 303
+        assert (await api.get("/api/v1/projects", headers=program)).status_code == 401
+
+        other = await signed_in_browser(on_dev_server, process_settings, engine, smtp, VIEWER)
+        page = await other.get("/api-keys")
+        assert "pd_" not in page.text
+        stolen = await other.post(
+            f"/api-keys/{key_id[1]}/revoke", data={"csrf_token": csrf_of(page)}
+        )
+        assert stolen.status_code == 404

@@ -3,8 +3,11 @@
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from paydraw.display import money
+from paydraw.display import CURRENCIES, LOCALE, money
 
 
 @pytest.mark.parametrize(
@@ -22,3 +25,19 @@ from paydraw.display import money
 )
 def test_an_amount_reads_as_money(amount: str, currency: str, shown: str) -> None:
     assert money(Decimal(amount), currency) == shown
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    amount=st.decimals(
+        min_value=Decimal("-99999999999.99"),
+        max_value=Decimal("99999999999.99"),
+        allow_nan=False,
+        allow_infinity=False,
+        places=3,
+    ),
+    currency=st.sampled_from(sorted(CURRENCIES)),
+)
+def test_an_amount_reads_as_babel_writes_it(amount: Decimal, currency: str) -> None:
+    # The fast path writes what Babel's pattern engine writes, for every currency it knows.
+    assert money(amount, currency) == format_currency(amount, currency, locale=LOCALE)

@@ -53,6 +53,7 @@ from paydraw.users import sign_in
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 SOV_ROWS = 8  # blank SOV rows on the new-commitment form
+BOARD_ROWS = 100  # rows of the board on one page; the counts are the whole period's
 
 
 def read_form(model: type[BaseModel], data: dict[str, Any]) -> Any:
@@ -351,11 +352,13 @@ def load_board(session: Session, who: SignedIn, period_id: str) -> PeriodPage:
 
 
 @router.get("/billing-periods/{period_id}", response_class=HTMLResponse)
-async def show_board(request: Request, period_id: str, status: str = "", q: str = "") -> Response:
+async def show_board(
+    request: Request, period_id: str, status: str = "", q: str = "", page: int = 1
+) -> Response:
     who = await signed_in(request)
     if who is None:
         return to_sign_in(request)
-    return await board_page(request, who, period_id, status=status, search=q)
+    return await board_page(request, who, period_id, status=status, search=q, page_number=page)
 
 
 async def board_page(
@@ -365,6 +368,7 @@ async def board_page(
     *,
     status: str = "",
     search: str = "",
+    page_number: int = 1,
     result: InviteResponse | None = None,
     refusal: DomainError | None = None,
 ) -> Response:
@@ -380,9 +384,16 @@ async def board_page(
         and (not wanted or wanted in row.vendor_name.lower() or wanted in row.number.lower())
     ]
     numbers = {row.commitment_id: row.number for row in shown.board.rows}
+    pages = max(1, -(-len(rows) // BOARD_ROWS))
+    page_number = min(max(page_number, 1), pages)
+    first = (page_number - 1) * BOARD_ROWS
     context = {
         "board": shown.board,
-        "rows": rows,
+        "rows": rows[first : first + BOARD_ROWS],
+        "matching": len(rows),
+        "first_row": first + 1,
+        "page_number": page_number,
+        "pages": pages,
         "project": shown.project,
         "is_admin": shown.project.your_role == StaffRole.ADMIN,
         "is_open": shown.board.period.status == "open",

@@ -4,7 +4,7 @@
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: setup run demo test lint bench bench-lifecycle fuzz
+.PHONY: setup run demo test test-quick lint bench bench-lifecycle fuzz
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -36,3 +36,10 @@ test: lint
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	$(UV) run pytest
+
+# The tests without the slow ones (killed and restarted processes, long random walks) and without
+# the lint: what to run while you work; make test runs everything.
+test-quick: setup
+	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
+	$(UV) run pytest -m "not slow"

@@ -223,6 +223,7 @@ class TestRunAndStop:
         assert run.stderr == ""
 
 
+@pytest.mark.slow
 @needs_worker
 class TestRestart:
     async def test_a_restart_with_the_same_data_dir_loses_nothing(
@@ -254,6 +255,7 @@ class TestRestart:
         assert second.stop() == 0
 
 
+@pytest.mark.slow
 @needs_worker
 class TestFailures:
     def test_a_child_that_dies_stops_the_rest(self, start_paydraw: StartPaydraw) -> None:

@@ -17,10 +17,9 @@ from tests.workflows.helpers import (
     api_process,
     contact_link,
     contact_token,
+    invited_period,
     messages_to,
-    open_period,
     post,
-    project_with_commitments,
     wait_for,
 )
 
@@ -47,11 +46,8 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
         billing_worker(dev_server_env.client, settings, engine),
         httpx.AsyncClient(base_url=url, timeout=30) as api,
     ):
-        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
-        period_id = await open_period(dev_server_env, api, admin, project_id, due_in_days=10)
-        invites = f"/api/v1/billing-periods/{period_id}/invites"
-        await post(api, invites, admin, commitment_ids=[commitment_id])
-        await wait_for(lambda: bool(messages_to(smtp, CONTACT)), timeout=60, what="the invite")
+        period = await invited_period(dev_server_env, api, admin, smtp, due_in_days=10)
+        [commitment_id] = period.commitment_ids
         link = link_in(smtp, CONTACT)
         assert link.startswith(url)
 
@@ -75,7 +71,7 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             assert await page.get_by_role("button", name="Accept").count() == 0
             assert await fits_the_width(page)
 
-        board = await api.get(f"/api/v1/billing-periods/{period_id}", headers=admin)
+        board = await api.get(f"/api/v1/billing-periods/{period.period_id}", headers=admin)
         [row] = [r for r in board.json()["rows"] if r["commitment_id"] == commitment_id]
         assert row["invitation_status"] == "accepted"
 

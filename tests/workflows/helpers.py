@@ -156,19 +156,50 @@ def process_environment(env: WorkflowEnvironment, settings: Settings) -> dict[st
     return variables
 
 
-async def invited_and_accepted(
+@dataclass(frozen=True)
+class InvitedPeriod:
+    """A new project's open period and the commitments invited to it."""
+
+    project_id: str
+    period_id: str
+    commitment_ids: list[str]
+    contacts: list[str]
+    """The invited commitments' invoice contacts, in the same order; each has one invite."""
+    uninvited_ids: list[str]
+    """The project's commitments after them, not invited."""
+
+
+async def invited_period(
+    env: WorkflowEnvironment,
     api: httpx.AsyncClient,
     admin: dict[str, str],
     smtp: SmtpTestServer,
-    period_id: str,
-    commitment_id: str,
-    address: str,
+    count: int = 1,
+    *,
+    due_in_days: int,
+    uninvited: int = 0,
+    **project: Any,
+) -> InvitedPeriod:
+    """A project (``project`` as its fields) with ``count`` commitments invited to its open
+    period, due ``due_in_days`` after today, once each contact has received their one invite;
+    ``uninvited`` more commitments are left out of the invite."""
+    project_id, ids = await project_with_commitments(api, admin, count + uninvited, **project)
+    period_id = await open_period(env, api, admin, project_id, due_in_days)
+    invited = ids[:count]
+    await post(api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=invited)
+    contacts = [f"billing@vendor-{n}.example" for n in range(count)]
+    await wait_for(
+        lambda: all(len(messages_to(smtp, contact)) == 1 for contact in contacts),
+        timeout=60,
+        what=f"one invite to each of {contacts}",
+    )
+    return InvitedPeriod(project_id, period_id, invited, contacts, ids[count:])
+
+
+async def accept_invite(
+    api: httpx.AsyncClient, smtp: SmtpTestServer, address: str
 ) -> dict[str, str]:
-    """Invite the commitment, take the link from the invite email that arrives at `address`,
-    accept with it; the contact's headers."""
-    invites = f"/api/v1/billing-periods/{period_id}/invites"
-    await post(api, invites, admin, commitment_ids=[commitment_id])
-    await wait_for(lambda: bool(messages_to(smtp, address)), timeout=60, what="the invite")
+    """The contact at ``address`` accepts with the link in their latest invite; their headers."""
     contact = {"Authorization": f"Bearer {contact_token(messages_to(smtp, address)[-1])}"}
     await post(api, "/api/v1/contact/invitation/accept", contact)
     return contact

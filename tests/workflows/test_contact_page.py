@@ -27,10 +27,10 @@ from tests.workflows.helpers import (
     Paydraw,
     api_client,
     contact_token,
+    invited_period,
     messages_to,
     open_period,
     post,
-    project_with_commitments,
     wait_for,
 )
 
@@ -75,13 +75,11 @@ async def invited(
         api_client(env, settings, engine) as api,
         billing_worker(env.client, settings, engine),
     ):
-        project_id, ids = await project_with_commitments(api, admin, commitments)
-        period_id = await open_period(env, api, admin, project_id, due_in_days=10)
-        await post(
-            api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=ids[:1]
+        period = await invited_period(
+            env, api, admin, smtp, due_in_days=10, uninvited=commitments - 1
         )
-        await wait_for(lambda: len(messages_to(smtp, CONTACT)) == 1, what="the invite")
-        yield Invited(api, admin, period_id, ids, messages_to(smtp, CONTACT)[0])
+        ids = period.commitment_ids + period.uninvited_ids
+        yield Invited(api, admin, period.period_id, ids, messages_to(smtp, CONTACT)[0])
 
 
 def link_in(message: EmailMessage) -> str:

@@ -11,8 +11,9 @@ from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
     SOV,
     Paydraw,
+    accept_invite,
     contact_token,
-    invited_and_accepted,
+    invited_period,
     messages_to,
     open_period,
     post,
@@ -191,11 +192,9 @@ class TestTheContactsFirstLines:
         self, on_dev_server: Paydraw, smtp: SmtpTestServer, admin: dict[str, str]
     ) -> None:
         env, api = on_dev_server.env, on_dev_server.api
-        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
-        period_id = await open_period(env, api, admin, project_id, due_in_days=14)
-        contact = await invited_and_accepted(
-            api, admin, smtp, period_id, commitment_id, "billing@vendor-0.example"
-        )
+        period = await invited_period(env, api, admin, smtp, due_in_days=14)
+        [commitment_id] = period.commitment_ids
+        contact = await accept_invite(api, smtp, period.contacts[0])
         commitment = (await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)).json()
         line_id = commitment["sov_lines"][0]["id"]
         path = "/api/v1/contact/pay-app/lines"

@@ -16,7 +16,9 @@ from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
     Paydraw,
+    accept_invite,
     contact_token,
+    invited_period,
     messages_to,
     open_period,
     post,
@@ -115,17 +117,8 @@ class TestRemindersAndDueDate:
         admin: dict[str, str],
     ) -> None:
         env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
-        project_id, commitment_ids = await project_with_commitments(api, admin, 1)
-        period_id = await open_period(env, api, admin, project_id, due_in_days=10)
-        await post(
-            api,
-            f"/api/v1/billing-periods/{period_id}/invites",
-            admin,
-            commitment_ids=commitment_ids,
-        )
-        await wait_for(lambda: len(messages_to(smtp, CONTACT)) == 1, what="the invite")
-        contact = {"Authorization": f"Bearer {contact_token(messages_to(smtp, CONTACT)[0])}"}
-        await post(api, "/api/v1/contact/invitation/accept", contact)
+        await invited_period(env, api, admin, smtp, due_in_days=10)
+        await accept_invite(api, smtp, CONTACT)
 
         await env.sleep(timedelta(days=9, hours=12))
         assert sent(engine, "reminder") == []
@@ -142,10 +135,8 @@ class TestClosePeriod:
         admin: dict[str, str],
     ) -> None:
         env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
-        project_id, ids = await project_with_commitments(api, admin, 3)
-        period_id = await open_period(env, api, admin, project_id, due_in_days=20)
-        await post(api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=ids)
-        await wait_for(lambda: len(smtp.received) == 3, what="three invites")
+        period = await invited_period(env, api, admin, smtp, 3, due_in_days=20)
+        period_id, ids = period.period_id, period.commitment_ids
         tokens = {
             n: contact_token(messages_to(smtp, f"billing@vendor-{n}.example")[0]) for n in range(3)
         }
@@ -340,10 +331,7 @@ class TestOpenAndInvite:
         admin: dict[str, str],
     ) -> None:
         env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
-        project_id, ids = await project_with_commitments(api, admin, 1)
-        period_id = await open_period(env, api, admin, project_id, due_in_days=10)
-        await post(api, f"/api/v1/billing-periods/{period_id}/invites", admin, commitment_ids=ids)
-        await wait_for(lambda: len(smtp.received) == 1, what="the invite")
+        await invited_period(env, api, admin, smtp, due_in_days=10)
         token = contact_token(smtp.received[0])
         response = await api.post(
             "/api/v1/contact/invitation/decline",

@@ -14,14 +14,10 @@ from paydraw.runner import WORKER_COMMAND, Child
 from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
+    accept_invite,
     api_process,
-    contact_token,
-    messages_to,
-    open_period,
-    post,
+    invited_period,
     process_environment,
-    project_with_commitments,
-    wait_for,
 )
 
 CONTACT = "billing@vendor-0.example"
@@ -54,14 +50,10 @@ async def test_a_request_id_follows_the_request_and_no_record_holds_a_secret(
             api_process(env, settings) as (api_child, url),
             httpx.AsyncClient(base_url=url, timeout=60) as api,
         ):
-            project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
-            period_id = await open_period(env, api, admin, project_id, due_in_days=14)
-            invites = f"/api/v1/billing-periods/{period_id}/invites"
-            await post(api, invites, admin, commitment_ids=[commitment_id])
-            await wait_for(lambda: bool(messages_to(smtp, CONTACT)), timeout=60, what="invite")
-            token = contact_token(messages_to(smtp, CONTACT)[-1])
-            contact = {"Authorization": f"Bearer {token}"}
-            await post(api, "/api/v1/contact/invitation/accept", contact)
+            period = await invited_period(env, api, admin, smtp, due_in_days=14)
+            project_id, [commitment_id] = period.project_id, period.commitment_ids
+            contact = await accept_invite(api, smtp, CONTACT)
+            token = contact["Authorization"].removeprefix("Bearer ")
             commitment = await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)
             line_id = commitment.json()["sov_lines"][0]["id"]
 

@@ -14,12 +14,11 @@ from paydraw.settings import Settings
 from tests.support.postgres import free_port
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
+    accept_invite,
     api_client,
-    invited_and_accepted,
-    open_period,
+    invited_period,
     post,
     process_environment,
-    project_with_commitments,
 )
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -64,11 +63,9 @@ class TestMetrics:
         )
         try:
             async with api_client(env, settings, engine) as api:
-                project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
-                period_id = await open_period(env, api, admin, project_id, due_in_days=14)
-                contact = await invited_and_accepted(
-                    api, admin, smtp, period_id, commitment_id, "billing@vendor-0.example"
-                )
+                period = await invited_period(env, api, admin, smtp, due_in_days=14)
+                [commitment_id] = period.commitment_ids
+                contact = await accept_invite(api, smtp, period.contacts[0])
                 commitment = await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)
                 line_id = commitment.json()["sov_lines"][0]["id"]
                 lines = {"sov_line_id": line_id, "work_this_period": "1000.00"}

@@ -15,12 +15,11 @@ from paydraw.settings import Settings
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
+    accept_invite,
     api_process,
-    invited_and_accepted,
-    open_period,
+    invited_period,
     post,
     process_environment,
-    project_with_commitments,
     wait_for,
 )
 
@@ -45,11 +44,9 @@ async def test_one_trace_from_the_http_request_to_the_activity(
                 api_process(env, settings) as (_api, url),
                 httpx.AsyncClient(base_url=url, timeout=60) as api,
             ):
-                project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
-                period_id = await open_period(env, api, admin, project_id, due_in_days=14)
-                contact = await invited_and_accepted(
-                    api, admin, smtp, period_id, commitment_id, "billing@vendor-0.example"
-                )
+                period = await invited_period(env, api, admin, smtp, due_in_days=14)
+                [commitment_id] = period.commitment_ids
+                contact = await accept_invite(api, smtp, period.contacts[0])
                 commitment = await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)
                 line_id = commitment.json()["sov_lines"][0]["id"]
                 entry: dict[str, Any] = {

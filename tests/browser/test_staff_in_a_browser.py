@@ -16,13 +16,12 @@ from tests.support.postgres import free_port
 from tests.support.smtp import SmtpTestServer
 from tests.support.temporal import billing_worker
 from tests.workflows.helpers import (
+    accept_invite,
     api_process,
     contact_link,
-    invited_and_accepted,
+    invited_period,
     messages_to,
-    open_period,
     post,
-    project_with_commitments,
     wait_for,
 )
 
@@ -47,11 +46,10 @@ async def test_the_reviewer_approves_and_the_admin_certifies_and_pays(
         billing_worker(dev_server_env.client, settings, engine),
         httpx.AsyncClient(base_url=url, timeout=30) as api,
     ):
-        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
-        members = f"/api/v1/projects/{project_id}/members"
+        invited = await invited_period(dev_server_env, api, admin, smtp, due_in_days=20)
+        members = f"/api/v1/projects/{invited.project_id}/members"
         await post(api, members, admin, email=REVIEWER, role="reviewer")
-        period_id = await open_period(dev_server_env, api, admin, project_id, due_in_days=20)
-        contact = await invited_and_accepted(api, admin, smtp, period_id, commitment_id, CONTACT)
+        contact = await accept_invite(api, smtp, CONTACT)
         body = {"entry": {"mode": "contract_percent", "percent": "10"}}
         filled = await api.put("/api/v1/contact/pay-app/lines", headers=contact, json=body)
         assert filled.is_success, filled.text

@@ -17,8 +17,9 @@ from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
     Paydraw,
+    accept_invite,
     api_client,
-    invited_and_accepted,
+    invited_period,
     messages_to,
     open_period,
     post,
@@ -77,11 +78,11 @@ async def submitted_pay_app(
     """A project with a reviewer and a viewer, and a submitted pay app: its id and project id,
     and the contact's headers."""
     api = paydraw.api
-    project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
+    invited = await invited_period(paydraw.env, api, admin, smtp, due_in_days=20)
+    project_id = invited.project_id
     for email, role in ((REVIEWER, "reviewer"), (VIEWER, "viewer")):
         await post(api, f"/api/v1/projects/{project_id}/members", admin, email=email, role=role)
-    period_id = await open_period(paydraw.env, api, admin, project_id, due_in_days=20)
-    contact = await invited_and_accepted(api, admin, smtp, period_id, commitment_id, CONTACT)
+    contact = await accept_invite(api, smtp, CONTACT)
     body = {"entry": {"mode": "contract_percent", "percent": "10"}}
     created = await api.put("/api/v1/contact/pay-app/lines", headers=contact, json=body)
     assert created.status_code in (200, 201), created.text

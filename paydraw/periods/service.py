@@ -19,7 +19,6 @@ from paydraw.commitments import repository as commitments
 from paydraw.db.tables import BillingPeriod, Project
 from paydraw.domain.errors import InvalidTransition, NotFound
 from paydraw.domain.transitions import InvitationStatus, PeriodStatus, Role
-from paydraw.invitations import repository as invitation_rows
 from paydraw.invitations import service as invitations
 from paydraw.periods import repository
 from paydraw.periods.schemas import Board, BoardCounts, BoardRow, PeriodCreate, PeriodPublic
@@ -203,33 +202,32 @@ def invite_one(
 def board(session: Session, actor: Actor, period_id: str) -> Board:
     """Counts and one row per commitment of the project, from plain SQL."""
     period, project = period_for(session, actor, period_id)
-    found = invitation_rows.invitations(session, period.id)
     pay_apps = repository.pay_app_statuses(session, period.id)
     counts = BoardCounts()
     rows = []
-    for commitment in commitments.of_project(session, project.id):
-        invitation = found.get(commitment.id)
-        status = invitation.status if invitation else InvitationStatus.NOT_INVITED
+    for row in repository.board_rows(session, project.id, period.id):
+        (cid, number, vendor, status, overdue, extended_to, failure, invited, answered, why) = row
+        status = status or InvitationStatus.NOT_INVITED
         setattr(counts, status, getattr(counts, status) + 1)
-        pay_app_status = pay_apps.get(commitment.id)
+        pay_app_status = pay_apps.get(cid)
         if pay_app_status:
             counts.pay_apps[pay_app_status] = counts.pay_apps.get(pay_app_status, 0) + 1
-        overdue = bool(invitation and invitation.overdue)
-        counts.overdue += overdue
-        counts.email_failed += bool(invitation and invitation.email_failure)
+        counts.overdue += bool(overdue)
+        counts.email_failed += bool(failure)
+        # Read from the database as the schema has it: built without validating again.
         rows.append(
-            BoardRow(
-                commitment_id=commitment.id,
-                number=commitment.number,
-                vendor_name=commitment.vendor_name,
+            BoardRow.model_construct(
+                commitment_id=cid,
+                number=number,
+                vendor_name=vendor,
                 invitation_status=status,
                 pay_app_status=pay_app_status,
-                overdue=overdue,
-                due_date=invitations.due_date_of(period, invitation),
-                email_failure=invitation.email_failure if invitation else "",
-                invited_at=invitation.invited_at if invitation else None,
-                answered_at=invitation.answered_at if invitation else None,
-                decline_reason=invitation.decline_reason if invitation else "",
+                overdue=bool(overdue),
+                due_date=extended_to or period.due_date,
+                email_failure=failure or "",
+                invited_at=invited,
+                answered_at=answered,
+                decline_reason=why or "",
             )
         )
     return Board(period=to_public(period), counts=counts, rows=rows)

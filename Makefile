@@ -4,7 +4,7 @@
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: setup run demo test test-quick lint bench bench-lifecycle fuzz
+.PHONY: setup run demo test test-quick lint bench bench-lifecycle bench-pages fuzz
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -22,6 +22,9 @@ bench: setup
 
 bench-lifecycle: setup
 	$(UV) run python -m benchmarks.lifecycle
+
+bench-pages: setup
+	$(UV) run python -m benchmarks.pages
 
 fuzz: setup
 	bash scripts/fuzz.sh

@@ -8,6 +8,7 @@ from api import contact, docs, errors, health, metrics
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
+from api.pages import board as board_page
 from api.pages import contact as contact_page
 from api.pages import gc as gc_pages
 from api.pages import mailbox
@@ -61,5 +62,6 @@ def create_app(
     app.include_router(contact_page.router)
     app.include_router(staff_pages.router)
     app.include_router(gc_pages.router)
+    app.include_router(board_page.router)
 
     return app

@@ -1,45 +1,44 @@
 """The general contractor's pages: a new project, the project page (commitments and where each
-stands, members, billing periods), a commitment (its SOV to approve, its pay apps), and a billing
-period's board with Send invites and Close.
+stands, members, billing periods), a commitment (its SOV to approve, its pay apps). A period's
+board is api.pages.board.
 
 The forms post what the JSON API takes, read into the same request models and handed to the same
 services and workflow updates (api.period_steps); a refusal shows the page again with the API's
 message. A viewer sees the pages without their forms, and is refused (403) a form posted anyway.
 """
 
-import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
 from api import period_steps
-from api.idempotency import caller_of, request_fingerprint, request_update_id
 from api.pages.session import (
     SignedIn,
     deliver,
     engine_of,
+    explained,
     form_of,
+    form_page,
     notice,
     page,
+    read_form,
+    refused_page,
     settings_of,
     signed_in,
     to_sign_in,
 )
 from api.reads import in_transaction, reading
 from paydraw.commitments import service as commitments
+from paydraw.commitments import summary as summaries
 from paydraw.commitments.schemas import BillingSummary, CommitmentCreate, CommitmentPublic
-from paydraw.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from paydraw.domain.errors import DomainError, NotFound
 from paydraw.domain.terminology import Terminology, words
-from paydraw.domain.transitions import InvitationStatus
-from paydraw.invitations.schemas import InviteRequest, InviteResponse
+from paydraw.domain.transitions import PeriodStatus
 from paydraw.lists import service as lists
 from paydraw.lists.schemas import PayAppListed
-from paydraw.periods import service as periods
-from paydraw.periods.schemas import Board, PeriodCreate, PeriodPublic
+from paydraw.periods.schemas import PeriodCreate, PeriodPublic
 from paydraw.projects import service as projects
 from paydraw.projects.schemas import (
     MemberAdd,
@@ -53,41 +52,6 @@ from paydraw.users import sign_in
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 SOV_ROWS = 8  # blank SOV rows on the new-commitment form
-BOARD_ROWS = 100  # rows of the board on one page; the counts are the whole period's
-
-
-def read_form(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    """``data`` as the API's request model; the first problem as the field and why."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as invalid:
-        error = invalid.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "form"
-        raise InvalidInput(field, str(error["msg"]).removeprefix("Value error, ")) from None
-
-
-def form_key(who: SignedIn, path: str, form: dict[str, str]) -> str:
-    """The workflow update id of a page's form: its own random key, for this session and form."""
-    key = form.get("idempotency_key", "")
-    if not 0 < len(key) <= 100:
-        key = secrets.token_urlsafe(16)
-    fingerprint = request_fingerprint("POST", path, b"", b"")
-    return request_update_id(caller_of(who.token.encode()), key, fingerprint)
-
-
-def refused_page(request: Request, who: SignedIn, refusal: DomainError) -> Response | None:
-    """The notice for a refusal that leaves no page to show again (404, 403)."""
-    if isinstance(refusal, NotFound):
-        return notice(request, who, 404, "This is not available")
-    if isinstance(refusal, PermissionDenied):
-        return notice(request, who, 403, "You may not do that")
-    return None
-
-
-def explained(refusal: DomainError) -> str:
-    if isinstance(refusal, InvalidInput):
-        return f"Please check {refusal.field}: {refusal.reason}."
-    return refusal.message
 
 
 # -- projects ---------------------------------------------------------------------------------
@@ -140,7 +104,7 @@ def load_project(session: Session, who: SignedIn, project_id: str) -> ProjectPag
     rows = [
         CommitmentRow(
             commitments.get_commitment(session, who.user, item.id),
-            commitments.billing_summary(session, who.user, item.id),
+            summaries.billing_summary(session, who.user, item.id),
         )
         for item in listed
     ]
@@ -174,19 +138,16 @@ async def project_page(
         "rows": shown.rows,
         "members": shown.members.members,
         "periods": shown.periods,
-        "open_period": next((p for p in shown.periods if p.status == "open"), None),
+        "open_period": next((p for p in shown.periods if p.status == PeriodStatus.OPEN), None),
         "is_admin": shown.project.your_role == StaffRole.ADMIN,
         "currency": shown.project.currency,
         "words": words(Terminology(shown.project.terminology)),
         "sov_rows": range(SOV_ROWS),
         "roles": list(StaffRole),
-        "refusal": explained(refusal) if refusal else "",
         "form_name": form_name,
         "entered": entered or {},
-        "csrf_token": who.csrf,
     }
-    status_code = refusal.http_status if refusal else 200
-    return page(request, "project.html", context, who, status_code)
+    return form_page(request, "project.html", context, who, refusal)
 
 
 @router.post("/projects/{project_id}/commitments")
@@ -284,7 +245,7 @@ def load_commitment(session: Session, who: SignedIn, commitment_id: str) -> Comm
     commitment = commitments.get_commitment(session, who.user, commitment_id)
     return CommitmentPage(
         commitment,
-        commitments.billing_summary(session, who.user, commitment_id),
+        summaries.billing_summary(session, who.user, commitment_id),
         projects.get_project(session, who.user, commitment.project_id),
         lists.pay_apps(session, who.user, commitment_id=commitment_id, limit=200).items,
     )
@@ -313,11 +274,8 @@ async def commitment_page(
         "is_admin": shown.project.your_role == StaffRole.ADMIN,
         "currency": shown.project.currency,
         "words": words(Terminology(shown.project.terminology)),
-        "refusal": explained(refusal) if refusal else "",
-        "csrf_token": who.csrf,
     }
-    status_code = refusal.http_status if refusal else 200
-    return page(request, "commitment.html", context, who, status_code)
+    return form_page(request, "commitment.html", context, who, refusal)
 
 
 @router.post("/commitments/{commitment_id}/sov/approve")
@@ -335,118 +293,3 @@ async def approve_sov(request: Request, commitment_id: str) -> Response:
             return shown
         return await commitment_page(request, who, commitment_id, refusal)
     return RedirectResponse(f"/commitments/{commitment_id}", status_code=303)
-
-
-# -- a billing period's board -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PeriodPage:
-    board: Board
-    project: ProjectPublic
-
-
-def load_board(session: Session, who: SignedIn, period_id: str) -> PeriodPage:
-    board = periods.board(session, who.user, period_id)
-    return PeriodPage(board, projects.get_project(session, who.user, board.period.project_id))
-
-
-@router.get("/billing-periods/{period_id}", response_class=HTMLResponse)
-async def show_board(
-    request: Request, period_id: str, status: str = "", q: str = "", page: int = 1
-) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
-    return await board_page(request, who, period_id, status=status, search=q, page_number=page)
-
-
-async def board_page(
-    request: Request,
-    who: SignedIn,
-    period_id: str,
-    *,
-    status: str = "",
-    search: str = "",
-    page_number: int = 1,
-    result: InviteResponse | None = None,
-    refusal: DomainError | None = None,
-) -> Response:
-    try:
-        shown = await reading(engine_of(request), lambda s: load_board(s, who, period_id))
-    except NotFound:
-        return notice(request, who, 404, "This billing period is not available")
-    wanted = search.strip().lower()
-    rows = [
-        row
-        for row in shown.board.rows
-        if (not status or status in (row.invitation_status, row.pay_app_status))
-        and (not wanted or wanted in row.vendor_name.lower() or wanted in row.number.lower())
-    ]
-    numbers = {row.commitment_id: row.number for row in shown.board.rows}
-    pages = max(1, -(-len(rows) // BOARD_ROWS))
-    page_number = min(max(page_number, 1), pages)
-    first = (page_number - 1) * BOARD_ROWS
-    context = {
-        "board": shown.board,
-        "rows": rows[first : first + BOARD_ROWS],
-        "matching": len(rows),
-        "first_row": first + 1,
-        "page_number": page_number,
-        "pages": pages,
-        "project": shown.project,
-        "is_admin": shown.project.your_role == StaffRole.ADMIN,
-        "is_open": shown.board.period.status == "open",
-        "status": status,
-        "search": search,
-        "statuses": [str(s) for s in InvitationStatus],
-        "result": result,
-        "numbers": numbers,
-        "refusal": explained(refusal) if refusal else "",
-        "words": words(Terminology(shown.project.terminology)),
-        "action_key": secrets.token_urlsafe(16),
-        "csrf_token": who.csrf,
-    }
-    status_code = refusal.http_status if refusal else 200
-    return page(request, "board.html", context, who, status_code)
-
-
-@router.post("/billing-periods/{period_id}/invites")
-async def send_invites(request: Request, period_id: str) -> Response:
-    """Invite the ticked commitments; the board again with a banner and each refusal's reason."""
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
-    raw = await request.form()
-    form = await form_of(request, who)
-    ticked = [value for value in raw.getlist("commitment_id") if isinstance(value, str)]
-    key = form_key(who, request.url.path, form)
-    try:
-        body = read_form(
-            InviteRequest, {"commitment_ids": ticked, "message": form.get("message", "")}
-        )
-        result = await period_steps.invite(request, who.user, period_id, body, key)
-    except DomainError as refusal:
-        if shown := refused_page(request, who, refusal):
-            return shown
-        return await board_page(request, who, period_id, refusal=refusal)
-    return await board_page(request, who, period_id, result=result)
-
-
-@router.post("/billing-periods/{period_id}/close")
-async def close_period(request: Request, period_id: str) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
-    form = await form_of(request, who)
-    try:
-        if form.get("confirm") != "yes":
-            raise InvalidInput("confirm", "tick the box to close the period")
-        await period_steps.close(
-            request, who.user, period_id, form_key(who, request.url.path, form)
-        )
-    except DomainError as refusal:
-        if shown := refused_page(request, who, refusal):
-            return shown
-        return await board_page(request, who, period_id, refusal=refusal)
-    return RedirectResponse(f"/billing-periods/{period_id}", status_code=303)

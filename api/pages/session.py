@@ -1,19 +1,24 @@
 """What every staff page shares: who is signed in (the session cookie), the forms' CSRF check,
-rendering a page or a notice, and handing a queued email to its delivery workflow."""
+reading a form into the API's request model, a form's workflow update id, rendering a page or a
+notice, and handing a queued email to its delivery workflow."""
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
+from api.idempotency import caller_of, request_fingerprint, request_update_id
 from api.pages.html import templates
 from api.process import get_temporal
 from api.reads import reading
 from paydraw import actors
 from paydraw.actors import Actor
+from paydraw.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from paydraw.domain.transitions import PayAppStatus
 from paydraw.logs import note
 from paydraw.settings import Settings
@@ -119,3 +124,50 @@ async def deliver(request: Request, outbox_id: str | None) -> None:
         id=mail_workflow_id(outbox_id),
         task_queue=settings_of(request).temporal_task_queue,
     )
+
+
+def read_form(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    """``data`` as the API's request model; the first problem as the field and why."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as invalid:
+        error = invalid.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "form"
+        raise InvalidInput(field, str(error["msg"]).removeprefix("Value error, ")) from None
+
+
+def form_key(who: SignedIn, path: str, form: dict[str, str]) -> str:
+    """The workflow update id of a page's form: its own random key, for this session and form."""
+    key = form.get("idempotency_key", "")
+    if not 0 < len(key) <= 100:
+        key = secrets.token_urlsafe(16)
+    fingerprint = request_fingerprint("POST", path, b"", b"")
+    return request_update_id(caller_of(who.token.encode()), key, fingerprint)
+
+
+def refused_page(request: Request, who: SignedIn, refusal: DomainError) -> Response | None:
+    """The notice for a refusal that leaves no page to show again (404, 403)."""
+    if isinstance(refusal, NotFound):
+        return notice(request, who, 404, "This is not available")
+    if isinstance(refusal, PermissionDenied):
+        return notice(request, who, 403, "You may not do that")
+    return None
+
+
+def explained(refusal: DomainError) -> str:
+    if isinstance(refusal, InvalidInput):
+        return f"Please check {refusal.field}: {refusal.reason}."
+    return refusal.message
+
+
+def form_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    who: SignedIn,
+    refusal: DomainError | None = None,
+) -> Response:
+    """A page of forms: each carries the session's CSRF token, and a refusal shows above them
+    with the API's status code."""
+    shown = {**context, "refusal": explained(refusal) if refusal else "", "csrf_token": who.csrf}
+    return page(request, template, shown, who, refusal.http_status if refusal else 200)

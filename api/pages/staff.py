@@ -19,13 +19,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.idempotency import caller_of, request_fingerprint, request_update_id
 from api.pages.session import (
     SESSION_COOKIE,
     SignedIn,
     deliver,
     engine_of,
+    form_key,
     form_of,
+    form_page,
     notice,
     page,
     settings_of,
@@ -208,12 +209,9 @@ async def pay_app_page(
         "methods": [method for method in PaymentMethod],
         "today": date.today().isoformat(),
         "action_key": secrets.token_urlsafe(16),
-        "refusal": refusal.message if refusal else "",
         "entered": entered or {},
-        "csrf_token": who.csrf,
     }
-    status_code = refusal.http_status if refusal else 200
-    return page(request, "staff_pay_app.html", context, who, status_code)
+    return form_page(request, "staff_pay_app.html", context, who, refusal)
 
 
 REVIEWS = {PayAppAction.APPROVE, PayAppAction.APPROVE_AS_NOTED, PayAppAction.REVISE}
@@ -228,7 +226,7 @@ async def act_on_pay_app(request: Request, pay_app_id: str) -> Response:
         return to_sign_in(request)
     form = await form_of(request, who)
     intent = form.get("intent", "")
-    key = form_update_id(who.token, request.url.path, intent, form.get("idempotency_key", ""))
+    key = form_key(who, f"{request.url.path}#{intent}", form)
     try:
         action, fields = action_of(intent, form)
         await act(request, who.user, pay_app_id, action, key, **fields)
@@ -302,15 +300,6 @@ def review_of(decision: str, form: dict[str, str]) -> Review:
     return Review.model_validate(
         {"decision": decision, "note": form.get("note", "").strip(), "lines": lines}
     )
-
-
-def form_update_id(session_token: str, path: str, intent: str, idempotency_key: str) -> str:
-    """The workflow update id of a page's action: the form's own random key, for this session,
-    pay app and action, like an API caller's Idempotency-Key. A double click acts once."""
-    if not 0 < len(idempotency_key) <= 100:
-        idempotency_key = secrets.token_urlsafe(16)
-    fingerprint = request_fingerprint("POST", f"{path}#{intent}", b"", b"")
-    return request_update_id(caller_of(session_token.encode()), idempotency_key, fingerprint)
 
 
 # -- the signed-in user's API keys ------------------------------------------------------------

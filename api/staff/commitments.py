@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from api.deps import CurrentUser, SessionDep
 from paydraw.access import ADMIN_ONLY, commitment_for
-from paydraw.commitments import service
+from paydraw.commitments import service, summary
 from paydraw.commitments.schemas import (
     BillingSummary,
     ChangeOrderCreate,
@@ -66,7 +66,7 @@ def approve_change_order(
 @router.get("/commitments/{commitment_id}/billing-summary")
 def billing_summary(commitment_id: str, session: SessionDep, user: CurrentUser) -> BillingSummary:
     """Contract sum to date, billed, retainage held and released, certified, paid, balance."""
-    return service.billing_summary(session, user, commitment_id)
+    return summary.billing_summary(session, user, commitment_id)
 
 
 @router.post("/commitments/{commitment_id}/credits", status_code=status.HTTP_201_CREATED)

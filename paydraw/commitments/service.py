@@ -1,6 +1,5 @@
 """Commitments: set-up, SOV approval, change orders and the billing summary."""
 
-from dataclasses import asdict
 from decimal import Decimal
 
 from sqlmodel import Session
@@ -9,10 +8,8 @@ from paydraw.access import ADMIN_ONLY, commitment_for, project_for
 from paydraw.actors import Actor
 from paydraw.audit import record
 from paydraw.commitments import repository
-from paydraw.commitments.ledger import CERTIFIED, Ledger, LedgerEntry, build_ledger, load_contract
+from paydraw.commitments.ledger import build_ledger, load_contract
 from paydraw.commitments.schemas import (
-    BillingSummary,
-    CertificateSummary,
     ChangeOrderCreate,
     ChangeOrderLineIn,
     ChangeOrderLinePublic,
@@ -44,7 +41,6 @@ from paydraw.domain.money import require_within_largest
 from paydraw.domain.retainage import RetainageRule, RetainageStep
 from paydraw.domain.transitions import (
     ChangeOrderStatus,
-    PayAppStatus,
     SovAction,
     SovStatus,
     transition_sov,
@@ -404,71 +400,3 @@ def to_public(session: Session, commitment: Commitment) -> CommitmentPublic:
         contract_sum_to_date=contract.contract_sum_to_date,
         created_at=commitment.created_at,
     )
-
-
-def billing_summary(session: Session, actor: Actor, commitment_id: str) -> BillingSummary:
-    commitment, _, _ = commitment_for(session, actor.id, commitment_id)
-    return summarize(session, commitment, build_ledger(session, commitment))
-
-
-def summarize(session: Session, commitment: Commitment, ledger: Ledger) -> BillingSummary:
-    """Contract sum, billed, retainage held and released, certified, paid and balance."""
-    contract = ledger.contract
-    certified = ledger.certified
-    last = certified[-1].application.summary if certified else None
-    billed = last.total_completed_and_stored if last else ZERO
-    held = (last.retainage_on_completed_work + last.retainage_on_stored_materials) if last else ZERO
-    released = last.retainage_released if last else ZERO
-    earned = last.total_earned_less_retainage if last else ZERO
-    # A certificate settled below zero counts as that much paid back: the subcontractor holds it
-    # as credit, and the credit, when applied, is counted again as a payment.
-    paid = sum((entry.paid for entry in ledger.entries), ZERO) + sum(
-        (min(ZERO, entry.pay_app.current_payment_due) for entry in certified), ZERO
-    )
-    pending = sum(
-        (
-            entry.application.summary.current_payment_due
-            for entry in ledger.entries
-            if entry.pay_app.status not in (*CERTIFIED, PayAppStatus.DRAFT)
-        ),
-        ZERO,
-    )
-    contract_sum = contract.contract_sum_to_date
-    return BillingSummary(
-        commitment_id=commitment.id,
-        original_contract_sum=contract.original_sum,
-        net_change_by_change_orders=contract.change_orders_sum,
-        contract_sum_to_date=contract_sum,
-        billed_to_date=billed,
-        percent_complete=(billed / contract_sum * 100).quantize(Decimal("0.01"))
-        if contract_sum
-        else ZERO,
-        retainage_held=held,
-        retainage_released=released,
-        retainage_balance=held - released,
-        certified_to_date=earned,
-        paid_to_date=paid,
-        certified_unpaid=earned - paid,
-        balance_to_finish=contract_sum - billed,
-        balance_to_finish_with_retainage=contract_sum - earned,
-        awaiting_certification=pending,
-        credit_balance=repository.credit_balance(session, commitment.id),
-        fully_billed=bool(contract_sum) and billed == contract_sum,
-        certificates=[
-            CertificateSummary(
-                pay_app_id=entry.pay_app.id,
-                application_number=entry.pay_app.number,
-                status=entry.pay_app.status,
-                **as_certified(entry),
-            )
-            for entry in certified
-        ],
-    )
-
-
-def as_certified(entry: LedgerEntry) -> dict[str, Decimal]:
-    """A certificate's G702 figures as they were frozen when it was finalized: a later change
-    order moves the contract sum and the balance of the next certificate, never this one's."""
-    if entry.pay_app.certificate:
-        return {figure: Decimal(amount) for figure, amount in entry.pay_app.certificate.items()}
-    return asdict(entry.application.summary)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
-from paydraw.commitments import service as commitments
+from paydraw.commitments import summary as summaries
 from paydraw.commitments.schemas import ChangeOrderLineIn, G702Summary
 from paydraw.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from paydraw.domain.transitions import Role
@@ -152,7 +152,7 @@ class TestTheCertificateIsARecord:
             "CO-1", ChangeOrderLineIn(code="04", description="Blocking", amount=Decimal(10000))
         )
 
-        summary = job.run(commitments.billing_summary, job.admin, job.commitment_id)
+        summary = job.run(summaries.billing_summary, job.admin, job.commitment_id)
         [listed] = summary.certificates
         assert summary.contract_sum_to_date == Decimal("110000.00")
         assert listed.contract_sum_to_date == certified.contract_sum_to_date == Decimal("100000.00")
@@ -196,7 +196,7 @@ class TestACertificateWithNothingDue:
         assert (settled.status, settled.payment_status) == ("paid", "paid")
         event = job.events(second.id)[-1]
         assert event.detail["settled"] == "$900.00 already paid is added to the credit balance"
-        summary = job.run(commitments.billing_summary, job.admin, job.commitment_id)
+        summary = job.run(summaries.billing_summary, job.admin, job.commitment_id)
         assert summary.credit_balance == Decimal("900.00")
 
         job.period()
@@ -206,7 +206,7 @@ class TestACertificateWithNothingDue:
         assert paid.paid_to_date == Decimal("900.00")
         job.pay(third.id, "3600")
 
-        summary = job.run(commitments.billing_summary, job.admin, job.commitment_id)
+        summary = job.run(summaries.billing_summary, job.admin, job.commitment_id)
         assert summary.credit_balance == Decimal("0.00")
         # Cash (26,100 + 3,600) is what was certified, 29,700; the 900 paid beyond #2 went back
         # as credit and was applied to #3.

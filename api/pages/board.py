@@ -1,0 +1,147 @@
+"""A billing period's board as a page: the counts, one row per commitment (100 at a time, with
+a filter by status and a search by vendor or number), ticks and Send invites with a banner that
+names each refusal, and Close with a confirm. The invites and the close are the API's own
+(api.period_steps)."""
+
+import secrets
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from api import period_steps
+from api.pages.session import (
+    SignedIn,
+    engine_of,
+    form_key,
+    form_of,
+    form_page,
+    notice,
+    read_form,
+    refused_page,
+    signed_in,
+    to_sign_in,
+)
+from api.reads import reading
+from paydraw.domain.errors import DomainError, InvalidInput, NotFound
+from paydraw.domain.terminology import Terminology, words
+from paydraw.domain.transitions import InvitationStatus, PeriodStatus
+from paydraw.invitations.schemas import InviteRequest, InviteResponse
+from paydraw.periods import service as periods
+from paydraw.periods.schemas import Board
+from paydraw.projects import service as projects
+from paydraw.projects.schemas import ProjectPublic, StaffRole
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+BOARD_ROWS = 100  # rows of the board on one page; the counts are the whole period's
+
+
+@dataclass(frozen=True)
+class PeriodPage:
+    board: Board
+    project: ProjectPublic
+
+
+def load_board(session: Session, who: SignedIn, period_id: str) -> PeriodPage:
+    board = periods.board(session, who.user, period_id)
+    return PeriodPage(board, projects.get_project(session, who.user, board.period.project_id))
+
+
+@router.get("/billing-periods/{period_id}", response_class=HTMLResponse)
+async def show_board(
+    request: Request, period_id: str, status: str = "", q: str = "", page: int = 1
+) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    return await board_page(request, who, period_id, status=status, search=q, page_number=page)
+
+
+async def board_page(
+    request: Request,
+    who: SignedIn,
+    period_id: str,
+    *,
+    status: str = "",
+    search: str = "",
+    page_number: int = 1,
+    result: InviteResponse | None = None,
+    refusal: DomainError | None = None,
+) -> Response:
+    try:
+        shown = await reading(engine_of(request), lambda s: load_board(s, who, period_id))
+    except NotFound:
+        return notice(request, who, 404, "This billing period is not available")
+    wanted = search.strip().lower()
+    rows = [
+        row
+        for row in shown.board.rows
+        if (not status or status in (row.invitation_status, row.pay_app_status))
+        and (not wanted or wanted in row.vendor_name.lower() or wanted in row.number.lower())
+    ]
+    numbers = {row.commitment_id: row.number for row in shown.board.rows}
+    pages = max(1, -(-len(rows) // BOARD_ROWS))
+    page_number = min(max(page_number, 1), pages)
+    first = (page_number - 1) * BOARD_ROWS
+    context = {
+        "board": shown.board,
+        "rows": rows[first : first + BOARD_ROWS],
+        "matching": len(rows),
+        "first_row": first + 1,
+        "page_number": page_number,
+        "pages": pages,
+        "project": shown.project,
+        "is_admin": shown.project.your_role == StaffRole.ADMIN,
+        "is_open": shown.board.period.status == PeriodStatus.OPEN,
+        "status": status,
+        "search": search,
+        "statuses": [str(s) for s in InvitationStatus],
+        "result": result,
+        "numbers": numbers,
+        "words": words(Terminology(shown.project.terminology)),
+        "action_key": secrets.token_urlsafe(16),
+    }
+    return form_page(request, "board.html", context, who, refusal)
+
+
+@router.post("/billing-periods/{period_id}/invites")
+async def send_invites(request: Request, period_id: str) -> Response:
+    """Invite the ticked commitments; the board again with a banner and each refusal's reason."""
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    raw = await request.form()
+    form = await form_of(request, who)
+    ticked = [value for value in raw.getlist("commitment_id") if isinstance(value, str)]
+    key = form_key(who, request.url.path, form)
+    try:
+        body = read_form(
+            InviteRequest, {"commitment_ids": ticked, "message": form.get("message", "")}
+        )
+        result = await period_steps.invite(request, who.user, period_id, body, key)
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await board_page(request, who, period_id, refusal=refusal)
+    return await board_page(request, who, period_id, result=result)
+
+
+@router.post("/billing-periods/{period_id}/close")
+async def close_period(request: Request, period_id: str) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    try:
+        if form.get("confirm") != "yes":
+            raise InvalidInput("confirm", "tick the box to close the period")
+        await period_steps.close(
+            request, who.user, period_id, form_key(who, request.url.path, form)
+        )
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await board_page(request, who, period_id, refusal=refusal)
+    return RedirectResponse(f"/billing-periods/{period_id}", status_code=303)

@@ -50,7 +50,7 @@ class TestEachKind:
         )
         assert "Reason: No work performed this month." in email.text
         assert "Declined by: billing@acme.example" in email.text
-        assert 'href="http://127.0.0.1:8000/api/v1/billing-periods/per_1"' in email.html
+        assert 'href="http://127.0.0.1:8000/billing-periods/per_1"' in email.html
 
     def test_a_decline_without_a_reason_says_so(self) -> None:
         email = render("decline_notice", {**CONTEXTS[EmailKind.DECLINE_NOTICE], "reason": ""})

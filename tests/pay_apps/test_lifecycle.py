@@ -65,7 +65,7 @@ class TestDesignExample:
         assert "$26,100.00" in emails[CONTACT_EMAIL].subject
         assert "Current payment due: $26,100.00" in emails[CONTACT_EMAIL].text_body
         assert (
-            f"Open it: {PUBLIC_URL}/api/v1/pay-apps/{pay_app.id}"
+            f"Open it: {PUBLIC_URL}/pay-apps/{pay_app.id}"
             in emails["ap@gc.example"].text_body
         )
         assert contact_claim(emails[CONTACT_EMAIL].text_body, "Open it: ") == ContactClaim(
@@ -104,8 +104,8 @@ class TestSubmitAndReview:
         [email] = job.emails("pay_app_submitted")
         assert email.to_address == REVIEWER_EMAIL
         assert "Current payment due: $9,000.00" in email.text_body
-        assert f"Review it: {PUBLIC_URL}/api/v1/pay-apps/{pay_app.id}" in email.text_body
-        assert f'href="{PUBLIC_URL}/api/v1/pay-apps/{pay_app.id}"' in email.html_body
+        assert f"Review it: {PUBLIC_URL}/pay-apps/{pay_app.id}" in email.text_body
+        assert f'href="{PUBLIC_URL}/pay-apps/{pay_app.id}"' in email.html_body
 
     def test_approve_as_noted_keeps_what_was_submitted(self, engine: Engine) -> None:
         job = design_job(engine)

@@ -14,15 +14,20 @@ from paydraw.access import ADMIN_ONLY
 from paydraw.actors import Actor
 from paydraw.db.tables import BillingPeriod, Project
 from paydraw.invitations import service as invitations
-from paydraw.invitations.schemas import InviteRefusal, InviteRequest, InviteResponse
+from paydraw.invitations.schemas import (
+    ExtendDueDateRequest,
+    InviteRefusal,
+    InviteRequest,
+    InviteResponse,
+)
 from paydraw.logs import note
 from paydraw.periods import service
 from paydraw.periods.schemas import PeriodCreate, PeriodPublic
 from paydraw.settings import Settings
 from workflows.billing_period import BillingPeriodWorkflow
-from workflows.commitment_billing import CommitmentBillingWorkflow
+from workflows.commitment_billing import CommitmentBillingWorkflow, billing_handle
 from workflows.ids import period_workflow_id
-from workflows.messages import ClosePeriod, InviteCommitments
+from workflows.messages import ClosePeriod, ExtendDueDate, InvitationView, InviteCommitments
 
 
 async def open_period(
@@ -126,3 +131,27 @@ async def close(http: Request, user: Actor, period_id: str, update_id: str) -> P
     closed = await reading(engine, lambda session: session.get(BillingPeriod, period_id))
     assert closed is not None
     return service.to_public(closed)
+
+
+async def extend_due_date(
+    http: Request,
+    user: Actor,
+    period_id: str,
+    commitment_id: str,
+    body: ExtendDueDateRequest,
+    update_id: str,
+) -> InvitationView:
+    """Give one commitment a later due date; its contact can accept and submit again."""
+    await reading(
+        http.app.state.engine,
+        lambda session: admin_period(session, user, period_id, "extend due dates"),
+    )
+    handle = billing_handle(await get_temporal(http), commitment_id, period_id)
+    return await workflow_update(
+        lambda: handle.execute_update(
+            CommitmentBillingWorkflow.extend_due_date,
+            ExtendDueDate(due_date=body.due_date, actor=user),
+            id=update_id,
+        ),
+        f"no invitation for commitment {commitment_id} in billing period {period_id}",
+    )

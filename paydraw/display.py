@@ -28,3 +28,46 @@ def money(amount: Decimal, currency: str = "USD") -> str:
     rounded = Decimal(amount).quantize(quantum, rounding=ROUND_HALF_EVEN)
     digits_text = f"{abs(rounded):,.{digits}f}"
     return f"-{symbol}{digits_text}" if amount < 0 else f"{symbol}{digits_text}"
+
+
+# What the audit trail's actions say, in plain words, by the kind of thing they happened to.
+EVENT_WORDS = {
+    ("commitment", "create"): "created the commitment",
+    ("commitment", "replace_sov"): "replaced the draft schedule of values",
+    ("commitment", "approve_sov"): "approved the schedule of values",
+    ("commitment", "add_credit"): "added a credit",
+    ("change_order", "create"): "added a change order",
+    ("change_order", "approve"): "approved a change order",
+    ("invitation", "invite"): "invited them to bill",
+    ("invitation", "reinvite"): "invited them again",
+    ("invitation", "accept"): "accepted the invitation",
+    ("invitation", "decline"): "declined the invitation",
+    ("invitation", "overdue"): "marked it overdue",
+    ("invitation", "extend_due_date"): "extended the due date",
+    ("pay_app", "create"): "created the pay application",
+    ("pay_app", "edit_lines"): "changed the amounts",
+    ("pay_app", "edit_details"): "changed the notes or terms",
+    ("pay_app", "delete"): "deleted the draft",
+    ("pay_app", "submit"): "submitted the pay application",
+    ("pay_app", "resubmit"): "submitted it again",
+    ("pay_app", "approve"): "approved it",
+    ("pay_app", "approve_as_noted"): "approved it as noted",
+    ("pay_app", "revise"): "sent it back for changes",
+    ("pay_app", "finalize"): "finalized and certified it",
+    ("pay_app", "pay_part"): "recorded a payment",
+    ("pay_app", "pay_in_full"): "recorded a payment",
+    ("pay_app", "void"): "voided it",
+}
+
+
+def who_acted(actor_label: str) -> str:
+    """``user:ap@gc.example`` → ``ap@gc.example``; Paydraw itself → ``Paydraw``."""
+    kind, _, identity = actor_label.partition(":")
+    return "Paydraw" if kind == "system" else identity or actor_label
+
+
+def event_in_words(entity_type: str, action: str, actor_label: str, reason: str = "") -> str:
+    """``ap@gc.example approved the schedule of values``; a reason follows after a colon."""
+    words = EVENT_WORDS.get((entity_type, action), action.replace("_", " "))
+    said = f"{who_acted(actor_label)} {words}"
+    return f"{said}: {reason}" if reason else said

@@ -27,7 +27,7 @@ from api.reads import reading
 from paydraw.domain.errors import DomainError, InvalidInput, NotFound
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import InvitationStatus, PeriodStatus
-from paydraw.invitations.schemas import InviteRequest, InviteResponse
+from paydraw.invitations.schemas import ExtendDueDateRequest, InviteRequest, InviteResponse
 from paydraw.periods import service as periods
 from paydraw.periods.schemas import Board
 from paydraw.projects import service as projects
@@ -100,6 +100,9 @@ async def board_page(
         "statuses": [str(s) for s in InvitationStatus],
         "result": result,
         "numbers": numbers,
+        "invited_rows": [
+            row for row in shown.board.rows if row.invitation_status != InvitationStatus.NOT_INVITED
+        ],
         "words": words(Terminology(shown.project.terminology)),
         "action_key": secrets.token_urlsafe(16),
     }
@@ -140,6 +143,25 @@ async def close_period(request: Request, period_id: str) -> Response:
         await period_steps.close(
             request, who.user, period_id, form_key(who, request.url.path, form)
         )
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await board_page(request, who, period_id, refusal=refusal)
+    return RedirectResponse(f"/billing-periods/{period_id}", status_code=303)
+
+
+@router.post("/billing-periods/{period_id}/extend-due-date")
+async def extend_due_date(request: Request, period_id: str) -> Response:
+    """A later due date for one invited commitment: no longer overdue, it can bill again."""
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    commitment_id = form.get("commitment_id", "")
+    try:
+        body = read_form(ExtendDueDateRequest, {"due_date": form.get("due_date", "")})
+        key = form_key(who, request.url.path, form)
+        await period_steps.extend_due_date(request, who.user, period_id, commitment_id, body, key)
     except DomainError as refusal:
         if shown := refused_page(request, who, refusal):
             return shown

@@ -33,11 +33,13 @@ from api.reads import in_transaction, reading
 from paydraw.commitments import service as commitments
 from paydraw.commitments import summary as summaries
 from paydraw.commitments.schemas import BillingSummary, CommitmentCreate, CommitmentPublic
+from paydraw.display import event_in_words
 from paydraw.domain.errors import DomainError, NotFound
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PeriodStatus
 from paydraw.lists import service as lists
-from paydraw.lists.schemas import PayAppListed
+from paydraw.lists.paging import MAX_LIMIT
+from paydraw.lists.schemas import HistoryEvent, PayAppListed
 from paydraw.periods.schemas import PeriodCreate, PeriodPublic
 from paydraw.projects import service as projects
 from paydraw.projects.schemas import (
@@ -77,7 +79,7 @@ async def create_project(request: Request) -> Response:
         )
     except DomainError as refusal:
         found = await reading(
-            engine_of(request), lambda s: lists.projects(s, who.user, cursor=None, limit=200)
+            engine_of(request), lambda s: lists.projects(s, who.user, cursor=None, limit=MAX_LIMIT)
         )
         context = {"projects": found.items, "refusal": explained(refusal), "entered": form}
         return page(request, "projects.html", context, who, refusal.http_status)
@@ -100,7 +102,7 @@ class ProjectPage:
 
 def load_project(session: Session, who: SignedIn, project_id: str) -> ProjectPage:
     project = projects.get_project(session, who.user, project_id)
-    listed = lists.commitments(session, who.user, project_id, cursor=None, limit=200).items
+    listed = lists.commitments(session, who.user, project_id, cursor=None, limit=MAX_LIMIT).items
     rows = [
         CommitmentRow(
             commitments.get_commitment(session, who.user, item.id),
@@ -109,7 +111,7 @@ def load_project(session: Session, who: SignedIn, project_id: str) -> ProjectPag
         for item in listed
     ]
     members = projects.list_members(session, who.user, project_id)
-    found = lists.periods(session, who.user, project_id, cursor=None, limit=200).items
+    found = lists.periods(session, who.user, project_id, cursor=None, limit=MAX_LIMIT).items
     return ProjectPage(project, rows, members, found)
 
 
@@ -239,6 +241,7 @@ class CommitmentPage:
     summary: BillingSummary
     project: ProjectPublic
     pay_apps: list[PayAppListed]
+    history: list[HistoryEvent]
 
 
 def load_commitment(session: Session, who: SignedIn, commitment_id: str) -> CommitmentPage:
@@ -247,7 +250,8 @@ def load_commitment(session: Session, who: SignedIn, commitment_id: str) -> Comm
         commitment,
         summaries.billing_summary(session, who.user, commitment_id),
         projects.get_project(session, who.user, commitment.project_id),
-        lists.pay_apps(session, who.user, commitment_id=commitment_id, limit=200).items,
+        lists.pay_apps(session, who.user, commitment_id=commitment_id, limit=MAX_LIMIT).items,
+        lists.history(session, who.user, "commitment", commitment_id, None, MAX_LIMIT).items,
     )
 
 
@@ -271,6 +275,10 @@ async def commitment_page(
         "summary": shown.summary,
         "project": shown.project,
         "pay_apps": shown.pay_apps,
+        "history": [
+            (event.at, event_in_words(event.entity_type, event.action, event.actor, event.reason))
+            for event in shown.history
+        ],
         "is_admin": shown.project.your_role == StaffRole.ADMIN,
         "currency": shown.project.currency,
         "words": words(Terminology(shown.project.terminology)),

@@ -40,6 +40,7 @@ from paydraw.domain.errors import DomainError, InvalidInput, NotFound, Permissio
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.lists import service as lists
+from paydraw.lists.paging import MAX_LIMIT
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
 from paydraw.pay_apps.schemas import PayAppPublic, PaymentCreate, PaymentMethod, Review
@@ -137,7 +138,7 @@ async def projects(request: Request) -> Response:
     if who is None:
         return to_sign_in(request)
     found = await reading(
-        engine_of(request), lambda s: lists.projects(s, who.user, cursor=None, limit=200)
+        engine_of(request), lambda s: lists.projects(s, who.user, cursor=None, limit=MAX_LIMIT)
     )
     return page(request, "projects.html", {"projects": found.items}, who)
 
@@ -150,7 +151,7 @@ async def queue(request: Request) -> Response:
         return to_sign_in(request)
     found = await reading(
         engine_of(request),
-        lambda s: lists.pay_apps(s, who.user, waiting_for_me=True, cursor=None, limit=200),
+        lambda s: lists.pay_apps(s, who.user, waiting_for_me=True, cursor=None, limit=MAX_LIMIT),
     )
     return page(request, "queue.html", {"pay_apps": found.items}, who)
 

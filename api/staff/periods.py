@@ -3,9 +3,8 @@
 from fastapi import APIRouter, Request, status
 
 from api import period_steps
-from api.deps import CurrentUser, EngineDep, SessionDep
-from api.process import UpdateId, get_temporal, workflow_update
-from api.reads import reading
+from api.deps import CurrentUser, SessionDep
+from api.process import UpdateId
 from paydraw.invitations.schemas import (
     ExtendDueDateRequest,
     InviteRequest,
@@ -13,12 +12,7 @@ from paydraw.invitations.schemas import (
 )
 from paydraw.periods import service
 from paydraw.periods.schemas import Board, PeriodCreate, PeriodPublic
-from workflows.commitment_billing import (
-    CommitmentBillingWorkflow,
-    billing_handle,
-)
 from workflows.messages import (
-    ExtendDueDate,
     InvitationView,
 )
 
@@ -60,22 +54,9 @@ async def extend_due_date(
     period_id: str,
     commitment_id: str,
     body: ExtendDueDateRequest,
-    engine: EngineDep,
     user: CurrentUser,
     http: Request,
     update_id: UpdateId,
 ) -> InvitationView:
     """Give one commitment a later due date; its contact can accept and submit again."""
-    await reading(
-        engine,
-        lambda session: period_steps.admin_period(session, user, period_id, "extend due dates"),
-    )
-    handle = billing_handle(await get_temporal(http), commitment_id, period_id)
-    return await workflow_update(
-        lambda: handle.execute_update(
-            CommitmentBillingWorkflow.extend_due_date,
-            ExtendDueDate(due_date=body.due_date, actor=user),
-            id=update_id,
-        ),
-        f"no invitation for commitment {commitment_id} in billing period {period_id}",
-    )
+    return await period_steps.extend_due_date(http, user, period_id, commitment_id, body, update_id)

@@ -64,10 +64,7 @@ class TestDesignExample:
         assert sorted(emails) == ["ap@gc.example", CONTACT_EMAIL]
         assert "$26,100.00" in emails[CONTACT_EMAIL].subject
         assert "Current payment due: $26,100.00" in emails[CONTACT_EMAIL].text_body
-        assert (
-            f"Open it: {PUBLIC_URL}/pay-apps/{pay_app.id}"
-            in emails["ap@gc.example"].text_body
-        )
+        assert f"Open it: {PUBLIC_URL}/pay-apps/{pay_app.id}" in emails["ap@gc.example"].text_body
         assert contact_claim(emails[CONTACT_EMAIL].text_body, "Open it: ") == ContactClaim(
             job.commitment_id, job.periods[-1], CONTACT_EMAIL
         )

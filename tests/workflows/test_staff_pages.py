@@ -438,3 +438,43 @@ class TestApiKeys:
             f"/api-keys/{key_id[1]}/revoke", data={"csrf_token": csrf_of(page)}
         )
         assert stolen.status_code == 404
+
+
+class TestTheBoardAndTheHistory:
+    async def test_the_admin_extends_a_due_date_and_the_commitment_s_history_says_so(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        api = on_dev_server.api
+        invited = await invited_period(on_dev_server.env, api, admin, smtp, due_in_days=20)
+        [commitment_id] = invited.commitment_ids
+        browser = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
+        )
+        board = await browser.get(f"/billing-periods/{invited.period_id}")
+        assert "Extend a due date" in board.text
+        path = f"/billing-periods/{invited.period_id}/extend-due-date"
+        later = (date.today() + timedelta(days=40)).isoformat()
+        form = {"commitment_id": commitment_id, "csrf_token": csrf_of(board)}
+
+        earlier = await browser.post(path, data={**form, "due_date": date.today().isoformat()})
+        assert earlier.status_code == 422
+        assert "must be after the current due date" in earlier.text
+        extended = await browser.post(path, data={**form, "due_date": later})
+        assert extended.status_code == 303
+        rows = (await api.get(f"/api/v1/billing-periods/{invited.period_id}", headers=admin)).json()
+        assert rows["rows"][0]["due_date"] == later
+
+        page = await browser.get(f"/commitments/{commitment_id}")
+        history = page.text[page.text.index("<h2>History</h2>") :]
+        said = [
+            "ap@gc.example approved the schedule of values",
+            "ap@gc.example invited them to bill",
+            "ap@gc.example extended the due date",
+        ]
+        positions = [history.index(line) for line in said]
+        assert positions == sorted(positions)

@@ -161,22 +161,13 @@ async def bill(request: Request, settings: SettingsDep) -> Response:
     claim = verified(settings, token)
     if claim is None:
         return invalid_link(request)
-    line_ids = [key.removeprefix("work-") for key in form if key.startswith("work-")]
-    entered = {key: value for key, value in form.items() if key.startswith(("work-", "stored-"))}
+    entered = {
+        key: value
+        for key, value in form.items()
+        if key.startswith(("work-", "stored-")) or key in ("mode", "figure")
+    }
     try:
-        body = ProgressLinesEdit(
-            entry={
-                "mode": "per_line_amounts",
-                "lines": [
-                    {
-                        "sov_line_id": line_id,
-                        "work_this_period": form[f"work-{line_id}"].strip() or "0.00",
-                        "materials_stored": form.get(f"stored-{line_id}", "").strip() or None,
-                    }
-                    for line_id in line_ids
-                ],
-            }
-        )
+        body = ProgressLinesEdit(entry=entry_of(form))
     except ValidationError as invalid:
         refusal = InvalidInput(*first_problem(invalid))
         return await contact_page(request, claim, token, refusal, entered=entered)
@@ -197,11 +188,37 @@ async def bill(request: Request, settings: SettingsDep) -> Response:
     return RedirectResponse(f"/contact?{urlencode({'token': token})}", status_code=303)
 
 
+WHOLE_CONTRACT = {"contract_percent": "percent", "contract_amount": "amount"}
+
+
+def entry_of(form: dict[str, str]) -> dict[str, Any]:
+    """The entry the page's form describes: one figure for the whole contract (a percent
+    complete to date, or an amount this period), or amounts line by line."""
+    mode = form.get("mode", "")
+    if mode in WHOLE_CONTRACT:
+        figure = form.get("figure", "").strip().replace(",", "").lstrip("$").rstrip("%")
+        return {"mode": mode, WHOLE_CONTRACT[mode]: figure}
+    line_ids = [key.removeprefix("work-") for key in form if key.startswith("work-")]
+    return {
+        "mode": "per_line_amounts",
+        "lines": [
+            {
+                "sov_line_id": line_id,
+                "work_this_period": form[f"work-{line_id}"].strip() or "0.00",
+                "materials_stored": form.get(f"stored-{line_id}", "").strip() or None,
+            }
+            for line_id in line_ids
+        ],
+    }
+
+
 def first_problem(invalid: ValidationError) -> tuple[str, str]:
     """The first problem of a form's amounts, as the field (``lines[1].work_this_period``)
     and the reason."""
     error = invalid.errors()[0]
     location = [part for part in error["loc"] if part not in ("entry", "per_line_amounts")]
+    if location and location[0] in WHOLE_CONTRACT:
+        return "figure", str(error["msg"]).removeprefix("Value error, ")
     field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
     return field.lstrip("."), str(error["msg"]).removeprefix("Value error, ")
 
@@ -258,7 +275,9 @@ async def contact_page(
         "accept_key": secrets.token_urlsafe(16),
         "decline_key": secrets.token_urlsafe(16),
         "bill_key": secrets.token_urlsafe(16),
-        "entered": entered if entered is not None else amounts_of(page.pay_app),
+        "whole_key": secrets.token_urlsafe(16),
+        # What was typed, over what the pay app holds (a refused figure keeps the lines).
+        "entered": amounts_of(page.pay_app) | (entered or {}),
         "refusal": explain(refusal, page.invitation) if refusal else "",
         "field_errors": field_errors,
         "reason": reason,

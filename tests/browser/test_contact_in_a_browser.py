@@ -84,7 +84,8 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             framing_work = page.get_by_label("Work this period, 02 Framing")
             await mobilization.fill("6000")
             await framing_work.fill("12000")
-            await page.get_by_role("button", name="Submit").click()
+            by_line = page.locator("#bill")
+            await by_line.get_by_role("button", name="Submit").click()
             await page.wait_for_load_state()
             await snapshot(page, tmp_path, "3-over-billed")
             assert await accessibility_problems(page) == []
@@ -94,8 +95,27 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             assert "Please check the amount marked below" in await page.inner_text("body")
             assert await fits_the_width(page)
 
+            # The other way to bill: one figure for the whole contract, spread by the server
+            # over the lines by their scheduled values.
+            whole = page.locator("#bill-whole")
+            await whole.get_by_label("Amount of work this period").check()
+            await whole.get_by_label("Percent or amount").fill("130,000")
+            await whole.get_by_role("button", name="Save draft").click()
+            await page.wait_for_load_state()
+            assert "Please check" in await page.inner_text("[role=alert]")
+            await whole.get_by_label("Percent or amount").fill("13,000")
+            await whole.get_by_role("button", name="Save draft").click()
+            await page.wait_for_load_state()
+            await snapshot(page, tmp_path, "3b-whole-contract-spread")
+            assert await accessibility_problems(page) == []
+            assert await mobilization.input_value() == "1000.00"
+            assert await framing_work.input_value() == "12000.00"
+            assert (
+                await page.locator("#pay-app-status").inner_text() == "a draft, not submitted yet"
+            )
+
             await mobilization.fill("")
-            await page.get_by_role("button", name="Submit").click()
+            await by_line.get_by_role("button", name="Submit").click()
             await page.wait_for_load_state()
             await snapshot(page, tmp_path, "4-submitted")
             assert await accessibility_problems(page) == []
@@ -132,7 +152,9 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             assert "$12,000.00" in await page.locator("#pay-app").inner_text()
             assert await fits_the_width(page)
             # The form is open again to submit anew, and the page reads as well on a desktop.
-            assert await page.get_by_role("button", name="Submit again").count() == 1
+            assert (
+                await page.locator("#bill").get_by_role("button", name="Submit again").count() == 1
+            )
             await page.set_viewport_size({"width": 1280, "height": 900})
             await snapshot(page, tmp_path, "6-sent-back-desktop")
             assert await accessibility_problems(page) == []

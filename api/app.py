@@ -13,6 +13,7 @@ from api.pages import contact as contact_page
 from api.pages import gc as gc_pages
 from api.pages import mailbox
 from api.pages import staff as staff_pages
+from api.pages.html import PAGE_ASSETS_URL, page_assets
 from api.request_log import RequestLogMiddleware
 from api.staff import commitments, lists, pay_apps, periods, projects
 from paydraw import logs, tracing
@@ -60,6 +61,7 @@ def create_app(
     if settings.local_mailbox:
         app.include_router(mailbox.router)
     app.include_router(contact_page.router)
+    app.mount(PAGE_ASSETS_URL, page_assets(), name="page-assets")
     app.include_router(staff_pages.router)
     app.include_router(gc_pages.router)
     app.include_router(board_page.router)

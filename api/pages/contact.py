@@ -27,6 +27,7 @@ from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_s
 from paydraw.contacts import service
 from paydraw.contacts.schemas import ContactInvitation
 from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from paydraw.domain.g702 import Application
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PeriodStatus, Role
 from paydraw.invitations import repository
@@ -41,8 +42,8 @@ router = APIRouter(prefix="/contact", tags=["pages"], include_in_schema=False)
 # framed (a framed Accept button could be clicked by a page the contact did not mean to trust).
 HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -186,6 +187,33 @@ async def bill(request: Request, settings: SettingsDep) -> Response:
             raise
         return notice(request, 503)
     return RedirectResponse(f"/contact?{urlencode({'token': token})}", status_code=303)
+
+
+@router.post("/pay-app/preview", response_class=HTMLResponse)
+async def preview(request: Request, settings: SettingsDep) -> Response:
+    """The figures the page's form would bill, recomputed by the server as the contact types
+    (htmx posts the form here): the same computation as saving it, with nothing saved."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    claim = verified(settings, form.get("token", ""))
+    if claim is None:
+        return invalid_link(request)
+    context: dict[str, Any] = {"preview": None, "preview_problem": ""}
+    try:
+        body = ProgressLinesEdit(entry=entry_of(form))
+
+        def figures(session: Session) -> tuple[Application, str]:
+            _, _, project = service.scope(session, claim)
+            shown = pay_app_service.preview(session, claim.commitment_id, claim.period_id, body)
+            return shown, project.currency
+
+        context["preview"], context["currency"] = await reading(request.app.state.engine, figures)
+    except ValidationError as invalid:
+        context["preview_problem"] = "Check {}: {}".format(*first_problem(invalid))
+    except NotFound:
+        return not_in_scope(request)
+    except DomainError as refusal:
+        context["preview_problem"] = refusal.message
+    return templates.TemplateResponse(request, "_contact_preview.html", context, headers=HEADERS)
 
 
 WHOLE_CONTRACT = {"contract_percent": "percent", "contract_amount": "amount"}

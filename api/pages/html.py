@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
@@ -27,3 +28,11 @@ environment = Environment(
 environment.filters["money"] = money
 
 templates = Jinja2Templates(env=environment)
+
+# The pages' scripts (htmx, pinned: api/pages/static/htmx-<version>.min.js, with its licence)
+# come from the app itself, never from a CDN.
+PAGE_ASSETS_URL = "/static/pages"
+
+
+def page_assets() -> StaticFiles:
+    return StaticFiles(directory=Path(__file__).parent / "static")

@@ -148,6 +148,32 @@ def create(
     return to_public(session, pay_app, priced, role)
 
 
+def preview(
+    session: Session, commitment_id: str, period_id: str, request: PayAppLinesEdit
+) -> Application:
+    """What saving ``request`` as the period's progress pay app would bill, priced exactly as
+    saving it prices it (the same history, roll-over and spread), with nothing written: the
+    figures a contact sees while they type, over-billing refused as saving refuses it."""
+    commitment = session.get(Commitment, commitment_id)
+    if commitment is None:
+        raise NotFound(f"commitment {commitment_id} not found")
+    project = _project(session, commitment)
+    live = repository.live_pay_app(session, commitment_id, period_id, PayAppKind.PROGRESS)
+    number = live.number if live else repository.next_number(session, commitment_id)
+    before = computation.before(session, commitment, number)
+    entries = line_entries(
+        before.contract,
+        rolled_over(before.history, project.stored_materials_rollover),
+        request.entry,
+        request.retainage_release,
+        domain_draws(commitments.draws(session, commitment.id), live.id if live else None),
+    )
+    app = before.compute(entries)
+    policy = OverbillingPolicy(project.overbilling_policy)
+    check_overbilling(before.contract, app, policy, request.overbilling_override_reason)
+    return app
+
+
 def edit_lines(
     session: Session, actor: Actor, role: Role, pay_app_id: str, request: PayAppLinesEdit
 ) -> PayAppPublic:

@@ -5,6 +5,7 @@ Screenshots of each step are kept with the test's files."""
 from pathlib import Path
 
 import httpx
+from playwright.async_api import expect
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
@@ -84,6 +85,15 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
             framing_work = page.get_by_label("Work this period, 02 Framing")
             await mobilization.fill("6000")
             await framing_work.fill("12000")
+            # As the contact types, the server prices what they typed (htmx, no save).
+            preview = page.locator("#preview")
+            await expect(preview).to_contain_text("billable 5000.00, asked 6000.00")
+            await mobilization.fill("500")
+            await expect(page.locator("#preview-total")).to_have_text("$12,500.00")
+            await expect(page.locator("#preview-due")).to_have_text("$11,250.00")
+            await snapshot(page, tmp_path, "2b-priced-while-typing")
+            assert await accessibility_problems(page) == []
+            await mobilization.fill("6000")
             by_line = page.locator("#bill")
             await by_line.get_by_role("button", name="Submit").click()
             await page.wait_for_load_state()

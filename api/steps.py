@@ -31,6 +31,7 @@ from paydraw.settings import Settings
 from workflows.billing_period import BillingPeriodWorkflow
 from workflows.commitment_billing import CommitmentBillingWorkflow, billing_handle
 from workflows.ids import billing_workflow_id, period_workflow_id
+from workflows.mail import DeliverEmailsWorkflow, mail_workflow_id
 from workflows.messages import (
     Answer,
     InvitationView,
@@ -249,3 +250,17 @@ def submit_or_resubmit(status: PayAppStatus) -> PayAppAction:
     if status == PayAppStatus.REVISE_AND_RESUBMIT:
         return PayAppAction.RESUBMIT
     return PayAppAction.SUBMIT
+
+
+async def deliver(request: Request, outbox_id: str | None) -> None:
+    """Send a queued email (a sign-in link) through its own workflow: retried while the mail
+    server is away, never lost."""
+    if outbox_id is None:
+        return
+    temporal = await get_temporal(request)
+    await temporal.start_workflow(
+        DeliverEmailsWorkflow.run,
+        [outbox_id],
+        id=mail_workflow_id(outbox_id),
+        task_queue=request.app.state.settings.temporal_task_queue,
+    )

@@ -16,7 +16,6 @@ from sqlmodel import Session
 from api import period_steps
 from api.pages.session import (
     SignedIn,
-    deliver,
     engine_of,
     explained,
     form_of,
@@ -29,10 +28,17 @@ from api.pages.session import (
     signed_in,
     to_sign_in,
 )
+from api.process import get_temporal
 from api.reads import in_transaction, reading
+from api.steps import deliver
 from paydraw.commitments import service as commitments
 from paydraw.commitments import summary as summaries
-from paydraw.commitments.schemas import BillingSummary, CommitmentCreate, CommitmentPublic
+from paydraw.commitments.schemas import (
+    BillingSummary,
+    ChangeOrderCreate,
+    CommitmentCreate,
+    CommitmentPublic,
+)
 from paydraw.display import event_in_words
 from paydraw.domain.errors import DomainError, NotFound
 from paydraw.domain.terminology import Terminology, words
@@ -49,7 +55,6 @@ from paydraw.projects.schemas import (
     ProjectPublic,
     StaffRole,
 )
-from paydraw.users import sign_in
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -199,12 +204,11 @@ async def add_member(request: Request, project_id: str) -> Response:
 
     def add(session: Session) -> str | None:
         body = read_form(MemberAdd, {key: form.get(key, "").strip() for key in ("email", "role")})
-        member = projects.add_member(session, who.user, project_id, body)
-        return sign_in.email_sign_in_link(
-            session, settings, member.email, f"/projects/{project_id}"
-        )
+        _, outbox_id = projects.add_member_emailed(session, settings, who.user, project_id, body)
+        return outbox_id
 
     try:
+        await get_temporal(request)  # before the member is written: the email needs it
         outbox_id = await in_transaction(engine_of(request), add)
     except DomainError as refusal:
         if shown := refused_page(request, who, refusal):
@@ -264,7 +268,11 @@ async def show_commitment(request: Request, commitment_id: str) -> Response:
 
 
 async def commitment_page(
-    request: Request, who: SignedIn, commitment_id: str, refusal: DomainError | None = None
+    request: Request,
+    who: SignedIn,
+    commitment_id: str,
+    refusal: DomainError | None = None,
+    entered: dict[str, str] | None = None,
 ) -> Response:
     try:
         shown = await reading(engine_of(request), lambda s: load_commitment(s, who, commitment_id))
@@ -282,6 +290,8 @@ async def commitment_page(
         "is_admin": shown.project.your_role == StaffRole.ADMIN,
         "currency": shown.project.currency,
         "words": words(Terminology(shown.project.terminology)),
+        "change_order_rows": range(CHANGE_ORDER_ROWS),
+        "entered": entered or {},
     }
     return form_page(request, "commitment.html", context, who, refusal)
 
@@ -301,3 +311,66 @@ async def approve_sov(request: Request, commitment_id: str) -> Response:
             return shown
         return await commitment_page(request, who, commitment_id, refusal)
     return RedirectResponse(f"/commitments/{commitment_id}", status_code=303)
+
+
+CHANGE_ORDER_ROWS = 3  # lines on the change-order form
+
+
+@router.post("/commitments/{commitment_id}/change-orders")
+async def add_change_order(request: Request, commitment_id: str) -> Response:
+    """A change order of a few lines: each adds to (or deducts from) an existing SOV line, or
+    adds a new line by its code; approved at once, or pending until approved."""
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    lines = []
+    for row in range(CHANGE_ORDER_ROWS):
+        amount = form.get(f"co-amount-{row}", "").strip().replace(",", "").lstrip("$")
+        existing = form.get(f"co-line-{row}", "")
+        if not amount:
+            continue
+        line: dict[str, str] = {"amount": amount}
+        if existing == "new":
+            line["code"] = form.get(f"co-code-{row}", "").strip()
+            line["description"] = form.get(f"co-description-{row}", "").strip()
+        else:
+            line["sov_line_id"] = existing
+        lines.append(line)
+    data = {
+        "number": form.get("co-number", "").strip(),
+        "title": form.get("co-title", "").strip(),
+        "status": form.get("co-status", "approved"),
+        "lines": lines,
+    }
+    try:
+        body = read_form(ChangeOrderCreate, data)
+        await in_transaction(
+            engine_of(request),
+            lambda s: commitments.add_change_order(s, who.user, commitment_id, body),
+        )
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await commitment_page(request, who, commitment_id, refusal, form)
+    return RedirectResponse(f"/commitments/{commitment_id}#change-orders", status_code=303)
+
+
+@router.post("/commitments/{commitment_id}/change-orders/{change_order_id}/approve")
+async def approve_change_order(
+    request: Request, commitment_id: str, change_order_id: str
+) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    await form_of(request, who)
+    try:
+        await in_transaction(
+            engine_of(request),
+            lambda s: commitments.approve_change_order(s, who.user, commitment_id, change_order_id),
+        )
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await commitment_page(request, who, commitment_id, refusal)
+    return RedirectResponse(f"/commitments/{commitment_id}#change-orders", status_code=303)

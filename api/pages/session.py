@@ -1,6 +1,6 @@
 """What every staff page shares: who is signed in (the session cookie), the forms' CSRF check,
 reading a form into the API's request model, a form's workflow update id, rendering a page or a
-notice, and handing a queued email to its delivery workflow."""
+notice."""
 
 import secrets
 from dataclasses import dataclass
@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 
 from api.idempotency import caller_of, request_fingerprint, request_update_id
 from api.pages.html import templates
-from api.process import get_temporal
 from api.reads import reading
 from paydraw import actors
 from paydraw.actors import Actor
@@ -23,7 +22,6 @@ from paydraw.domain.transitions import PayAppStatus
 from paydraw.logs import note
 from paydraw.settings import Settings
 from paydraw.users import sign_in
-from workflows.mail import DeliverEmailsWorkflow, mail_workflow_id
 
 SESSION_COOKIE = "paydraw_session"
 HEADERS = {
@@ -110,20 +108,6 @@ async def form_of(request: Request, who: SignedIn) -> dict[str, str]:
     if not sign_in.csrf_matches(settings_of(request), who.token, form.get("csrf_token", "")):
         raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong")
     return form
-
-
-async def deliver(request: Request, outbox_id: str | None) -> None:
-    """Send a queued email (a sign-in link) through its own workflow: retried while the mail
-    server is away, never lost."""
-    if outbox_id is None:
-        return
-    temporal = await get_temporal(request)
-    await temporal.start_workflow(
-        DeliverEmailsWorkflow.run,
-        [outbox_id],
-        id=mail_workflow_id(outbox_id),
-        task_queue=settings_of(request).temporal_task_queue,
-    )
 
 
 def read_form(model: type[BaseModel], data: dict[str, Any]) -> Any:

@@ -22,7 +22,6 @@ from sqlmodel import Session
 from api.pages.session import (
     SESSION_COOKIE,
     SignedIn,
-    deliver,
     engine_of,
     form_key,
     form_of,
@@ -33,8 +32,9 @@ from api.pages.session import (
     signed_in,
     to_sign_in,
 )
+from api.process import get_temporal
 from api.reads import in_transaction, reading
-from api.steps import act, submit_or_resubmit
+from api.steps import act, deliver, submit_or_resubmit
 from paydraw.db.tables import Commitment, Project, User
 from paydraw.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from paydraw.domain.terminology import Terminology, words
@@ -77,6 +77,7 @@ async def request_sign_in(request: Request) -> Response:
         context = {"next": next_path, "email": email, "error": "Enter the email you work with."}
         return page(request, "sign_in.html", context, status_code=422)
     settings = settings_of(request)
+    await get_temporal(request)  # before the link is written: its email needs it
     outbox_id = await in_transaction(
         engine_of(request),
         lambda s: sign_in.email_sign_in_link(s, settings, email, next_path),

@@ -17,6 +17,8 @@ from paydraw.projects.schemas import (
     ProjectPublic,
     StaffRole,
 )
+from paydraw.settings import Settings
+from paydraw.users import sign_in
 from paydraw.users.service import ensure_user
 
 
@@ -74,6 +76,16 @@ def add_member(session: Session, actor: Actor, project_id: str, request: MemberA
             detail={"email": user.email},
         )
     return MemberPublic(user_id=user.id, email=user.email, name=user.name, role=request.role)
+
+
+def add_member_emailed(
+    session: Session, settings: Settings, actor: Actor, project_id: str, request: MemberAdd
+) -> tuple[MemberPublic, str | None]:
+    """Add the member as ``add_member`` does, and queue them an email with a link that signs
+    them in and lands on the project; the member and the email's outbox id."""
+    member = add_member(session, actor, project_id, request)
+    landing = f"/projects/{project_id}"
+    return member, sign_in.email_sign_in_link(session, settings, member.email, landing)
 
 
 def list_members(session: Session, actor: Actor, project_id: str) -> ProjectMembers:

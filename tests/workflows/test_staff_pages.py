@@ -478,3 +478,60 @@ class TestTheBoardAndTheHistory:
         ]
         positions = [history.index(line) for line in said]
         assert positions == sorted(positions)
+
+    async def test_the_admin_adds_and_approves_change_orders_on_the_commitment_page(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        api = on_dev_server.api
+        _, [commitment_id] = await project_with_commitments(api, admin, 1)
+        detail = (await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)).json()
+        framing = next(line["id"] for line in detail["sov_lines"] if line["code"] == "02")
+        browser = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
+        )
+        path = f"/commitments/{commitment_id}"
+        page = await browser.get(path)
+        base = {"csrf_token": csrf_of(page), "co-line-0": framing}
+
+        nothing = await browser.post(f"{path}/change-orders", data={**base, "co-number": "CO-1"})
+        assert nothing.status_code == 422
+        assert "lines" in nothing.text
+        added = await browser.post(
+            f"{path}/change-orders",
+            data={**base, "co-number": "CO-1", "co-title": "Extra framing", "co-amount-0": "5,000"},
+        )
+        assert added.status_code == 303
+        pending = await browser.post(
+            f"{path}/change-orders",
+            data={
+                **base,
+                "co-number": "CO-2",
+                "co-status": "pending",
+                "co-line-0": "new",
+                "co-code-0": "03",
+                "co-description-0": "Extras",
+                "co-amount-0": "2000",
+            },
+        )
+        assert pending.status_code == 303
+        shown = await browser.get(path)
+        assert 'Contract sum to date</td><td class="money">$70,000.00' in shown.text
+        [co_2] = [
+            co["id"]
+            for co in (await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)).json()[
+                "change_orders"
+            ]
+            if co["number"] == "CO-2"
+        ]
+        approved = await browser.post(
+            f"{path}/change-orders/{co_2}/approve", data={"csrf_token": csrf_of(shown)}
+        )
+        assert approved.status_code == 303
+        after = await browser.get(path)
+        assert 'Contract sum to date</td><td class="money">$72,000.00' in after.text
+        assert "03</td><td>Extras" in after.text

@@ -40,6 +40,7 @@ from paydraw.commitments.schemas import (
     CommitmentPublic,
 )
 from paydraw.display import event_in_words
+from paydraw.domain.contract import OverbillingPolicy
 from paydraw.domain.errors import DomainError, NotFound
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PeriodStatus
@@ -53,6 +54,7 @@ from paydraw.projects.schemas import (
     ProjectCreate,
     ProjectMembers,
     ProjectPublic,
+    ProjectSettings,
     StaffRole,
 )
 
@@ -151,6 +153,8 @@ async def project_page(
         "words": words(Terminology(shown.project.terminology)),
         "sov_rows": range(SOV_ROWS),
         "roles": list(StaffRole),
+        "policies": list(OverbillingPolicy),
+        "terminologies": list(Terminology),
         "form_name": form_name,
         "entered": entered or {},
     }
@@ -374,3 +378,30 @@ async def approve_change_order(
             return shown
         return await commitment_page(request, who, commitment_id, refusal)
     return RedirectResponse(f"/commitments/{commitment_id}#change-orders", status_code=303)
+
+
+@router.post("/projects/{project_id}/settings")
+async def change_settings(request: Request, project_id: str) -> Response:
+    """The project's settings, as the API's PATCH changes them."""
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    offsets = [part.strip() for part in form.get("reminder_offsets_days", "").split(",")]
+    data = {
+        "default_retainage_percent": form.get("default_retainage_percent", "").strip().rstrip("%"),
+        "overbilling_policy": form.get("overbilling_policy", ""),
+        "reminder_offsets_days": [part for part in offsets if part],
+        "terminology": form.get("terminology", ""),
+        "currency": form.get("currency", "").strip().upper(),
+    }
+    try:
+        body = read_form(ProjectSettings, data)
+        await in_transaction(
+            engine_of(request), lambda s: projects.update_settings(s, who.user, project_id, body)
+        )
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await project_page(request, who, project_id, refusal, form, "settings")
+    return RedirectResponse(f"/projects/{project_id}#settings", status_code=303)

@@ -13,6 +13,7 @@ from paydraw.projects.schemas import (
     ProjectCreate,
     ProjectMembers,
     ProjectPublic,
+    ProjectSettings,
 )
 from paydraw.schedules import sync_billing_cycle
 
@@ -49,6 +50,16 @@ async def sync_schedule(request: Request, project: ProjectPublic) -> None:
     await sync_billing_cycle(
         temporal, request.app.state.settings, project.id, project.billing_cycle
     )
+
+
+@router.patch("/{project_id}")
+def update_settings(
+    project_id: str, body: ProjectSettings, session: SessionDep, user: CurrentUser
+) -> ProjectPublic:
+    """Change a project's settings; only the fields given change. The over-billing policy,
+    terminology and currency apply at once, the retainage default to commitments added later,
+    the reminder offsets to periods opened later."""
+    return service.update_settings(session, user, project_id, body)
 
 
 @router.get("/{project_id}")

@@ -60,16 +60,58 @@ class ProjectBase(BaseModel):
     @field_validator("currency")
     @classmethod
     def known_currency(cls, code: str) -> str:
-        if code not in CURRENCIES:
-            raise ValueError("not an ISO 4217 currency code, such as USD or CAD")
-        return code
+        return known_currency(code)
 
     @field_validator("reminder_offsets_days")
     @classmethod
     def distinct_offsets(cls, offsets: list[int]) -> list[int]:
-        if len(set(offsets)) != len(offsets):
-            raise ValueError("reminder offsets must be distinct")
-        return sorted(offsets, reverse=True)
+        return distinct_offsets(offsets)
+
+
+def known_currency(code: str) -> str:
+    if code not in CURRENCIES:
+        raise ValueError("not an ISO 4217 currency code, such as USD or CAD")
+    return code
+
+
+def distinct_offsets(offsets: list[int]) -> list[int]:
+    """The offsets, latest reminder first; the same offset twice is refused."""
+    if len(set(offsets)) != len(offsets):
+        raise ValueError("reminder offsets must be distinct")
+    return sorted(offsets, reverse=True)
+
+
+ReminderOffsets = Annotated[list[Annotated[int, Field(ge=0, le=90)]], Field(max_length=10)]
+
+
+class ProjectSettings(BaseModel):
+    """A change to a project's settings: only the fields given change. The over-billing policy,
+    terminology and currency apply at once; the retainage default to commitments added later;
+    the reminder offsets to periods opened later (a running period keeps the ones it began
+    with); the monthly cycle has an endpoint of its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    number: Annotated[Label, Field(max_length=50)] | None = None
+    general_contractor: Label | None = None
+    owner: Label | None = None
+    default_retainage_percent: PercentValue | None = None
+    overbilling_policy: OverbillingPolicy | None = None
+    stored_materials_rollover: bool | None = None
+    reminder_offsets_days: ReminderOffsets | None = None
+    terminology: Terminology | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def known_currency(cls, code: str | None) -> str | None:
+        return None if code is None else known_currency(code)
+
+    @field_validator("reminder_offsets_days")
+    @classmethod
+    def distinct_offsets(cls, offsets: list[int] | None) -> list[int] | None:
+        return None if offsets is None else distinct_offsets(offsets)
 
 
 class ProjectCreate(ProjectBase):

@@ -1,5 +1,8 @@
 """Projects: create, read, and manage who works on them."""
 
+from decimal import Decimal
+from typing import Any
+
 from sqlmodel import Session
 
 from paydraw.access import ADMIN_ONLY, project_for
@@ -15,6 +18,7 @@ from paydraw.projects.schemas import (
     ProjectCreate,
     ProjectMembers,
     ProjectPublic,
+    ProjectSettings,
     StaffRole,
 )
 from paydraw.settings import Settings
@@ -145,3 +149,31 @@ def set_billing_cycle(
         detail={"from": before, "to": cycle.model_dump()},
     )
     return to_public(project, role)
+
+
+def update_settings(
+    session: Session, actor: Actor, project_id: str, changes: ProjectSettings
+) -> ProjectPublic:
+    """Change the given settings (admins only), audited with what each was and became."""
+    project, role = project_for(session, actor.id, project_id, ADMIN_ONLY, "change its settings")
+    wanted = changes.model_dump(exclude_unset=True)
+    changed = [field for field, value in wanted.items() if getattr(project, field) != value]
+    if changed:
+        before = {field: _json(getattr(project, field)) for field in changed}
+        for field in changed:
+            setattr(project, field, wanted[field])
+        session.add(project)
+        record(
+            session,
+            actor,
+            entity_type="project",
+            entity_id=project.id,
+            action="change_settings",
+            project_id=project.id,
+            detail={"from": before, "to": changes.model_dump(mode="json", include=set(changed))},
+        )
+    return to_public(project, role)
+
+
+def _json(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value

@@ -296,3 +296,56 @@ class TestCurrency:
             )
             assert response.status_code == 422, response.text
             assert response.json()["errors"][0]["field"] == "currency"
+
+
+class TestSettings:
+    def test_an_admin_changes_only_the_settings_given_and_it_is_audited(
+        self, client: TestClient, admin: dict[str, str], engine: Engine
+    ) -> None:
+        project = create_project(client, admin)
+        path = f"/api/v1/projects/{project['id']}"
+        changed = client.patch(
+            path,
+            json={
+                "overbilling_policy": "warn",
+                "reminder_offsets_days": [3, 10],
+                "currency": "CAD",
+                "default_retainage_percent": "5",
+            },
+            headers=admin,
+        )
+        assert changed.status_code == 200, changed.text
+        body = changed.json()
+        assert body["overbilling_policy"] == "warn"
+        assert body["reminder_offsets_days"] == [10, 3]
+        assert body["currency"] == "CAD"
+        assert body["default_retainage_percent"] == "5"
+        assert body["name"] == project["name"]  # not given: unchanged
+        again = client.patch(path, json={"currency": "CAD"}, headers=admin)
+        assert again.status_code == 200
+        with Session(engine) as session:
+            events = list(
+                session.exec(select(AuditEvent).where(AuditEvent.action == "change_settings"))
+            )
+        assert len(events) == 1  # the repeat changed nothing
+        assert events[0].detail["from"]["currency"] == "USD"
+        assert events[0].detail["to"]["currency"] == "CAD"
+
+    def test_a_bad_setting_is_422_naming_it_and_a_viewer_is_403(
+        self, client: TestClient, admin: dict[str, str], engine: Engine
+    ) -> None:
+        project = create_project(client, admin)
+        path = f"/api/v1/projects/{project['id']}"
+        for bad, field in (
+            ({"currency": "XYZ"}, "currency"),
+            ({"reminder_offsets_days": [1, 1]}, "reminder_offsets_days"),
+            ({"colour": "blue"}, "colour"),
+        ):
+            refused = client.patch(path, json=bad, headers=admin)
+            assert refused.status_code == 422, bad
+            assert refused.json()["errors"][0]["field"] == field
+        add_member(client, admin, project["id"], "lender@bank.example", "viewer")
+        viewer = new_user_headers(engine, "lender@bank.example")
+        forbidden = client.patch(path, json={"currency": "EUR"}, headers=viewer)
+        assert forbidden.status_code == 403
+        assert forbidden.json()["message"] == "a viewer may not change its settings"

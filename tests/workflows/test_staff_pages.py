@@ -535,3 +535,40 @@ class TestTheBoardAndTheHistory:
         after = await browser.get(path)
         assert 'Contract sum to date</td><td class="money">$72,000.00' in after.text
         assert "03</td><td>Extras" in after.text
+
+    async def test_the_admin_changes_the_project_s_settings_on_its_page(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        api = on_dev_server.api
+        project_id, _ = await project_with_commitments(api, admin, 1)
+        browser = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
+        )
+        page = await browser.get(f"/projects/{project_id}")
+        form = {
+            "csrf_token": csrf_of(page),
+            "default_retainage_percent": "5%",
+            "overbilling_policy": "warn",
+            "reminder_offsets_days": "10, 3",
+            "terminology": "owner",
+            "currency": "cad",
+        }
+        bad = await browser.post(
+            f"/projects/{project_id}/settings", data={**form, "currency": "zz"}
+        )
+        assert bad.status_code == 422
+        assert "Please check currency" in bad.text
+        saved = await browser.post(f"/projects/{project_id}/settings", data=form)
+        assert saved.status_code == 303
+        project = (await api.get(f"/api/v1/projects/{project_id}", headers=admin)).json()
+        assert project["overbilling_policy"] == "warn"
+        assert project["reminder_offsets_days"] == [10, 3]
+        assert project["terminology"] == "owner"
+        assert project["currency"] == "CAD"
+        shown = await browser.get(f"/projects/{project_id}")
+        assert "CA$" in shown.text  # amounts now in the project's currency

@@ -17,6 +17,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from api.process import BillingEnded, get_temporal, workflow_update
 from api.reads import looking_up
 from paydraw import actors
+from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.actors import Actor
 from paydraw.contacts import service as contacts
 from paydraw.db.tables import BillingPeriod, Project
@@ -26,6 +27,7 @@ from paydraw.invitations.tokens import ContactClaim
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
 from paydraw.pay_apps.schemas import PayAppCreate, PayAppKind, ProgressLinesEdit
+from paydraw.periods import service as periods
 from paydraw.periods.schemas import PeriodPublic
 from paydraw.settings import Settings
 from workflows.billing_period import BillingPeriodWorkflow
@@ -36,6 +38,7 @@ from workflows.messages import (
     Answer,
     InvitationView,
     InviteCommitments,
+    OpenBilling,
     PayAppAnswer,
     PayAppStep,
     PeriodInput,
@@ -264,3 +267,46 @@ async def deliver(request: Request, outbox_id: str | None) -> None:
         id=mail_workflow_id(outbox_id),
         task_queue=request.app.state.settings.temporal_task_queue,
     )
+
+
+async def create_on_behalf_of(
+    request: Request,
+    user: Actor,
+    period_id: str,
+    commitment_id: str,
+    body: PayAppCreate,
+    update_id: str,
+) -> PayAppAnswer | None:
+    """An admin creates the period's pay app for a commitment, on its invoice contact's behalf:
+    the commitment's billing is started in the period if it was not (no invite), then the
+    create step goes to it."""
+    settings: Settings = request.app.state.settings
+
+    def check(session: Session) -> tuple[BillingPeriod, Project, Role]:
+        _, project, role = commitment_for(
+            session, user.id, commitment_id, ADMIN_ONLY, "create pay apps"
+        )
+        period, _ = periods.period_for(session, user, period_id)
+        if period.project_id != project.id:
+            raise NotFound(f"billing period {period_id} not found")
+        return period, project, role
+
+    period, project, role = await looking_up(request.app.state.engine, check)
+    temporal = await get_temporal(request)
+    await workflow_update(
+        lambda: temporal.execute_update_with_start_workflow(
+            BillingPeriodWorkflow.open_billing,
+            OpenBilling(commitment_id=commitment_id, actor=user),
+            start_workflow_operation=start_operation(settings, period, project),
+        ),
+        f"billing period {period_id} not found",
+    )
+    step = pay_app_step(
+        action="create",
+        commitment_id=commitment_id,
+        period_id=period_id,
+        actor=user,
+        role=role,
+        create=body,
+    )
+    return await send_step(request, step, update_id)

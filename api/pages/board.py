@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api import period_steps
+from api.pages.entries import entry_of
 from api.pages.session import (
     SignedIn,
     engine_of,
@@ -24,10 +25,14 @@ from api.pages.session import (
     to_sign_in,
 )
 from api.reads import reading
+from api.steps import create_on_behalf_of
+from paydraw.commitments import service as commitments
+from paydraw.commitments.schemas import CommitmentPublic
 from paydraw.domain.errors import DomainError, InvalidInput, NotFound
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import InvitationStatus, PeriodStatus
 from paydraw.invitations.schemas import ExtendDueDateRequest, InviteRequest, InviteResponse
+from paydraw.pay_apps.schemas import PayAppCreate
 from paydraw.periods import service as periods
 from paydraw.periods.schemas import Board
 from paydraw.projects import service as projects
@@ -167,3 +172,63 @@ async def extend_due_date(request: Request, period_id: str) -> Response:
             return shown
         return await board_page(request, who, period_id, refusal=refusal)
     return RedirectResponse(f"/billing-periods/{period_id}", status_code=303)
+
+
+def bill_path(period_id: str, commitment_id: str) -> str:
+    return f"/billing-periods/{period_id}/commitments/{commitment_id}/pay-app"
+
+
+@router.get("/billing-periods/{period_id}/commitments/{commitment_id}/pay-app")
+async def bill_for_them(request: Request, period_id: str, commitment_id: str) -> Response:
+    """An admin fills in the period's pay app for a commitment, on its contact's behalf."""
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    return await bill_page(request, who, period_id, commitment_id)
+
+
+async def bill_page(
+    request: Request,
+    who: SignedIn,
+    period_id: str,
+    commitment_id: str,
+    refusal: DomainError | None = None,
+    entered: dict[str, str] | None = None,
+) -> Response:
+    def load(session: Session) -> tuple[CommitmentPublic, ProjectPublic]:
+        periods.period_for(session, who.user, period_id)
+        commitment = commitments.get_commitment(session, who.user, commitment_id)
+        return commitment, projects.get_project(session, who.user, commitment.project_id)
+
+    try:
+        commitment, project = await reading(engine_of(request), load)
+    except NotFound:
+        return notice(request, who, 404, "This is not available")
+    context = {
+        "commitment": commitment,
+        "project": project,
+        "period_id": period_id,
+        "currency": project.currency,
+        "words": words(Terminology(project.terminology)),
+        "entered": entered or {},
+        "action_key": secrets.token_urlsafe(16),
+    }
+    return form_page(request, "staff_bill.html", context, who, refusal)
+
+
+@router.post("/billing-periods/{period_id}/commitments/{commitment_id}/pay-app")
+async def create_for_them(request: Request, period_id: str, commitment_id: str) -> Response:
+    who = await signed_in(request)
+    if who is None:
+        return to_sign_in(request)
+    form = await form_of(request, who)
+    try:
+        body = read_form(PayAppCreate, {"entry": entry_of(form)})
+        key = form_key(who, request.url.path, form)
+        answer = await create_on_behalf_of(request, who.user, period_id, commitment_id, body, key)
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await bill_page(request, who, period_id, commitment_id, refusal, form)
+    assert answer is not None
+    return RedirectResponse(f"/pay-apps/{answer.pay_app_id}", status_code=303)

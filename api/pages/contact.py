@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from api.deps import SettingsDep
 from api.idempotency import caller_of, request_fingerprint, request_update_id
+from api.pages.entries import WHOLE_CONTRACT, entry_of
 from api.pages.html import templates
 from api.reads import reading
 from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_submit
@@ -214,30 +215,6 @@ async def preview(request: Request, settings: SettingsDep) -> Response:
     except DomainError as refusal:
         context["preview_problem"] = refusal.message
     return templates.TemplateResponse(request, "_contact_preview.html", context, headers=HEADERS)
-
-
-WHOLE_CONTRACT = {"contract_percent": "percent", "contract_amount": "amount"}
-
-
-def entry_of(form: dict[str, str]) -> dict[str, Any]:
-    """The entry the page's form describes: one figure for the whole contract (a percent
-    complete to date, or an amount this period), or amounts line by line."""
-    mode = form.get("mode", "")
-    if mode in WHOLE_CONTRACT:
-        figure = form.get("figure", "").strip().replace(",", "").lstrip("$").rstrip("%")
-        return {"mode": mode, WHOLE_CONTRACT[mode]: figure}
-    line_ids = [key.removeprefix("work-") for key in form if key.startswith("work-")]
-    return {
-        "mode": "per_line_amounts",
-        "lines": [
-            {
-                "sov_line_id": line_id,
-                "work_this_period": form[f"work-{line_id}"].strip() or "0.00",
-                "materials_stored": form.get(f"stored-{line_id}", "").strip() or None,
-            }
-            for line_id in line_ids
-        ],
-    }
 
 
 def first_problem(invalid: ValidationError) -> tuple[str, str]:

@@ -1,17 +1,14 @@
 """Staff endpoints for pay applications: create on behalf, edit, submit, review, finalize,
 pay, void. Every action is a Workflow Update on the commitment's billing workflow."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response, status
-from sqlmodel import Session
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from api.process import UpdateId, get_temporal, workflow_update
-from api.reads import looking_up
-from api.steps import act, pay_app_response, send_step, start_operation, submit_or_resubmit
-from paydraw.access import ADMIN_ONLY, commitment_for
-from paydraw.domain.errors import InvalidInput, NotFound
+from api.process import UpdateId
+from api.steps import act, create_on_behalf_of, pay_app_response, submit_or_resubmit
+from paydraw.domain.errors import InvalidInput
 from paydraw.domain.transitions import PayAppAction
 from paydraw.fields import Text
 from paydraw.pay_apps import service
@@ -23,9 +20,6 @@ from paydraw.pay_apps.schemas import (
     PaymentCreate,
     Review,
 )
-from paydraw.periods import service as periods
-from workflows.billing_period import BillingPeriodWorkflow
-from workflows.messages import OpenBilling, pay_app_step
 
 router = APIRouter(prefix="/api/v1", tags=["pay applications"])
 
@@ -46,35 +40,8 @@ async def create_on_behalf(
     update_id: UpdateId,
 ) -> Response:
     """Create the period's pay app for a commitment, on its invoice contact's behalf."""
-
-    def check(session: Session) -> Any:
-        _, project, role = commitment_for(
-            session, user.id, commitment_id, ADMIN_ONLY, "create pay apps"
-        )
-        period, _ = periods.period_for(session, user, period_id)
-        if period.project_id != project.id:
-            raise NotFound(f"billing period {period_id} not found")
-        return period, project, role
-
-    period, project, role = await looking_up(engine, check)
-    temporal = await get_temporal(request)
-    await workflow_update(
-        lambda: temporal.execute_update_with_start_workflow(
-            BillingPeriodWorkflow.open_billing,
-            OpenBilling(commitment_id=commitment_id, actor=user),
-            start_workflow_operation=start_operation(settings, period, project),
-        ),
-        f"billing period {period_id} not found",
-    )
-    step = pay_app_step(
-        action="create",
-        commitment_id=commitment_id,
-        period_id=period_id,
-        actor=user,
-        role=role,
-        create=body,
-    )
-    return pay_app_response(await send_step(request, step, update_id))
+    answer = await create_on_behalf_of(request, user, period_id, commitment_id, body, update_id)
+    return pay_app_response(answer)
 
 
 @router.get("/pay-apps/{pay_app_id}")

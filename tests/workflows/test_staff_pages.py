@@ -572,3 +572,40 @@ class TestTheBoardAndTheHistory:
         assert project["currency"] == "CAD"
         shown = await browser.get(f"/projects/{project_id}")
         assert "CA$" in shown.text  # amounts now in the project's currency
+
+    async def test_the_admin_bills_for_a_commitment_from_the_board_and_submits_it(
+        self,
+        on_dev_server: Paydraw,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        api = on_dev_server.api
+        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
+        period_id = await open_period(on_dev_server.env, api, admin, project_id, due_in_days=20)
+        detail = (await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)).json()
+        framing = next(line["id"] for line in detail["sov_lines"] if line["code"] == "02")
+        browser = await signed_in_browser(
+            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
+        )
+        board = await browser.get(f"/billing-periods/{period_id}")
+        path = f"/billing-periods/{period_id}/commitments/{commitment_id}/pay-app"
+        assert f'href="{path}"' in board.text
+        form_page = await browser.get(path)
+        assert form_page.status_code == 200 and "Bill for SC-0000 Vendor 0" in form_page.text
+        form = {"csrf_token": csrf_of(form_page), f"work-{framing}": "61000"}
+        over = await browser.post(path, data=form)
+        assert over.status_code == 422
+        assert "60000.00" in over.text  # what is billable, named on the page
+        made = await browser.post(path, data={**form, f"work-{framing}": "6,000"})
+        assert made.status_code == 303
+        pay_app_page = await browser.get(made.headers["location"])
+        assert "Draft" in pay_app_page.text and "$6,000.00" in pay_app_page.text
+        submitted = await browser.post(
+            made.headers["location"],
+            data={"intent": "submit", "csrf_token": csrf_of(pay_app_page)},
+        )
+        assert submitted.status_code == 303
+        after = await browser.get(made.headers["location"])
+        assert "Under review" in after.text

@@ -82,9 +82,9 @@ async def test_the_gc_sets_up_a_project_and_sends_invites(
             await page.wait_for_load_state()
 
         today = date.today()
-        await page.get_by_label("Starts").fill(today.isoformat())
-        await page.get_by_label("Ends").fill((today + timedelta(days=29)).isoformat())
-        await page.get_by_label("Due").fill((today + timedelta(days=20)).isoformat())
+        await page.get_by_label("Starts", exact=True).fill(today.isoformat())
+        await page.get_by_label("Ends", exact=True).fill((today + timedelta(days=29)).isoformat())
+        await page.get_by_label("Due", exact=True).fill((today + timedelta(days=20)).isoformat())
         await page.get_by_role("button", name="Open billing period").click()
         await page.wait_for_load_state()
         assert await page.inner_text("#count-not_invited") == "2"

@@ -12,6 +12,7 @@ from api.pages import board as board_page
 from api.pages import contact as contact_page
 from api.pages import gc as gc_pages
 from api.pages import mailbox
+from api.pages import session as page_session
 from api.pages import staff as staff_pages
 from api.pages.html import PAGE_ASSETS_URL, page_assets
 from api.request_log import RequestLogMiddleware
@@ -62,6 +63,7 @@ def create_app(
         app.include_router(mailbox.router)
     app.include_router(contact_page.router)
     app.mount(PAGE_ASSETS_URL, page_assets(), name="page-assets")
+    page_session.install(app)
     app.include_router(staff_pages.router)
     app.include_router(gc_pages.router)
     app.include_router(board_page.router)

@@ -14,6 +14,7 @@ from api import period_steps
 from api.pages.entries import entry_of
 from api.pages.session import (
     SignedIn,
+    Staff,
     engine_of,
     form_key,
     form_of,
@@ -21,8 +22,6 @@ from api.pages.session import (
     notice,
     read_form,
     refused_page,
-    signed_in,
-    to_sign_in,
 )
 from api.reads import reading
 from api.steps import create_on_behalf_of
@@ -56,11 +55,8 @@ def load_board(session: Session, who: SignedIn, period_id: str) -> PeriodPage:
 
 @router.get("/billing-periods/{period_id}", response_class=HTMLResponse)
 async def show_board(
-    request: Request, period_id: str, status: str = "", q: str = "", page: int = 1
+    request: Request, who: Staff, period_id: str, status: str = "", q: str = "", page: int = 1
 ) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     return await board_page(request, who, period_id, status=status, search=q, page_number=page)
 
 
@@ -115,11 +111,8 @@ async def board_page(
 
 
 @router.post("/billing-periods/{period_id}/invites")
-async def send_invites(request: Request, period_id: str) -> Response:
+async def send_invites(request: Request, period_id: str, who: Staff) -> Response:
     """Invite the ticked commitments; the board again with a banner and each refusal's reason."""
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     raw = await request.form()
     form = await form_of(request, who)
     ticked = [value for value in raw.getlist("commitment_id") if isinstance(value, str)]
@@ -137,10 +130,7 @@ async def send_invites(request: Request, period_id: str) -> Response:
 
 
 @router.post("/billing-periods/{period_id}/close")
-async def close_period(request: Request, period_id: str) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def close_period(request: Request, period_id: str, who: Staff) -> Response:
     form = await form_of(request, who)
     try:
         if form.get("confirm") != "yes":
@@ -156,11 +146,8 @@ async def close_period(request: Request, period_id: str) -> Response:
 
 
 @router.post("/billing-periods/{period_id}/extend-due-date")
-async def extend_due_date(request: Request, period_id: str) -> Response:
+async def extend_due_date(request: Request, period_id: str, who: Staff) -> Response:
     """A later due date for one invited commitment: no longer overdue, it can bill again."""
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     form = await form_of(request, who)
     commitment_id = form.get("commitment_id", "")
     try:
@@ -179,11 +166,10 @@ def bill_path(period_id: str, commitment_id: str) -> str:
 
 
 @router.get("/billing-periods/{period_id}/commitments/{commitment_id}/pay-app")
-async def bill_for_them(request: Request, period_id: str, commitment_id: str) -> Response:
+async def bill_for_them(
+    request: Request, period_id: str, commitment_id: str, who: Staff
+) -> Response:
     """An admin fills in the period's pay app for a commitment, on its contact's behalf."""
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     return await bill_page(request, who, period_id, commitment_id)
 
 
@@ -217,10 +203,9 @@ async def bill_page(
 
 
 @router.post("/billing-periods/{period_id}/commitments/{commitment_id}/pay-app")
-async def create_for_them(request: Request, period_id: str, commitment_id: str) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def create_for_them(
+    request: Request, period_id: str, commitment_id: str, who: Staff
+) -> Response:
     form = await form_of(request, who)
     try:
         body = read_form(PayAppCreate, {"entry": entry_of(form)})

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from api import period_steps
 from api.pages.session import (
     SignedIn,
+    Staff,
     engine_of,
     explained,
     form_of,
@@ -25,8 +26,6 @@ from api.pages.session import (
     read_form,
     refused_page,
     settings_of,
-    signed_in,
-    to_sign_in,
 )
 from api.process import get_temporal
 from api.reads import in_transaction, reading
@@ -67,10 +66,7 @@ SOV_ROWS = 8  # blank SOV rows on the new-commitment form
 
 
 @router.post("/projects")
-async def create_project(request: Request) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def create_project(request: Request, who: Staff) -> Response:
     form = await form_of(request, who)
     try:
         body = read_form(
@@ -123,10 +119,7 @@ def load_project(session: Session, who: SignedIn, project_id: str) -> ProjectPag
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
-async def show_project(request: Request, project_id: str) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def show_project(request: Request, project_id: str, who: Staff) -> Response:
     return await project_page(request, who, project_id)
 
 
@@ -162,10 +155,7 @@ async def project_page(
 
 
 @router.post("/projects/{project_id}/commitments")
-async def add_commitment(request: Request, project_id: str) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def add_commitment(request: Request, project_id: str, who: Staff) -> Response:
     form = await form_of(request, who)
     lines = [
         {
@@ -198,11 +188,8 @@ async def add_commitment(request: Request, project_id: str) -> Response:
 
 
 @router.post("/projects/{project_id}/members")
-async def add_member(request: Request, project_id: str) -> Response:
+async def add_member(request: Request, project_id: str, who: Staff) -> Response:
     """Give a person a role; a new member gets a sign-in email."""
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     form = await form_of(request, who)
     settings = settings_of(request)
 
@@ -223,10 +210,7 @@ async def add_member(request: Request, project_id: str) -> Response:
 
 
 @router.post("/projects/{project_id}/billing-periods")
-async def open_period(request: Request, project_id: str) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def open_period(request: Request, project_id: str, who: Staff) -> Response:
     form = await form_of(request, who)
     try:
         body = read_form(
@@ -264,10 +248,7 @@ def load_commitment(session: Session, who: SignedIn, commitment_id: str) -> Comm
 
 
 @router.get("/commitments/{commitment_id}", response_class=HTMLResponse)
-async def show_commitment(request: Request, commitment_id: str) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def show_commitment(request: Request, commitment_id: str, who: Staff) -> Response:
     return await commitment_page(request, who, commitment_id)
 
 
@@ -301,10 +282,7 @@ async def commitment_page(
 
 
 @router.post("/commitments/{commitment_id}/sov/approve")
-async def approve_sov(request: Request, commitment_id: str) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def approve_sov(request: Request, commitment_id: str, who: Staff) -> Response:
     await form_of(request, who)
     try:
         await in_transaction(
@@ -321,12 +299,9 @@ CHANGE_ORDER_ROWS = 3  # lines on the change-order form
 
 
 @router.post("/commitments/{commitment_id}/change-orders")
-async def add_change_order(request: Request, commitment_id: str) -> Response:
+async def add_change_order(request: Request, commitment_id: str, who: Staff) -> Response:
     """A change order of a few lines: each adds to (or deducts from) an existing SOV line, or
     adds a new line by its code; approved at once, or pending until approved."""
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     form = await form_of(request, who)
     lines = []
     for row in range(CHANGE_ORDER_ROWS):
@@ -362,11 +337,8 @@ async def add_change_order(request: Request, commitment_id: str) -> Response:
 
 @router.post("/commitments/{commitment_id}/change-orders/{change_order_id}/approve")
 async def approve_change_order(
-    request: Request, commitment_id: str, change_order_id: str
+    request: Request, commitment_id: str, change_order_id: str, who: Staff
 ) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     await form_of(request, who)
     try:
         await in_transaction(
@@ -381,11 +353,8 @@ async def approve_change_order(
 
 
 @router.post("/projects/{project_id}/settings")
-async def change_settings(request: Request, project_id: str) -> Response:
+async def change_settings(request: Request, project_id: str, who: Staff) -> Response:
     """The project's settings, as the API's PATCH changes them."""
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     form = await form_of(request, who)
     offsets = [part.strip() for part in form.get("reminder_offsets_days", "").split(",")]
     data = {

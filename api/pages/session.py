@@ -4,10 +4,10 @@ notice."""
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
@@ -71,6 +71,28 @@ async def signed_in(request: Request) -> SignedIn | None:
     actor = actors.user(user.id, user.email)
     note(actor=actor.label)
     return SignedIn(actor, token, sign_in.csrf_token(settings_of(request), token))
+
+
+class SignInFirst(Exception):
+    """A staff page asked for without a session: off to sign in, and back here afterwards."""
+
+
+async def require_signed_in(request: Request) -> SignedIn:
+    who = await signed_in(request)
+    if who is None:
+        raise SignInFirst()
+    return who
+
+
+Staff = Annotated[SignedIn, Depends(require_signed_in)]
+"""The signed-in staff user of a page; without one, the answer is the redirect to sign in."""
+
+
+def install(app: FastAPI) -> None:
+    async def sign_in_first(request: Request, _: Exception) -> Response:
+        return to_sign_in(request)
+
+    app.add_exception_handler(SignInFirst, sign_in_first)
 
 
 def to_sign_in(request: Request) -> RedirectResponse:

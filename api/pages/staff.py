@@ -22,6 +22,7 @@ from sqlmodel import Session
 from api.pages.session import (
     SESSION_COOKIE,
     SignedIn,
+    Staff,
     engine_of,
     form_key,
     form_of,
@@ -30,7 +31,6 @@ from api.pages.session import (
     page,
     settings_of,
     signed_in,
-    to_sign_in,
 )
 from api.process import get_temporal
 from api.reads import in_transaction, reading
@@ -134,10 +134,7 @@ async def sign_out(request: Request) -> Response:
 
 
 @router.get("/projects", response_class=HTMLResponse)
-async def projects(request: Request) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def projects(request: Request, who: Staff) -> Response:
     found = await reading(
         engine_of(request), lambda s: lists.projects(s, who.user, cursor=None, limit=MAX_LIMIT)
     )
@@ -145,11 +142,8 @@ async def projects(request: Request) -> Response:
 
 
 @router.get("/queue", response_class=HTMLResponse)
-async def queue(request: Request) -> Response:
+async def queue(request: Request, who: Staff) -> Response:
     """Every pay app waiting for the signed-in user's next step, across projects, oldest first."""
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     found = await reading(
         engine_of(request),
         lambda s: lists.pay_apps(s, who.user, waiting_for_me=True, cursor=None, limit=MAX_LIMIT),
@@ -178,10 +172,7 @@ def load_pay_app(session: Session, who: SignedIn, pay_app_id: str) -> PayAppPage
 
 
 @router.get("/pay-apps/{pay_app_id}", response_class=HTMLResponse)
-async def show_pay_app(request: Request, pay_app_id: str) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def show_pay_app(request: Request, pay_app_id: str, who: Staff) -> Response:
     return await pay_app_page(request, who, pay_app_id)
 
 
@@ -221,11 +212,8 @@ PAYMENTS = {PayAppAction.PAY_PART, PayAppAction.PAY_IN_FULL}
 
 
 @router.post("/pay-apps/{pay_app_id}")
-async def act_on_pay_app(request: Request, pay_app_id: str) -> Response:
+async def act_on_pay_app(request: Request, pay_app_id: str, who: Staff) -> Response:
     """One of the page's actions; a refusal shows the page again with the API's message."""
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     form = await form_of(request, who)
     intent = form.get("intent", "")
     key = form_key(who, f"{request.url.path}#{intent}", form)
@@ -308,10 +296,7 @@ def review_of(decision: str, form: dict[str, str]) -> Review:
 
 
 @router.get("/api-keys", response_class=HTMLResponse)
-async def api_keys(request: Request) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def api_keys(request: Request, who: Staff) -> Response:
     return await keys_page(request, who)
 
 
@@ -322,11 +307,8 @@ async def keys_page(request: Request, who: SignedIn, new_key: str = "") -> Respo
 
 
 @router.post("/api-keys")
-async def create_api_key(request: Request) -> Response:
+async def create_api_key(request: Request, who: Staff) -> Response:
     """A new key for programs, shown once on the page that answers."""
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
     await form_of(request, who)
 
     def issue(session: Session) -> str:
@@ -339,10 +321,7 @@ async def create_api_key(request: Request) -> Response:
 
 
 @router.post("/api-keys/{key_id}/revoke")
-async def revoke_api_key(request: Request, key_id: str) -> Response:
-    who = await signed_in(request)
-    if who is None:
-        return to_sign_in(request)
+async def revoke_api_key(request: Request, key_id: str, who: Staff) -> Response:
     await form_of(request, who)
 
     def revoke(session: Session) -> None:

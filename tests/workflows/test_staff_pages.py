@@ -4,11 +4,13 @@ the test's event loop against the dev server, with a worker and a real SMTP serv
 
 import asyncio
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -72,6 +74,26 @@ async def signed_in_browser(
     return browser
 
 
+@dataclass(frozen=True)
+class Pages:
+    """Paydraw on the dev server for a page test, with what its browsers need."""
+
+    paydraw: Paydraw
+    settings: Settings
+    engine: Engine
+    smtp: SmtpTestServer
+
+    async def sign_in(self, email: str) -> httpx.AsyncClient:
+        return await signed_in_browser(self.paydraw, self.settings, self.engine, self.smtp, email)
+
+
+@pytest.fixture
+def pages(
+    on_dev_server: Paydraw, process_settings: Settings, engine: Engine, smtp: SmtpTestServer
+) -> Pages:
+    return Pages(on_dev_server, process_settings, engine, smtp)
+
+
 async def submitted_pay_app(
     paydraw: Paydraw, admin: dict[str, str], smtp: SmtpTestServer
 ) -> tuple[str, str, dict[str, str]]:
@@ -92,21 +114,14 @@ async def submitted_pay_app(
 
 class TestSignIn:
     async def test_the_emailed_link_signs_in_once_and_the_session_ends_at_sign_out(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        api = on_dev_server.api
+        api = pages.paydraw.api
         await post(api, "/api/v1/projects", admin, name="Harbor View Tower")
         signed_out = await api.get("/")
         assert (signed_out.status_code, signed_out.headers["location"]) == (303, "/sign-in")
 
-        browser = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
-        )
+        browser = await pages.sign_in("ap@gc.example")
         home = await browser.get("/")
         assert home.headers["location"] == "/projects"
         projects = await browser.get("/projects")
@@ -114,9 +129,11 @@ class TestSignIn:
 
         # The same link again, from another browser: spent.
         link = path_of(
-            link_in(messages_to(smtp, "ap@gc.example", "sign-in")[-1], r"http://\S+/sign-in/\S+")
+            link_in(
+                messages_to(pages.smtp, "ap@gc.example", "sign-in")[-1], r"http://\S+/sign-in/\S+"
+            )
         )
-        again = await api_client(on_dev_server.env, process_settings, engine).post(link)
+        again = await api_client(pages.paydraw.env, pages.settings, pages.engine).post(link)
         assert again.status_code == 401
         assert "used already" in again.text
 
@@ -128,34 +145,29 @@ class TestSignIn:
         assert out.headers["location"] == "/sign-in"
         cookie = browser.cookies.get("paydraw_session")
         assert cookie is None
-        with Session(engine) as session:
+        with Session(pages.engine) as session:
             events = session.exec(select(AuditEvent).where(AuditEvent.action == "sign_in"))
             assert [event.actor for event in events] == ["user:ap@gc.example"]
 
-    async def test_an_unknown_address_gets_the_same_answer_and_no_email(
-        self, on_dev_server: Paydraw, smtp: SmtpTestServer
-    ) -> None:
-        answer = await on_dev_server.api.post("/sign-in", data={"email": "who@else.example"})
+    async def test_an_unknown_address_gets_the_same_answer_and_no_email(self, pages: Pages) -> None:
+        answer = await pages.paydraw.api.post("/sign-in", data={"email": "who@else.example"})
         assert answer.status_code == 200
         assert "If who@else.example belongs to a Paydraw user" in answer.text
-        bad = await on_dev_server.api.post("/sign-in", data={"email": "not an address"})
+        bad = await pages.paydraw.api.post("/sign-in", data={"email": "not an address"})
         assert bad.status_code == 422
         assert "Enter the email you work with" in bad.text
-        assert messages_to(smtp, "who@else.example") == []
+        assert messages_to(pages.smtp, "who@else.example") == []
 
     async def test_a_link_past_its_minutes_is_refused(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        quick = process_settings.model_copy(update={"sign_in_link_max_age_minutes": 0.02})
-        browser = api_client(on_dev_server.env, quick, engine)
+        quick = pages.settings.model_copy(update={"sign_in_link_max_age_minutes": 0.02})
+        browser = api_client(pages.paydraw.env, quick, pages.engine)
         await browser.post("/sign-in", data={"email": "ap@gc.example"})
-        await wait_for(lambda: bool(messages_to(smtp, "ap@gc.example", "sign-in")), what="link")
-        message = messages_to(smtp, "ap@gc.example", "sign-in")[-1]
+        await wait_for(
+            lambda: bool(messages_to(pages.smtp, "ap@gc.example", "sign-in")), what="link"
+        )
+        message = messages_to(pages.smtp, "ap@gc.example", "sign-in")[-1]
         assert "within 0.02 minutes" in link_in(message, r"within [\d.]+ minutes")
         link = path_of(link_in(message, r"http://\S+/sign-in/\S+"))
         await asyncio.sleep(2.5)  # the link's 1.2 seconds pass
@@ -169,28 +181,23 @@ class TestSignIn:
 
 class TestThePayAppPage:
     async def test_the_reviewer_follows_the_email_signs_in_and_approves(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        pay_app_id, _, _ = await submitted_pay_app(on_dev_server, admin, smtp)
+        pay_app_id, _, _ = await submitted_pay_app(pages.paydraw, admin, pages.smtp)
         await wait_for(
-            lambda: bool(messages_to(smtp, REVIEWER, "for review")), what="the review email"
+            lambda: bool(messages_to(pages.smtp, REVIEWER, "for review")), what="the review email"
         )
         review_link = link_in(
-            messages_to(smtp, REVIEWER, "for review")[-1], r"http://\S+/pay-apps/\S+"
+            messages_to(pages.smtp, REVIEWER, "for review")[-1], r"http://\S+/pay-apps/\S+"
         )
         assert path_of(review_link) == f"/pay-apps/{pay_app_id}"
 
-        stranger = api_client(on_dev_server.env, process_settings, engine)
+        stranger = api_client(pages.paydraw.env, pages.settings, pages.engine)
         first = await stranger.get(path_of(review_link))
         assert first.status_code == 303
         assert first.headers["location"] == f"/sign-in?next=%2Fpay-apps%2F{pay_app_id}"
 
-        reviewer = await signed_in_browser(on_dev_server, process_settings, engine, smtp, REVIEWER)
+        reviewer = await pages.sign_in(REVIEWER)
         queue = await reviewer.get("/queue")
         assert f'href="/pay-apps/{pay_app_id}"' in queue.text
         page = await reviewer.get(f"/pay-apps/{pay_app_id}")
@@ -207,23 +214,16 @@ class TestThePayAppPage:
         assert approved.status_code == 303
         after = await reviewer.get(f"/pay-apps/{pay_app_id}")
         assert "Approved" in after.text and 'value="approve"' not in after.text
-        state = await on_dev_server.api.get(f"/api/v1/pay-apps/{pay_app_id}", headers=admin)
+        state = await pages.paydraw.api.get(f"/api/v1/pay-apps/{pay_app_id}", headers=admin)
         assert state.json()["status"] == "approved"
 
     async def test_the_admin_finalizes_with_a_confirm_and_pays_in_two_parts(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        pay_app_id, _, _ = await submitted_pay_app(on_dev_server, admin, smtp)
+        pay_app_id, _, _ = await submitted_pay_app(pages.paydraw, admin, pages.smtp)
         review = {"decision": "approve"}
-        await post(on_dev_server.api, f"/api/v1/pay-apps/{pay_app_id}/review", admin, **review)
-        browser = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
-        )
+        await post(pages.paydraw.api, f"/api/v1/pay-apps/{pay_app_id}/review", admin, **review)
+        browser = await pages.sign_in("ap@gc.example")
         page = await browser.get(f"/pay-apps/{pay_app_id}")
         form: dict[str, Any] = {"intent": "finalize", "csrf_token": csrf_of(page)}
 
@@ -261,15 +261,10 @@ class TestThePayAppPage:
         assert tomorrow not in paid.text
 
     async def test_a_viewer_sees_no_action_and_a_stranger_sees_nothing(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        pay_app_id, _, _ = await submitted_pay_app(on_dev_server, admin, smtp)
-        viewer = await signed_in_browser(on_dev_server, process_settings, engine, smtp, VIEWER)
+        pay_app_id, _, _ = await submitted_pay_app(pages.paydraw, admin, pages.smtp)
+        viewer = await pages.sign_in(VIEWER)
         page = await viewer.get(f"/pay-apps/{pay_app_id}")
         assert page.status_code == 200 and "Under review" in page.text
         assert 'name="intent"' not in page.text
@@ -279,20 +274,18 @@ class TestThePayAppPage:
         assert posted.status_code == 403
         assert "Your role on this project does not allow it" in posted.text
 
-        await post(on_dev_server.api, "/api/v1/projects", admin, name="Another")
+        await post(pages.paydraw.api, "/api/v1/projects", admin, name="Another")
         stranger_headers = {"email": "stranger@elsewhere.example", "role": "admin"}
         other_project = await post(
-            on_dev_server.api, "/api/v1/projects", admin, name="Somewhere else"
+            pages.paydraw.api, "/api/v1/projects", admin, name="Somewhere else"
         )
         await post(
-            on_dev_server.api,
+            pages.paydraw.api,
             f"/api/v1/projects/{other_project['id']}/members",
             admin,
             **stranger_headers,
         )
-        stranger = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "stranger@elsewhere.example"
-        )
+        stranger = await pages.sign_in("stranger@elsewhere.example")
         hidden = await stranger.get(f"/pay-apps/{pay_app_id}")
         assert hidden.status_code == 404
         assert "This pay application is not available" in hidden.text
@@ -305,19 +298,14 @@ class TestThePayAppPage:
 
 class TestTheGcPages:
     async def test_a_viewer_sees_no_form_and_is_refused_a_post_a_stranger_gets_404(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        api = on_dev_server.api
+        api = pages.paydraw.api
         project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
         members = f"/api/v1/projects/{project_id}/members"
         await post(api, members, admin, email=VIEWER, role="viewer")
-        period_id = await open_period(on_dev_server.env, api, admin, project_id, due_in_days=20)
-        viewer = await signed_in_browser(on_dev_server, process_settings, engine, smtp, VIEWER)
+        period_id = await open_period(pages.paydraw.env, api, admin, project_id, due_in_days=20)
+        viewer = await pages.sign_in(VIEWER)
         for path in (
             f"/projects/{project_id}",
             f"/commitments/{commitment_id}",
@@ -342,9 +330,7 @@ class TestTheGcPages:
         await post(
             api, f"/api/v1/projects/{other['id']}/members", admin, email="s@x.example", role="admin"
         )
-        stranger = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "s@x.example"
-        )
+        stranger = await pages.sign_in("s@x.example")
         for path in (
             f"/projects/{project_id}",
             f"/commitments/{commitment_id}",
@@ -359,22 +345,13 @@ class TestTheGcPages:
         assert sneaked.status_code == 404
 
     async def test_the_admin_s_forms_need_the_session_s_csrf_token(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        api = on_dev_server.api
+        api = pages.paydraw.api
         project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
-        period_id = await open_period(on_dev_server.env, api, admin, project_id, due_in_days=20)
-        browser = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
-        )
-        another = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
-        )
+        period_id = await open_period(pages.paydraw.env, api, admin, project_id, due_in_days=20)
+        browser = await pages.sign_in("ap@gc.example")
+        another = await pages.sign_in("ap@gc.example")
         others_token = csrf_of(await another.get("/projects"))
         for token in ("", others_token):
             sent = await browser.post(
@@ -399,20 +376,13 @@ class TestTheGcPages:
 
 class TestApiKeys:
     async def test_a_key_made_on_the_page_calls_the_api_until_it_is_revoked(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        api = on_dev_server.api
+        api = pages.paydraw.api
         project = await post(api, "/api/v1/projects", admin, name="Harbor View Tower")
         members = f"/api/v1/projects/{project['id']}/members"
         await post(api, members, admin, email=VIEWER, role="viewer")
-        browser = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
-        )
+        browser = await pages.sign_in("ap@gc.example")
         keys = await browser.get("/api-keys")
         made = await browser.post("/api-keys", data={"csrf_token": csrf_of(keys)})
         found = re.search(r'<pre id="key">(pd_[^<]+)</pre>', made.text)
@@ -431,7 +401,7 @@ class TestApiKeys:
         assert revoked.status_code == 303
         assert (await api.get("/api/v1/projects", headers=program)).status_code == 401
 
-        other = await signed_in_browser(on_dev_server, process_settings, engine, smtp, VIEWER)
+        other = await pages.sign_in(VIEWER)
         page = await other.get("/api-keys")
         assert "pd_" not in page.text
         stolen = await other.post(
@@ -442,19 +412,12 @@ class TestApiKeys:
 
 class TestTheBoardAndTheHistory:
     async def test_the_admin_extends_a_due_date_and_the_commitment_s_history_says_so(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        api = on_dev_server.api
-        invited = await invited_period(on_dev_server.env, api, admin, smtp, due_in_days=20)
+        api = pages.paydraw.api
+        invited = await invited_period(pages.paydraw.env, api, admin, pages.smtp, due_in_days=20)
         [commitment_id] = invited.commitment_ids
-        browser = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
-        )
+        browser = await pages.sign_in("ap@gc.example")
         board = await browser.get(f"/billing-periods/{invited.period_id}")
         assert "Extend a due date" in board.text
         path = f"/billing-periods/{invited.period_id}/extend-due-date"
@@ -480,20 +443,13 @@ class TestTheBoardAndTheHistory:
         assert positions == sorted(positions)
 
     async def test_the_admin_adds_and_approves_change_orders_on_the_commitment_page(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        api = on_dev_server.api
+        api = pages.paydraw.api
         _, [commitment_id] = await project_with_commitments(api, admin, 1)
         detail = (await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)).json()
         framing = next(line["id"] for line in detail["sov_lines"] if line["code"] == "02")
-        browser = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
-        )
+        browser = await pages.sign_in("ap@gc.example")
         path = f"/commitments/{commitment_id}"
         page = await browser.get(path)
         base = {"csrf_token": csrf_of(page), "co-line-0": framing}
@@ -537,18 +493,11 @@ class TestTheBoardAndTheHistory:
         assert "03</td><td>Extras" in after.text
 
     async def test_the_admin_changes_the_project_s_settings_on_its_page(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        api = on_dev_server.api
+        api = pages.paydraw.api
         project_id, _ = await project_with_commitments(api, admin, 1)
-        browser = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
-        )
+        browser = await pages.sign_in("ap@gc.example")
         page = await browser.get(f"/projects/{project_id}")
         form = {
             "csrf_token": csrf_of(page),
@@ -574,21 +523,14 @@ class TestTheBoardAndTheHistory:
         assert "CA$" in shown.text  # amounts now in the project's currency
 
     async def test_the_admin_bills_for_a_commitment_from_the_board_and_submits_it(
-        self,
-        on_dev_server: Paydraw,
-        process_settings: Settings,
-        engine: Engine,
-        smtp: SmtpTestServer,
-        admin: dict[str, str],
+        self, pages: Pages, admin: dict[str, str]
     ) -> None:
-        api = on_dev_server.api
+        api = pages.paydraw.api
         project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
-        period_id = await open_period(on_dev_server.env, api, admin, project_id, due_in_days=20)
+        period_id = await open_period(pages.paydraw.env, api, admin, project_id, due_in_days=20)
         detail = (await api.get(f"/api/v1/commitments/{commitment_id}", headers=admin)).json()
         framing = next(line["id"] for line in detail["sov_lines"] if line["code"] == "02")
-        browser = await signed_in_browser(
-            on_dev_server, process_settings, engine, smtp, "ap@gc.example"
-        )
+        browser = await pages.sign_in("ap@gc.example")
         board = await browser.get(f"/billing-periods/{period_id}")
         path = f"/billing-periods/{period_id}/commitments/{commitment_id}/pay-app"
         assert f'href="{path}"' in board.text

@@ -10,6 +10,7 @@ setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
 		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 	@$(UV) sync --frozen --quiet
+	@bash scripts/ensure-pdf-libs.sh
 
 run: setup
 	$(UV) run paydraw run

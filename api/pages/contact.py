@@ -84,6 +84,9 @@ class ContactPage:
     decline_reason: str
     currency: str
     pay_app: PayAppPublic | None
+    """The period's progress pay app the contact bills (not a void one)."""
+    pay_apps: list[PayAppPublic]
+    """Every pay app of the period, newest first, as each email about one links here."""
     choices: service.ContactChoices
 
 
@@ -92,15 +95,19 @@ def load_page(session: Session, claim: ContactClaim) -> ContactPage:
     invitation = service.invitation_for(session, claim)
     _, _, project = service.scope(session, claim)
     row = repository.invitation(session, claim.period_id, claim.commitment_id)
-    assert row is not None
     _, live = service.live_pay_app(session, claim)
-    pay_app = pay_app_service.get(session, Role.CONTACT, live.id) if live else None
+    pay_apps = [
+        pay_app_service.get(session, Role.CONTACT, pay_app.id)
+        for pay_app in service.period_pay_apps(session, claim)
+    ]
+    pay_app = next((shown for shown in pay_apps if live and shown.id == live.id), None)
     return ContactPage(
         invitation,
         words(Terminology(project.terminology)),
-        row.decline_reason,
+        row.decline_reason if row else "",
         project.currency,
         pay_app,
+        pay_apps,
         service.choices(invitation, pay_app.status if pay_app else None),
     )
 
@@ -324,6 +331,7 @@ async def contact_page(
         "decline_reason": page.decline_reason,
         "currency": page.currency,
         "pay_app": page.pay_app,
+        "pay_apps": page.pay_apps,
         "may": page.choices,
         "token": token,
         # One key per form: an accept and a decline are different answers, never one repeated.

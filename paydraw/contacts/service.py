@@ -25,20 +25,23 @@ ZERO = Decimal("0.00")
 
 def scope(session: Session, claim: ContactClaim) -> tuple[Commitment, BillingPeriod, Project]:
     """The commitment and period of the token, while the contact is still one of its invoice
-    contacts and was invited; a 404 otherwise."""
+    contacts and was invited, or was billed for in the period on their behalf (the emails about
+    that pay app link here too); a 404 otherwise."""
     commitment = session.get(Commitment, claim.commitment_id)
     period = session.get(BillingPeriod, claim.period_id)
     contacts = repository.invoice_contacts(session, [claim.commitment_id]).get(
         claim.commitment_id, []
     )
     invitation = repository.invitation(session, claim.period_id, claim.commitment_id)
+    invited = invitation is not None and invitation.status != InvitationStatus.NOT_INVITED
     if (
         commitment is None
         or period is None
         or commitment.project_id != period.project_id
         or claim.email not in {contact.email for contact in contacts}
-        or invitation is None
-        or invitation.status == InvitationStatus.NOT_INVITED
+        or not (
+            invited or pay_app_repository.in_period(session, claim.commitment_id, claim.period_id)
+        )
     ):
         raise NotFound("invitation not found")
     project = session.get(Project, period.project_id)
@@ -52,7 +55,6 @@ def invitation_for(session: Session, claim: ContactClaim) -> ContactInvitation:
     exists), so the pay app being filled in, reviewed or paid never counts as its own past."""
     commitment, period, project = scope(session, claim)
     invitation = repository.invitation(session, period.id, commitment.id)
-    assert invitation is not None
     live = pay_app_repository.live_pay_app(session, commitment.id, period.id, PayAppKind.PROGRESS)
     number = live.number if live else pay_app_repository.next_number(session, commitment.id)
     contract = load_contract(session, commitment)
@@ -85,8 +87,8 @@ def invitation_for(session: Session, claim: ContactClaim) -> ContactInvitation:
         period_closed=period.status != PeriodStatus.OPEN,
         due_date=due_date,
         past_due=past_due(due_date, utcnow()),
-        invitation_status=invitation.status,
-        overdue=invitation.overdue,
+        invitation_status=invitation.status if invitation else InvitationStatus.NOT_INVITED,
+        overdue=invitation.overdue if invitation else False,
         contract_sum_to_date=contract.contract_sum_to_date,
         previously_billed=sum((line.previously_billed for line in lines), ZERO),
         sov_lines=lines,
@@ -111,6 +113,13 @@ def answerable(session: Session, claim: ContactClaim, accept: bool) -> BillingPe
         action = "accept" if accept else "decline"
         raise InvalidTransition(period.status, action, [], subject="an invitation of a period")
     return period
+
+
+def period_pay_apps(session: Session, claim: ContactClaim) -> list[PayApp]:
+    """The pay apps of the contact's commitment in their period, newest first: the one they
+    bill, and any other (voided before it, a retainage release) an email may link to."""
+    scope(session, claim)
+    return pay_app_repository.in_period(session, claim.commitment_id, claim.period_id)
 
 
 def live_pay_app(session: Session, claim: ContactClaim) -> tuple[BillingPeriod, PayApp | None]:

@@ -631,3 +631,53 @@ def due_date_passed(engine: Engine, period_id: str, days: int = 1) -> None:
         period.due_date = date.today() - timedelta(days=days)
         session.add(period)
         session.commit()
+
+
+class TestEveryEmailLinkLandsOnItsPayApp:
+    async def test_a_pay_app_billed_on_the_contacts_behalf_and_a_void_one(
+        self,
+        time_skipping_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        async with invited(
+            time_skipping_env, process_settings, engine, smtp, admin, commitments=2
+        ) as case:
+            other = case.commitment_ids[1]  # never invited: the GC bills for it
+            address = "billing@vendor-1.example"
+            path = f"/api/v1/billing-periods/{case.period_id}/commitments/{other}/pay-apps"
+            entry = {"mode": "contract_percent", "percent": "10"}
+            first = await post(case.api, path, case.admin, entry=entry)
+            await post(case.api, f"/api/v1/pay-apps/{first['id']}/submit", case.admin)
+            framing = first["lines"][1]["sov_line_id"]
+            reason = "Framing has not started"
+            review = f"/api/v1/pay-apps/{first['id']}/review"
+            lines = [{"sov_line_id": framing, "approved": False, "reason": reason}]
+            await post(case.api, review, case.admin, decision="revise", lines=lines)
+            await wait_for(lambda: bool(messages_to(smtp, address, "revise")), what="revise")
+
+            page = await case.api.get(link_in(messages_to(smtp, address, "revise")[-1]))
+
+            assert page.status_code == 200
+            assert 'id="invitation-status">not invited<' in page.text
+            assert "billed this billing period on your behalf" in page.text
+            assert 'id="pay-app-status">sent back for changes<' in page.text
+            assert f"(sent back): {reason}" in page.text
+            assert 'action="/contact/accept"' not in page.text and 'id="bill"' not in page.text
+
+            # Approved, voided and billed again: the link shows both, the new one first.
+            await post(case.api, f"/api/v1/pay-apps/{first['id']}/submit", case.admin)
+            await post(case.api, review, case.admin, decision="approve")
+            void = f"/api/v1/pay-apps/{first['id']}/void"
+            await post(case.api, void, case.admin, reason="Billed to the wrong subcontract")
+            await post(case.api, path, case.admin, entry=entry)
+
+            page = await case.api.get(link_in(messages_to(smtp, address, "revise")[-1]))
+
+            assert page.status_code == 200
+            assert page.text.index("pay application #2") < page.text.index("pay application #1")
+            assert 'id="pay-app-status">a draft, not submitted yet<' in page.text
+            assert 'id="pay-app-status-1">void<' in page.text
+            assert "Voided: Billed to the wrong subcontract." in page.text

@@ -27,6 +27,7 @@ from api.reads import reading
 from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_submit
 from paydraw.contacts import service
 from paydraw.contacts.schemas import ContactInvitation
+from paydraw.domain.contract import OverbillingPolicy
 from paydraw.domain.errors import (
     DomainError,
     InvalidInput,
@@ -88,6 +89,8 @@ class ContactPage:
     pay_apps: list[PayAppPublic]
     """Every pay app of the period, newest first, as each email about one links here."""
     choices: service.ContactChoices
+    may_override: bool
+    """The project lets over-billing through with a reason (its `warn` policy)."""
 
 
 def load_page(session: Session, claim: ContactClaim) -> ContactPage:
@@ -109,6 +112,7 @@ def load_page(session: Session, claim: ContactClaim) -> ContactPage:
         pay_app,
         pay_apps,
         service.choices(invitation, pay_app.status if pay_app else None),
+        OverbillingPolicy(project.overbilling_policy) is OverbillingPolicy.WARN,
     )
 
 
@@ -180,11 +184,13 @@ async def bill(request: Request, settings: SettingsDep) -> Response:
     entered = {
         key: value
         for key, value in form.items()
-        if key.startswith(FIELD_PREFIXES) or key in ("mode", "figure")
+        if key.startswith(FIELD_PREFIXES) or key in ("mode", "figure", "override_reason")
     }
     entry = entry_of(form)
     try:
-        body = ProgressLinesEdit(entry=entry)
+        body = ProgressLinesEdit(
+            entry=entry, overbilling_override_reason=form.get("override_reason", "")
+        )
     except ValidationError as invalid:
         refusal = InvalidInput(*first_problem(invalid, entry))
         return await contact_page(request, claim, token, refusal, entered=entered)
@@ -221,7 +227,9 @@ async def preview(request: Request, settings: SettingsDep) -> Response:
     }
     entry = entry_of(form)
     try:
-        body = ProgressLinesEdit(entry=entry)
+        body = ProgressLinesEdit(
+            entry=entry, overbilling_override_reason=form.get("override_reason", "")
+        )
 
         def figures(session: Session) -> tuple[Application, str]:
             _, _, project = service.scope(session, claim)
@@ -333,6 +341,7 @@ async def contact_page(
         "pay_app": page.pay_app,
         "pay_apps": page.pay_apps,
         "may": page.choices,
+        "may_override": page.may_override,
         "token": token,
         # One key per form: an accept and a decline are different answers, never one repeated.
         "accept_key": secrets.token_urlsafe(16),

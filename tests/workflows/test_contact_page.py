@@ -70,6 +70,7 @@ async def invited(
     smtp: SmtpTestServer,
     admin: dict[str, str],
     commitments: int = 1,
+    **project: Any,
 ) -> AsyncIterator[Invited]:
     """A project whose first commitment is invited to an open period, with its invite received."""
     async with (
@@ -77,7 +78,7 @@ async def invited(
         billing_worker(env.client, settings, engine),
     ):
         period = await invited_period(
-            env, api, admin, smtp, due_in_days=10, uninvited=commitments - 1
+            env, api, admin, smtp, due_in_days=10, uninvited=commitments - 1, **project
         )
         ids = period.commitment_ids + period.uninvited_ids
         yield Invited(api, admin, period.period_id, ids, messages_to(smtp, CONTACT)[0])
@@ -451,6 +452,37 @@ class TestBillingOnThePage:
             page = await case.page()
             assert 'id="bill"' not in page.text  # nothing to change while it is reviewed
 
+    async def test_over_billing_under_the_warn_policy_goes_through_with_a_reason(
+        self,
+        time_skipping_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        async with invited(
+            time_skipping_env, process_settings, engine, smtp, admin, overbilling_policy="warn"
+        ) as case:
+            accept_key, _ = form_keys(await case.page())
+            data = {"token": case.token, "idempotency_key": accept_key}
+            await case.api.post("/contact/accept", data=data)
+            page = await case.page()
+            mobilization, _ = re.findall(r'name="percent-([^"]+)"', page.text)
+            form = pay_app_form(page, "bill") | {"intent": "save", f"work-{mobilization}": "6000"}
+
+            refused = await case.api.post("/contact/pay-app", data=form)
+            assert refused.status_code == 422
+            assert f'aria-describedby="work-{mobilization}-error"' in refused.text
+            assert "needs an override reason" in refused.text
+            reason = "The owner added a second crane pad"
+            form |= pay_app_form(refused, "bill")  # the refused page's form, with a key of its own
+            assert f'id="work-{mobilization}" value="6000"' in refused.text
+            saved = await case.api.post("/contact/pay-app", data=form | {"override_reason": reason})
+            assert saved.status_code == 303, saved.text
+            pay_app = await contacts_pay_app(case)
+            assert pay_app["overbilling_override_reason"] == reason
+            assert by_code(pay_app)["01"] == ("6000.00", "0.00")
+
     async def test_the_previews_price_each_way_as_saving_would(
         self,
         time_skipping_env: WorkflowEnvironment,
@@ -482,6 +514,7 @@ class TestBillingOnThePage:
             over = await priced("bill", **{f"work-{mobilization}": "6000"})
             assert "line 01: billable 5000.00, asked 6000.00" in over
             assert pay_app_figures(engine) == 0  # nothing saved
+            assert 'name="override_reason"' not in page.text  # over-billing is blocked here
 
     async def test_a_draft_does_not_count_as_billed_before_it(
         self,

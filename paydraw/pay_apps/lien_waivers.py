@@ -63,8 +63,9 @@ def require(
         status,
         action,
         [allowed for allowed in allowed_actions(status, role) if allowed != action],
-        message=f"cannot {_doing(step, action)} pay app #{pay_app.number} without {named}: the invoice "
-        "contact signs it on their page, or an admin waives it for this pay app with a reason",
+        message=f"cannot {_doing(step, action)} pay app #{pay_app.number} without {named}: the "
+        "invoice contact signs it on their page, or an admin waives it for this pay app with a "
+        "reason",
         missing=[
             MissingWaiver(
                 kind=need.kind,

@@ -85,8 +85,11 @@ class Draft:
             held = f"Retainage held to date, {money(self.retainage_held, self.currency)}. "
         return held + (f"Disputed claims: {typed.strip()}" if typed.strip() else "")
 
-    def context(self, **signed: object) -> dict[str, object]:
+    def context(self, fragment: bool = False, **signed: object) -> dict[str, object]:
+        """What the template prints; a `fragment` is the document without its page, to show
+        inside the contact's page."""
         return {
+            "fragment": fragment,
             "draft": self,
             "kind": self.need.kind,
             "amount": self.need.amount,
@@ -116,11 +119,33 @@ def for_contact(session: Session, claim: ContactClaim) -> list[PayAppLienWaivers
     ]
 
 
-def draft_html(session: Session, claim: ContactClaim, pay_app_id: str, kind: WaiverKind) -> str:
-    """The drafted waiver as the contact reviews it before signing (marked unsigned)."""
-    pay_app, project = _contacts_pay_app(session, claim, pay_app_id)
-    need = _need(session, project, pay_app, kind)
-    return html_of(_template(kind), _draft(session, project, need).context())
+@dataclass(frozen=True)
+class ContactWaivers:
+    """A pay app's waivers as the contact's page shows them: each one still to sign drafted."""
+
+    waivers: PayAppLienWaivers
+    drafts: dict[str, str]
+    """The draft of each waiver still to sign, by kind, as HTML to review before signing."""
+
+
+def for_contact_page(session: Session, claim: ContactClaim) -> list[ContactWaivers]:
+    _, _, project = scope(session, claim)
+    shown = []
+    for waivers in for_contact(session, claim):
+        drafts: dict[str, str] = {}
+        for item in waivers.requirements:
+            if item.state == WaiverState.MISSING and item.signable:
+                need = WaiverNeed(
+                    item.kind,
+                    item.covers_pay_app_id,
+                    item.covers_pay_app_number,
+                    item.amount,
+                    item.required_before,
+                )
+                context = _draft(session, project, need).context(fragment=True)
+                drafts[item.kind] = html_of(_template(item.kind), context)
+        shown.append(ContactWaivers(waivers, drafts))
+    return shown
 
 
 def _status(session: Session, project: Project, pay_app: PayApp) -> PayAppLienWaivers:
@@ -379,13 +404,14 @@ def _file_name(waiver: LienWaiver) -> str:
 # -- the board ---------------------------------------------------------------------------------
 
 
-def missing_on_board(session: Session, project: Project, period_id: str) -> dict[str, list[str]]:
+def missing_on_board(session: Session, project_id: str, period_id: str) -> dict[str, list[str]]:
     """The waivers each commitment's pay app in the period still lacks for its next step, by
     commitment, from one query (none when the project requires none). A conditional waiver is
     taken as signed here when one is signed for the pay app at all: a draft's amount is priced
     only when it is opened or submitted, where a waiver for other amounts is refused."""
-    required = project.required_lien_waivers
-    if not required:
+    project = session.get(Project, project_id)
+    required = project.required_lien_waivers if project else []
+    if project is None or not required:
         return {}
     open_pay_apps, paid, signed_amounts, signed_kinds, waived = [], [], set(), set(), set()
     for tag, commitment_id, pay_app_id, number, kind, status, amount in repository.board_facts(

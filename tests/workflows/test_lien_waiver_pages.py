@@ -7,16 +7,27 @@ import re
 from datetime import UTC, datetime
 
 import httpx
+import pytest
+from sqlalchemy import Engine
 
+from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
+    Paydraw,
     accept_invite,
     contact_link,
     invited_period,
     messages_to,
     post,
 )
-from tests.workflows.test_staff_pages import Pages, csrf_of, pages  # noqa: F401
+from tests.workflows.test_staff_pages import Pages, csrf_of
+
+
+@pytest.fixture
+def pages(
+    on_dev_server: Paydraw, process_settings: Settings, engine: Engine, smtp: SmtpTestServer
+) -> Pages:
+    return Pages(on_dev_server, process_settings, engine, smtp)
 
 
 def hidden(page: httpx.Response, form_action: str, name: str) -> str:

@@ -29,7 +29,13 @@ from api.reads import in_transaction, reading
 from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_submit
 from paydraw.contacts import service
 from paydraw.contacts.schemas import ContactInvitation
-from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from paydraw.domain.errors import (
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    LienWaiversMissing,
+    NotFound,
+)
 from paydraw.domain.g702 import Application
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PeriodStatus, Role
@@ -386,6 +392,12 @@ def explain(refusal: DomainError, invitation: ContactInvitation) -> str:
             "The due date has passed, so this invitation can no longer be accepted. You can still "
             f"decline it, or ask {general_contractor} to extend the due date."
         )
+    if isinstance(refusal, LienWaiversMissing):
+        waivers_named = ", ".join(
+            f"the {waiver.kind.replace('_', ' ')} waiver for pay app #{waiver.pay_app_number}"
+            for waiver in refusal.missing
+        )
+        return f"Sign {waivers_named} below first: {general_contractor} requires it. ({refusal})"
     if isinstance(refusal, InvalidTransition) and refusal.status == PeriodStatus.CLOSED:
         return "This billing period is closed, so its invitation can no longer be answered."
     if isinstance(refusal, InvalidInput) and refusal.field.startswith("lines"):

@@ -227,3 +227,51 @@ class TestLienWaivers:
         staff_view = await api.get(f"/api/v1/pay-apps/{second['id']}/lien-waivers", headers=admin)
         assert staff_view.json()["missing"] == []
         assert {item["state"] for item in staff_view.json()["requirements"]} == {"signed"}
+
+    async def test_the_retainage_release_waits_for_the_final_waivers(
+        self, on_dev_server: Paydraw, smtp: SmtpTestServer, admin: dict[str, str]
+    ) -> None:
+        env, api = on_dev_server.env, on_dev_server.api
+        billing = await invited_period(
+            env,
+            api,
+            admin,
+            smtp,
+            due_in_days=20,
+            required_lien_waivers=["conditional_final", "unconditional_final"],
+        )
+        contact = await accept_invite(api, smtp, billing.contacts[0])
+        first = await fill(api, contact, **{"02": "10000.00"})
+        await post(api, "/api/v1/contact/pay-app/submit", contact)  # no progress waiver required
+        await approve_and_finalize(api, admin, first["id"])
+        day = await today(env)
+        await post(api, f"/api/v1/pay-apps/{first['id']}/payments", admin, **pay(day, "9000.00"))
+
+        release = await post(
+            api,
+            f"/api/v1/billing-periods/{billing.period_id}/commitments/"
+            f"{billing.commitment_ids[0]}/pay-apps",
+            admin,
+            kind="retainage_release",
+            retainage_release={"amount": "1000.00"},
+        )
+        refused = await api.post(f"/api/v1/pay-apps/{release['id']}/submit", headers=admin)
+        assert refused.status_code == 409
+        assert [waiver["kind"] for waiver in refused.json()["missing_lien_waivers"]] == [
+            "conditional_final"
+        ]
+        # The unconditional final waiver waits for the certificate.
+        early = await sign(api, contact, release["id"], "unconditional_final", "1000.00")
+        assert early.status_code == 409 and "not finalized yet" in early.json()["message"]
+        assert (await sign(api, contact, release["id"], "conditional_final", "1000.00")).is_success
+        await post(api, f"/api/v1/pay-apps/{release['id']}/submit", admin)
+        await approve_and_finalize(api, admin, release["id"])
+
+        path = f"/api/v1/pay-apps/{release['id']}/payments"
+        refused = await api.post(path, json=pay(day, "1000.00"), headers=admin)
+        assert refused.status_code == 409
+        assert "unconditional final waiver for pay app #2 ($1,000.00)" in refused.json()["message"]
+        assert (
+            await sign(api, contact, release["id"], "unconditional_final", "1000.00")
+        ).is_success
+        assert (await post(api, path, admin, **pay(day, "1000.00")))["payment_status"] == "paid"

@@ -36,7 +36,7 @@ from paydraw.periods import service as periods
 from paydraw.periods.schemas import Board
 from paydraw.projects import service as projects
 from paydraw.projects.schemas import ProjectPublic, StaffRole
-from paydraw.waivers import service as waivers
+from paydraw.waivers import board as waivers
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

@@ -1,5 +1,6 @@
-"""Lien waivers: what a pay app needs, the drafts Paydraw writes from it, the contact's
-electronic signature, an admin's exemption, the signed PDFs, and the board's markers.
+"""Lien waivers: what a pay app needs and where each need stands, the contact's electronic
+signature of the drafts Paydraw writes (drafts.py), an admin's exemption, and the signed PDFs.
+The board's marker is board.py.
 
 Which waivers a pay app needs is the pay-app area's rule (paydraw.pay_apps.lien_waivers), the
 one its submit and payment steps enforce; this area lists, drafts and signs from the same needs.
@@ -16,7 +17,6 @@ from paydraw.actors import Actor, contact
 from paydraw.audit import record
 from paydraw.contacts.service import scope
 from paydraw.db.tables import (
-    BillingPeriod,
     Commitment,
     LienWaiver,
     LienWaiverExemption,
@@ -28,20 +28,12 @@ from paydraw.display import money
 from paydraw.documents.pdf import html_of, pdf_of
 from paydraw.domain.errors import InvalidInput, InvalidTransition, NotFound
 from paydraw.domain.transitions import PayAppStatus, Role
-from paydraw.domain.waivers import (
-    RETAINAGE_RELEASE,
-    WAIVER_TITLES,
-    PaidPayApp,
-    WaiverKind,
-    WaiverNeed,
-    WaiverStep,
-    waivers_needed,
-)
+from paydraw.domain.waivers import WAIVER_TITLES, WaiverKind, WaiverNeed
 from paydraw.invitations.tokens import ContactClaim
 from paydraw.pay_apps import computation, lien_waivers
 from paydraw.pay_apps import repository as pay_apps
 from paydraw.pay_apps import service as pay_app_service
-from paydraw.waivers import repository
+from paydraw.waivers import drafts, repository
 from paydraw.waivers.schemas import (
     LienWaiverPublic,
     PayAppLienWaivers,
@@ -52,52 +44,8 @@ from paydraw.waivers.schemas import (
 )
 
 ADMIN_ONLY = frozenset({Role.ADMIN})
-PROGRESS_KINDS = (WaiverKind.CONDITIONAL_PROGRESS, WaiverKind.UNCONDITIONAL_PROGRESS)
-STATUTORY_CAVEAT = (
-    "Some states (California, Texas and Georgia among them) prescribe statutory forms of lien "
-    "waiver, and there only the statutory form is effective. This is a generic form, not a "
-    "statutory one: check the law of the state where the project is."
-)
 SIGN = "sign_lien_waiver"
 WAIVE = "waive_lien_waiver"
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A waiver as Paydraw drafts it from the pay app it covers, before anyone signs it."""
-
-    need: WaiverNeed
-    title: str
-    claimant: str
-    customer: str
-    owner: str
-    job: str
-    commitment_number: str
-    through_date: date
-    retainage_held: Decimal | None
-    currency: str
-
-    def exceptions(self, typed: str = "") -> str:
-        """What the waiver does not release: retainage held on a progress waiver, and the
-        disputed claims the signer names."""
-        held = ""
-        if self.retainage_held is not None:
-            held = f"Retainage held to date, {money(self.retainage_held, self.currency)}. "
-        return held + (f"Disputed claims: {typed.strip()}" if typed.strip() else "")
-
-    def context(self, fragment: bool = False, **signed: object) -> dict[str, object]:
-        """What the template prints; a `fragment` is the document without its page, to show
-        inside the contact's page."""
-        return {
-            "fragment": fragment,
-            "draft": self,
-            "kind": self.need.kind,
-            "amount": self.need.amount,
-            "currency": self.currency,
-            "caveat": STATUTORY_CAVEAT,
-            "exceptions": self.exceptions(str(signed.pop("typed_exceptions", ""))),
-            "signature": signed or None,
-        }
 
 
 # -- what a pay app needs, and where each need stands ------------------------------------------
@@ -132,7 +80,7 @@ def for_contact_page(session: Session, claim: ContactClaim) -> list[ContactWaive
     _, _, project = scope(session, claim)
     shown = []
     for waivers in for_contact(session, claim):
-        drafts: dict[str, str] = {}
+        to_sign: dict[str, str] = {}
         for item in waivers.requirements:
             if item.state == WaiverState.MISSING and item.signable:
                 need = WaiverNeed(
@@ -142,15 +90,15 @@ def for_contact_page(session: Session, claim: ContactClaim) -> list[ContactWaive
                     item.amount,
                     item.required_before,
                 )
-                context = _draft(session, project, need).context(fragment=True)
-                drafts[item.kind] = html_of(_template(item.kind), context)
-        shown.append(ContactWaivers(waivers, drafts))
+                context = drafts.draft(session, project, need).context(fragment=True)
+                to_sign[item.kind] = html_of(drafts.template_of(item.kind), context)
+        shown.append(ContactWaivers(waivers, to_sign))
     return shown
 
 
 def _status(session: Session, project: Project, pay_app: PayApp) -> PayAppLienWaivers:
-    needs = lien_waivers.needs(session, project, pay_app, _amount_due(session, pay_app))
-    waived = pay_apps.waived_kinds(session, pay_app.id)
+    needs = _needs(session, project, pay_app)
+    waived = pay_apps.waived_kinds(session, pay_app.id) if needs else {}
     covered = {need.covers_pay_app_id for need in needs} | {pay_app.id}
     signed = repository.signed_for(session, covered)
     requirements = [_requirement(session, project, need, signed, waived) for need in needs]
@@ -193,7 +141,7 @@ def _requirement(
         covers_pay_app_id=need.covers_pay_app_id,
         covers_pay_app_number=need.covers_number,
         amount=need.amount,
-        through_date=_through_date(session, covered),
+        through_date=drafts.through_date(session, covered),
         required_before=need.before,
         state=state,
         signable=match is None and not why_not,
@@ -241,11 +189,11 @@ def sign(
     assert covered is not None
     if why_not := _why_not_signable(covered, need):
         raise _refusal(pay_app, f"the {_words(kind)} waiver cannot be signed yet: {why_not}")
-    draft = _draft(session, project, need)
+    draft = drafts.draft(session, project, need)
     signer = contact(claim.email)
     signed_at = utcnow()
     pdf = pdf_of(
-        _template(kind),
+        drafts.template_of(kind),
         draft.context(
             name=signature.signer_name,
             title=signature.signer_title,
@@ -401,61 +349,6 @@ def _file_name(waiver: LienWaiver) -> str:
     return f"lien-waiver-{waiver.kind.replace('_', '-')}-{waiver.id}.pdf"
 
 
-# -- the board ---------------------------------------------------------------------------------
-
-
-def missing_on_board(session: Session, project_id: str, period_id: str) -> dict[str, list[str]]:
-    """The waivers each commitment's pay app in the period still lacks for its next step, by
-    commitment, from one query (none when the project requires none). A conditional waiver is
-    taken as signed here when one is signed for the pay app at all: a draft's amount is priced
-    only when it is opened or submitted, where a waiver for other amounts is refused."""
-    project = session.get(Project, project_id)
-    required = project.required_lien_waivers if project else []
-    if project is None or not required:
-        return {}
-    open_pay_apps, paid, signed_amounts, signed_kinds, waived = [], [], set(), set(), set()
-    for tag, commitment_id, pay_app_id, number, kind, status, amount in repository.board_facts(
-        session, project.id, period_id
-    ):
-        if tag == "open":
-            open_pay_apps.append((commitment_id, pay_app_id, number, kind, status, amount))
-        elif tag == "paid":
-            paid.append((commitment_id, number, pay_app_id, amount))
-        elif tag == "signed":
-            signed_amounts.add((pay_app_id, kind, amount))
-            signed_kinds.add((pay_app_id, kind))
-        else:
-            waived.add((pay_app_id, kind))
-    missing: dict[str, list[str]] = {}
-    for commitment_id, pay_app_id, number, kind, status, amount_due in open_pay_apps:
-        before_submit = status in (PayAppStatus.DRAFT, PayAppStatus.REVISE_AND_RESUBMIT)
-        earlier = [row for row in paid if row[0] == commitment_id and row[1] < number]
-        previous = max(earlier, key=lambda row: row[1]) if earlier else None
-        needs = waivers_needed(
-            required,
-            pay_app_id=pay_app_id,
-            number=number,
-            kind=kind,
-            amount_due=amount_due,
-            previous_paid=_paid(previous),
-        )
-        for need in needs:
-            if need.before == WaiverStep.SUBMIT and not before_submit:
-                continue  # submitted: its conditional waiver was settled then
-            met = (pay_app_id, need.kind) in waived or (
-                (need.covers_pay_app_id, need.kind) in signed_kinds
-                if need.before == WaiverStep.SUBMIT
-                else (need.covers_pay_app_id, need.kind, need.amount) in signed_amounts
-            )
-            if not met:
-                missing.setdefault(commitment_id, []).append(need.kind)
-    return missing
-
-
-def _paid(row: tuple[str, int, str, Decimal] | None) -> PaidPayApp | None:
-    return PaidPayApp(row[2], row[1], row[3]) if row else None
-
-
 # -- what the steps above share ----------------------------------------------------------------
 
 
@@ -497,6 +390,14 @@ def _contacts_pay_app(
     return pay_app, project
 
 
+def _needs(session: Session, project: Project, pay_app: PayApp) -> list[WaiverNeed]:
+    """What the project requires of the pay app; it is priced only when the project requires
+    a waiver at all, so a page of a project that requires none costs nothing more."""
+    if not project.required_lien_waivers:
+        return []
+    return lien_waivers.needs(session, project, pay_app, _amount_due(session, pay_app))
+
+
 def _amount_due(session: Session, pay_app: PayApp) -> Decimal:
     """Line 8: frozen on the certificate, else priced as the pay app stands."""
     if pay_app.certificate is not None:
@@ -510,8 +411,7 @@ def _need(
     session: Session, project: Project, pay_app: PayApp, kind: WaiverKind, action: str = SIGN
 ) -> WaiverNeed:
     """The need of `kind` the project has of the pay app; 409 if it requires none."""
-    needs = lien_waivers.needs(session, project, pay_app, _amount_due(session, pay_app))
-    need = next((need for need in needs if need.kind == kind), None)
+    need = next((need for need in _needs(session, project, pay_app) if need.kind == kind), None)
     if need is None:
         raise _refusal(
             pay_app,
@@ -519,46 +419,6 @@ def _need(
             action,
         )
     return need
-
-
-def _draft(session: Session, project: Project, need: WaiverNeed) -> Draft:
-    covered = session.get(PayApp, need.covers_pay_app_id)
-    commitment = session.get(Commitment, covered.commitment_id) if covered else None
-    assert covered is not None and commitment is not None
-    job = f"{project.name} (project {project.number})" if project.number else project.name
-    return Draft(
-        need=need,
-        title=WAIVER_TITLES[need.kind],
-        claimant=commitment.vendor_name,
-        customer=project.general_contractor or f"the general contractor of {project.name}",
-        owner=project.owner,
-        job=job,
-        commitment_number=commitment.number,
-        through_date=_through_date(session, covered),
-        retainage_held=_retainage_held(session, commitment, covered, need.kind),
-        currency=project.currency,
-    )
-
-
-def _retainage_held(
-    session: Session, commitment: Commitment, covered: PayApp, kind: WaiverKind
-) -> Decimal | None:
-    """Line 5 of the pay app a progress waiver covers: retainage it does not release."""
-    if kind not in PROGRESS_KINDS or covered.kind == RETAINAGE_RELEASE:
-        return None
-    if covered.certificate is not None:
-        return Decimal(covered.certificate["total_retainage"])
-    return computation.priced(session, commitment, covered).app.summary.total_retainage
-
-
-def _through_date(session: Session, pay_app: PayApp) -> date:
-    """The end of the pay app's billing period (the day it was created, without one)."""
-    period = session.get(BillingPeriod, pay_app.period_id) if pay_app.period_id else None
-    return period.end_date if period else pay_app.created_at.date()
-
-
-def _template(kind: WaiverKind) -> str:
-    return f"waiver_{kind}.html"
 
 
 def _words(kind: str) -> str:

@@ -36,6 +36,7 @@ from paydraw.periods import service as periods
 from paydraw.periods.schemas import Board
 from paydraw.projects import service as projects
 from paydraw.projects.schemas import ProjectPublic, StaffRole
+from paydraw.waivers import board as waivers
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -46,11 +47,18 @@ BOARD_ROWS = 100  # rows of the board on one page; the counts are the whole peri
 class PeriodPage:
     board: Board
     project: ProjectPublic
+    waivers_missing: dict[str, list[str]]
+    """The lien waivers each commitment's pay app still lacks, by commitment id."""
 
 
 def load_board(session: Session, who: SignedIn, period_id: str) -> PeriodPage:
     board = periods.board(session, who.user, period_id)
-    return PeriodPage(board, projects.get_project(session, who.user, board.period.project_id))
+    project_id = board.period.project_id
+    return PeriodPage(
+        board,
+        projects.get_project(session, who.user, project_id),
+        waivers.missing_on_board(session, project_id, period_id),
+    )
 
 
 @router.get("/billing-periods/{period_id}", response_class=HTMLResponse)
@@ -101,6 +109,7 @@ async def board_page(
         "statuses": [str(s) for s in InvitationStatus],
         "result": result,
         "numbers": numbers,
+        "waivers_missing": shown.waivers_missing,
         "invited_rows": [
             row for row in shown.board.rows if row.invitation_status != InvitationStatus.NOT_INVITED
         ],

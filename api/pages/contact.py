@@ -10,6 +10,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -21,9 +22,10 @@ from sqlmodel import Session
 
 from api.deps import SettingsDep
 from api.idempotency import caller_of, request_fingerprint, request_update_id
+from api.lien_waiver_files import pdf_response
 from api.pages.entries import FIELD_PREFIXES, entry_of
 from api.pages.html import templates
-from api.reads import reading
+from api.reads import in_transaction, reading
 from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_submit
 from paydraw.contacts import service
 from paydraw.contacts.schemas import ContactInvitation
@@ -32,18 +34,22 @@ from paydraw.domain.errors import (
     DomainError,
     InvalidInput,
     InvalidTransition,
+    LienWaiversMissing,
     NotFound,
     OverBillingError,
 )
 from paydraw.domain.g702 import Application
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PeriodStatus, Role
+from paydraw.domain.waivers import WaiverKind
 from paydraw.invitations import repository
 from paydraw.invitations.tokens import ContactClaim, InvalidToken, verify
 from paydraw.pay_apps import service as pay_app_service
 from paydraw.pay_apps.notify import PAYMENT_METHOD_WORDS
 from paydraw.pay_apps.schemas import PayAppPublic, ProgressLinesEdit
 from paydraw.settings import Settings
+from paydraw.waivers import service as waivers
+from paydraw.waivers.schemas import WaiverSignature
 
 router = APIRouter(prefix="/contact", tags=["pages"], include_in_schema=False)
 
@@ -91,6 +97,7 @@ class ContactPage:
     choices: service.ContactChoices
     may_override: bool
     """The project lets over-billing through with a reason (its `warn` policy)."""
+    lien_waivers: list[waivers.ContactWaivers]
 
 
 def load_page(session: Session, claim: ContactClaim) -> ContactPage:
@@ -113,6 +120,7 @@ def load_page(session: Session, claim: ContactClaim) -> ContactPage:
         pay_apps,
         service.choices(invitation, pay_app.status if pay_app else None),
         OverbillingPolicy(project.overbilling_policy) is OverbillingPolicy.WARN,
+        waivers.for_contact_page(session, claim),
     )
 
 
@@ -209,6 +217,67 @@ async def bill(request: Request, settings: SettingsDep) -> Response:
             raise
         return notice(request, 503)
     return RedirectResponse(f"/contact?{urlencode({'token': token})}", status_code=303)
+
+
+@router.post("/lien-waivers/sign")
+async def sign_lien_waiver(request: Request, settings: SettingsDep) -> Response:
+    """Sign a drafted lien waiver from the page: the typed name, title and date are the
+    signature. A second click signs nothing new; a refusal shows the page again with why."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    token = form.get("token", "")
+    claim = verified(settings, token)
+    if claim is None:
+        return invalid_link(request)
+    address = request.client.host if request.client else ""
+    try:
+        signature = WaiverSignature(
+            signer_name=form.get("signer_name", ""),
+            signer_title=form.get("signer_title", ""),
+            signed_on=form.get("signed_on", ""),
+            amount=form.get("amount", ""),
+            exceptions=form.get("exceptions", ""),
+            consent=form.get("consent") == "yes",
+        )
+        pay_app_id, kind = form.get("pay_app_id", ""), WaiverKind(form.get("kind", ""))
+        await in_transaction(
+            request.app.state.engine,
+            lambda session: waivers.sign(session, claim, pay_app_id, kind, signature, address),
+        )
+    except ValueError as invalid:  # a form that does not read as a signature
+        field, problem = _signature_problem(invalid)
+        refusal = InvalidInput(field, problem)
+        return await contact_page(request, claim, token, refusal, signing=form)
+    except NotFound:
+        return not_in_scope(request)
+    except DomainError as refusal:
+        return await contact_page(request, claim, token, refusal, signing=form)
+    return RedirectResponse(f"/contact?{urlencode({'token': token})}#lien-waivers", 303)
+
+
+def _signature_problem(invalid: ValueError) -> tuple[str, str]:
+    if isinstance(invalid, ValidationError):
+        error = invalid.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "signature"
+        return field, str(error["msg"]).removeprefix("Value error, ")
+    return "kind", "not a kind of lien waiver"
+
+
+@router.get("/lien-waivers/{waiver_id}.pdf")
+async def download_lien_waiver(
+    request: Request, waiver_id: str, settings: SettingsDep, token: str = ""
+) -> Response:
+    """A signed lien waiver of the contact's commitment, as a download."""
+    claim = verified(settings, token)
+    if claim is None:
+        return invalid_link(request)
+    try:
+        name, pdf = await reading(
+            request.app.state.engine,
+            lambda session: waivers.pdf_for_contact(session, claim, waiver_id),
+        )
+    except NotFound:
+        return not_in_scope(request)
+    return pdf_response(name, pdf)
 
 
 @router.post("/pay-app/preview", response_class=HTMLResponse)
@@ -323,6 +392,7 @@ async def contact_page(
     refusal: DomainError | None = None,
     reason: str = "",
     entered: dict[str, str] | None = None,
+    signing: dict[str, str] | None = None,
 ) -> Response:
     engine: Engine = request.app.state.engine
     try:
@@ -356,6 +426,10 @@ async def contact_page(
         "reason": reason,
         "reason_max_length": DECLINE_REASON_MAX_LENGTH,
         "payment_methods": PAYMENT_METHOD_WORDS,
+        "lien_waivers": page.lien_waivers,
+        "waiver_key": secrets.token_urlsafe(16),
+        "today": datetime.now(UTC).date(),
+        "signing": signing or {},
     }
     status_code = refusal.http_status if refusal else 200
     return templates.TemplateResponse(
@@ -410,6 +484,12 @@ def explain(
             "The due date has passed, so this invitation can no longer be accepted. You can still "
             f"decline it, or ask {general_contractor} to extend the due date."
         )
+    if isinstance(refusal, LienWaiversMissing):
+        waivers_named = ", ".join(
+            f"the {waiver.kind.replace('_', ' ')} waiver for pay app #{waiver.pay_app_number}"
+            for waiver in refusal.missing
+        )
+        return f"Sign {waivers_named} below first: {general_contractor} requires it. ({refusal})"
     if isinstance(refusal, InvalidTransition) and refusal.status == PeriodStatus.CLOSED:
         return "This billing period is closed, so its invitation can no longer be answered."
     marked = any(key.startswith(LINE_PREFIXES) for key in field_errors)

@@ -8,7 +8,7 @@ written through the services (set-up, not timed), each with its monthly billing 
 the P monthly-cycle workflows start at once, as the projects' Temporal Schedules start them on
 the first of the month (``MonthlyBillingCycleWorkflow``: plan, open the period, start the
 period's workflow, which invites every eligible commitment). The clock runs from the first start
-until a real SMTP server in this process has answered 250 to all P × K invite emails. Paydraw
+until a real SMTP server in this process has answered 250 to all P x K invite emails. Paydraw
 runs as deployed: its worker (``python -m paydraw.worker``) and its API (uvicorn) each in its own
 process; the database is a fresh SQLite file (WAL) per round, or ``--database-url``.
 
@@ -244,7 +244,8 @@ def report(
     paydraw = statistics.median(p.invites_per_second for _, p in rounds)
     ratio = paydraw / bare
     history = max(max(b.longest_history, p.longest_history) for b, p in rounds)
-    print(f"\nFirst of the month, {projects} projects x {commitments} commitments = {count} invites")
+    shape = f"{projects} projects x {commitments} commitments"
+    print(f"\nFirst of the month, {shape} = {count} invites")
     print(f"{'':<10}{'bare workflows/s':>18}{'Paydraw invites/s':>19}{'ratio':>7}")
     for number, (b, p) in enumerate(rounds, start=1):
         row = f"{b.invites_per_second:>18.1f}{p.invites_per_second:>19.1f}"
@@ -260,7 +261,8 @@ def report(
     print(f"\nlongest workflow history (events), per round: {'; '.join(longest)}")
 
     rate_ok, history_ok = ratio >= TARGET_RATIO, history <= MAX_HISTORY_EVENTS
-    print(f"\nPaydraw/bare = {ratio:.2f}, target >= {TARGET_RATIO}: {'PASS' if rate_ok else 'FAIL'}")
+    verdict = "PASS" if rate_ok else "FAIL"
+    print(f"\nPaydraw/bare = {ratio:.2f}, target >= {TARGET_RATIO}: {verdict}")
     print(
         f"longest history {history} events, target <= {MAX_HISTORY_EVENTS}: "
         f"{'PASS' if history_ok else 'FAIL'}"

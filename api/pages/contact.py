@@ -25,6 +25,10 @@ from api.pages.entries import WHOLE_CONTRACT, entry_of
 from api.pages.html import templates
 from api.reads import reading
 from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_submit
+from paydraw import actors
+from paydraw.attachments import service as attachments
+from paydraw.attachments.schemas import AttachmentList
+from paydraw.attachments.service import Caller, Limits
 from paydraw.contacts import service
 from paydraw.contacts.schemas import ContactInvitation
 from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
@@ -78,9 +82,10 @@ class ContactPage:
     currency: str
     pay_app: PayAppPublic | None
     may_bill: bool
+    files: AttachmentList | None
 
 
-def load_page(session: Session, claim: ContactClaim) -> ContactPage:
+def load_page(session: Session, claim: ContactClaim, limits: Limits) -> ContactPage:
     """Everything the page shows, all within the token's scope (NotFound otherwise)."""
     invitation = service.invitation_for(session, claim)
     _, _, project = service.scope(session, claim)
@@ -95,6 +100,9 @@ def load_page(session: Session, claim: ContactClaim) -> ContactPage:
         project.currency,
         pay_app,
         service.may_bill(invitation, pay_app.status if pay_app else None),
+        attachments.listing(session, Caller(actors.contact(claim.email), claim), live.id, limits)
+        if live
+        else None,
     )
 
 
@@ -260,7 +268,8 @@ async def contact_page(
 ) -> Response:
     engine: Engine = request.app.state.engine
     try:
-        page = await reading(engine, lambda session: load_page(session, claim))
+        limits = request.app.state.attachment_limits
+        page = await reading(engine, lambda session: load_page(session, claim, limits))
     except NotFound:
         return not_in_scope(request)
     field_errors: dict[str, str] = {}
@@ -287,6 +296,11 @@ async def contact_page(
         "field_errors": field_errors,
         "reason": reason,
         "reason_max_length": DECLINE_REASON_MAX_LENGTH,
+        "files": page.files,
+        "files_base": "/contact/attachments",
+        "files_query": "?" + urlencode({"token": token}),
+        "files_hidden": {"token": token},
+        "may_attach": page.files is not None and page.files.may_attach,
     }
     status_code = refusal.http_status if refusal else 200
     return templates.TemplateResponse(

@@ -46,7 +46,7 @@ KINDS = {
         FileKind("txt", "a text file", "text/plain; charset=utf-8", ("txt",)),
     )
 }
-TEXT_KINDS = ("csv", "txt")
+TEXT_KINDS = ("txt", "csv")
 BY_MIME = {kind.content_type: kind for kind in KINDS.values() if kind.key not in TEXT_KINDS}
 
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from paydraw.pay_apps.schemas import PayAppPublic
@@ -27,6 +28,7 @@ Value = str | Decimal | int | date | datetime | bool | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BOLD = Font(bold=True)
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,7 @@ def as_xlsx(sheets: Sequence[Sheet]) -> bytes:
         target = workbook.create_sheet(sheet.title[:31])
         target.append([column.title for column in sheet.columns])
         for cell in target[1]:
-            cell.font = cell.font.copy(bold=True)
+            cell.font = BOLD
         for row in sheet.rows:
             target.append([_xlsx_value(value) for value in row])
         for index, column in enumerate(sheet.columns, start=1):

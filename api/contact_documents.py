@@ -7,7 +7,7 @@ from fastapi import APIRouter, File, Response, UploadFile, status
 from sqlmodel import Session
 
 from api.deps import CurrentContact, EngineDep, LimitsDep, SessionDep, StorageDep
-from api.downloads import attachment_download, export_download, upload_of
+from api.downloads import DOWNLOAD, attachment_download, export_download, file_of, upload_of
 from api.reads import reading
 from paydraw import actors
 from paydraw.attachments import service
@@ -15,6 +15,7 @@ from paydraw.attachments.schemas import AttachmentList, AttachmentPublic
 from paydraw.db.tables import PayAppAttachment
 from paydraw.exports import service as exports
 from paydraw.exports.service import ExportFormat
+from paydraw.exports.tables import CSV_TYPE, XLSX_TYPE
 from paydraw.invitations.tokens import ContactClaim
 
 router = APIRouter(prefix="/api/v1/contact/pay-app", tags=["invoice contact"])
@@ -53,7 +54,7 @@ async def list_attachments(
     return await reading(engine, listed)
 
 
-@router.get("/attachments/{attachment_id}", response_class=Response)
+@router.get("/attachments/{attachment_id}", response_class=Response, responses=DOWNLOAD)
 async def download(
     attachment_id: str, contact: CurrentContact, engine: EngineDep, storage: StorageDep
 ) -> Response:
@@ -78,13 +79,13 @@ async def remove(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/g703.csv", response_class=Response)
+@router.get("/g703.csv", response_class=Response, responses=file_of(CSV_TYPE))
 def g703_csv(session: SessionDep, contact: CurrentContact) -> Response:
     """Your pay app's G703 lines as CSV."""
     return export_download(exports.contact_g703(session, contact, ExportFormat.CSV))
 
 
-@router.get("/g703.xlsx", response_class=Response)
+@router.get("/g703.xlsx", response_class=Response, responses=file_of(XLSX_TYPE))
 def g703_xlsx(session: SessionDep, contact: CurrentContact) -> Response:
     """Your pay app's G703 lines and G702 summary as an Excel workbook."""
     return export_download(exports.contact_g703(session, contact, ExportFormat.XLSX))

@@ -2,10 +2,12 @@
 a download (``Content-Disposition: attachment``) with the type Paydraw decided from its content,
 never sniffed by the browser and never rendered as a page of this site."""
 
-from fastapi import UploadFile
-from fastapi.responses import Response, StreamingResponse
+from typing import Any
 
-from paydraw.attachments.content import content_disposition
+from fastapi.responses import Response, StreamingResponse
+from starlette.datastructures import UploadFile
+
+from paydraw.attachments.content import KINDS, content_disposition
 from paydraw.attachments.service import Upload
 from paydraw.attachments.storage import Storage
 from paydraw.db.tables import PayAppAttachment
@@ -18,6 +20,20 @@ HEADERS = {
     "Cache-Control": "private, no-store",
     "Referrer-Policy": "no-referrer",
 }
+
+
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file, as a download, with the type read from its content",
+        "content": {kind.content_type.split(";")[0]: BINARY for kind in KINDS.values()},
+    }
+}
+
+
+def file_of(content_type: str) -> dict[int | str, dict[str, Any]]:
+    """An export's answer, for the API's documentation."""
+    return {200: {"description": "A download", "content": {content_type: BINARY}}}
 
 
 def attachment_download(storage: Storage, row: PayAppAttachment) -> Response:

@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.datastructures import UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 from api.deps import SettingsDep
 from api.downloads import attachment_download, export_download, upload_of

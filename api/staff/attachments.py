@@ -7,25 +7,16 @@ of the pay app's life. The service writes the object first and its row second, i
 transaction that locks the commitment as the workflow's steps do (README, "Backup documents").
 """
 
-from typing import Any
-
 import anyio
 from fastapi import APIRouter, File, Response, UploadFile, status
 
 from api.deps import CurrentUser, EngineDep, LimitsDep, StorageDep
-from api.downloads import attachment_download, upload_of
+from api.downloads import DOWNLOAD, attachment_download, upload_of
 from api.reads import reading
 from paydraw.attachments import service
 from paydraw.attachments.schemas import AttachmentList, AttachmentPublic
 
 router = APIRouter(prefix="/api/v1/pay-apps/{pay_app_id}/attachments", tags=["attachments"])
-
-DOWNLOAD: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The file, as a download",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    }
-}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -3,8 +3,6 @@ refused (over a cap, a type by its content, a name with a path); the same on loc
 an S3-compatible server."""
 
 import hashlib
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,97 +13,15 @@ from sqlmodel import select
 
 from paydraw.attachments.service import sweep
 from paydraw.attachments.storage import Storage, new_key
-from paydraw.commitments import service as commitments
-from paydraw.commitments.schemas import CommitmentCreate, ContactIn, RetainageIn, SovLineIn
 from paydraw.db.engine import session_scope
-from paydraw.db.tables import AuditEvent, Invitation, PayAppAttachment
+from paydraw.db.tables import AuditEvent, PayAppAttachment
 from paydraw.domain.transitions import Role
-from paydraw.invitations.tokens import ContactClaim, issue
 from paydraw.pay_apps import service as pay_apps
-from paydraw.pay_apps.schemas import LineAmount, PayAppCreate, PerLineAmounts
-from paydraw.projects import service as projects
-from paydraw.projects.schemas import MemberAdd
 from paydraw.settings import Settings
 from tests.api.helpers import create_project
-from tests.attachments.conftest import MAX_FILE, Files
+from tests.attachments.conftest import CONTACT_FILES, MAX_FILE, Files, Scene
 from tests.conftest import new_user_headers
-from tests.pay_apps.builders import ADMIN_EMAIL, CONTACT_EMAIL, Job, design_job
-
-OTHER_CONTACT = "billing@bolt.example"
-VIEWER_EMAIL = "lender@bank.example"
-CONTACT_FILES = "/api/v1/contact/pay-app/attachments"
-
-
-@dataclass
-class Scene:
-    """DESIGN.md's commitment with a draft pay app and its accepted invite, a second commitment
-    of the same project with its own contact and pay app, and who calls."""
-
-    job: Job
-    pay_app_id: str
-    other_pay_app_id: str
-    admin: dict[str, str]
-    viewer: dict[str, str]
-    contact: dict[str, str]
-    other_contact: dict[str, str]
-
-    @property
-    def files_path(self) -> str:
-        return f"/api/v1/pay-apps/{self.pay_app_id}/attachments"
-
-
-def accepted(engine: Engine, commitment_id: str, period_id: str) -> None:
-    with session_scope(engine) as session:
-        session.add(Invitation(period_id=period_id, commitment_id=commitment_id, status="accepted"))
-
-
-def contact_headers(settings: Settings, commitment_id: str, period_id: str, email: str) -> Any:
-    token = issue(settings, ContactClaim(commitment_id, period_id, email))
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def scene(engine: Engine, settings: Settings, client: TestClient) -> Scene:
-    job = design_job(engine)
-    period_id = job.periods[-1]
-    accepted(engine, job.commitment_id, period_id)
-    pay_app = job.create({"01": "5000", "02": "12000"})
-    with session_scope(engine) as session:
-        projects.add_member(
-            session, job.admin, job.project_id, MemberAdd(email=VIEWER_EMAIL, role="viewer")
-        )
-        other = commitments.create_commitment(
-            session,
-            job.admin,
-            job.project_id,
-            CommitmentCreate(
-                number="SC-002",
-                vendor_name="Bolt Electric",
-                contacts=[ContactIn(name="Sam", email=OTHER_CONTACT)],
-                retainage=RetainageIn(percent=Decimal("10")),
-                sov_lines=[
-                    SovLineIn(code="01", description="Wiring", scheduled_value=Decimal(9000))
-                ],
-            ),
-        )
-        other = commitments.approve_sov(session, job.admin, other.id)
-    accepted(engine, other.id, period_id)
-    entry = PerLineAmounts(
-        mode="per_line_amounts",
-        lines=[LineAmount(sov_line_id=other.sov_lines[0].id, work_this_period=Decimal(900))],
-    )
-    other_pay_app = job.run(
-        pay_apps.create, job.admin, Role.ADMIN, other.id, period_id, PayAppCreate(entry=entry)
-    )
-    return Scene(
-        job=job,
-        pay_app_id=pay_app.id,
-        other_pay_app_id=other_pay_app.id,
-        admin=new_user_headers(engine, ADMIN_EMAIL),
-        viewer=new_user_headers(engine, VIEWER_EMAIL),
-        contact=contact_headers(settings, job.commitment_id, period_id, CONTACT_EMAIL),
-        other_contact=contact_headers(settings, other.id, period_id, OTHER_CONTACT),
-    )
+from tests.pay_apps.builders import ADMIN_EMAIL, CONTACT_EMAIL
 
 
 def upload(

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from api.app import create_app
 from paydraw.attachments.service import sweep
 from paydraw.attachments.storage import Storage, new_key
 from paydraw.db.engine import session_scope
@@ -335,3 +336,30 @@ class TestOrphans:
         assert len(stored_objects(storage)) == 1
         assert len(sweep(engine, storage, older_than=timedelta(seconds=-5))) == 1
         assert stored_objects(storage) == []
+
+
+class TestRequestSize:
+    def test_an_upload_may_be_as_large_as_its_cap_and_no_larger(
+        self, settings: Settings, engine: Engine, storage: Storage, scene: Scene, files: Files
+    ) -> None:
+        """Other requests stop at 1 MiB; an upload goes up to the per-file cap, and a body
+        far past it is cut off with a 413 before it is read to the end."""
+        mebibyte = 1024 * 1024
+        roomy = settings.model_copy(
+            update={
+                "attachment_max_bytes": 3 * mebibyte,
+                "pay_app_attachments_max_bytes": 9 * mebibyte,
+            }
+        )
+        with TestClient(create_app(roomy, engine, storage=storage)) as client:
+            large = files.noise(2 * mebibyte)
+            added = upload(client, scene.files_path, scene.admin, "large.png", large)
+            assert added.status_code == 201, added.text
+            copy = client.get(f"{scene.files_path}/{added.json()['id']}", headers=scene.admin)
+            assert copy.content == large
+            huge = upload(
+                client, scene.files_path, scene.admin, "huge.png", files.noise(5 * mebibyte)
+            )
+            assert huge.status_code == 413
+            assert huge.json()["errors"][0]["field"] == "body"
+            assert len(stored_objects(storage)) == 1

@@ -93,7 +93,7 @@ async def staff_attach(request: Request, pay_app_id: str, who: Staff) -> Respons
             upload_of(file),
         )
     except DomainError as refusal:
-        return refused(request, refusal, back, "pay application")
+        return refused(request, refusal, back, "the pay application")
     return RedirectResponse(f"{back}#attachments", status_code=303)
 
 
@@ -127,7 +127,7 @@ async def staff_remove(
             attachment_id,
         )
     except DomainError as refusal:
-        return refused(request, refusal, back, "pay application")
+        return refused(request, refusal, back, "the pay application")
     return RedirectResponse(f"{back}#attachments", status_code=303)
 
 

@@ -83,6 +83,19 @@ class TestAGoodUpload:
         assert contact_copy.headers["content-type"] == "image/jpeg"
         assert contact_copy.headers["content-disposition"].startswith("attachment;")
 
+    def test_a_resend_with_the_same_idempotency_key_stores_nothing_more(
+        self, client: TestClient, scene: Scene, files: Files, storage: Storage
+    ) -> None:
+        headers = scene.admin | {"Idempotency-Key": "ticket-1041"}
+        first = upload(client, scene.files_path, headers, "ticket.pdf", files.pdf())
+        again = upload(client, scene.files_path, headers, "ticket.pdf", files.pdf())
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.json()["id"] == first.json()["id"]
+        other = upload(client, scene.files_path, headers, "ticket.pdf", files.pdf("another"))
+        assert other.status_code == 422  # the same key for another file is a mistake
+        assert len(client.get(scene.files_path, headers=scene.admin).json()["attachments"]) == 1
+        assert len(stored_objects(storage)) == 1
+
     def test_text_is_served_as_plain_text_never_as_a_page(
         self, client: TestClient, scene: Scene
     ) -> None:

@@ -186,7 +186,8 @@ def remove(
 def sweep(engine: Engine, storage: Storage, older_than: timedelta = ORPHAN_AGE) -> list[str]:
     """Delete the objects that no attachment row names and that are older than `older_than`:
     uploads whose row was never written (a crash between the two), removals whose delete
-    failed, and the files of drafts deleted since. Returns the keys deleted."""
+    failed, and the files of drafts deleted since; and the parts of writes cut off mid-way.
+    Returns the keys deleted."""
     cutoff = utcnow() - older_than
     old = [stored.key for stored in storage.objects() if stored.modified_at < cutoff]
     orphans: list[str] = []
@@ -197,6 +198,7 @@ def sweep(engine: Engine, storage: Storage, older_than: timedelta = ORPHAN_AGE) 
         orphans += [key for key in batch if key not in named]
     for key in orphans:
         storage.delete(key)
+    storage.discard_partial(cutoff)
     return orphans
 
 

@@ -21,6 +21,8 @@ from paydraw.settings import Settings
 PREFIX = "pay-apps/"
 KEY = re.compile(r"pay-apps/[a-z]+_[0-9a-f]+/[0-9a-f]{32}")
 CHUNK_BYTES = 256 * 1024
+PARTIAL = ".partial-"
+"""The start of a local object's name while it is written (never a key: keys have no dot)."""
 
 
 def new_key(pay_app_id: str) -> str:
@@ -56,6 +58,10 @@ class Storage(Protocol):
     def objects(self) -> Iterator[StoredObject]:
         """Every object kept, with when it was written."""
 
+    def discard_partial(self, started_before: datetime) -> int:
+        """Drop the parts of writes that began before `started_before` and never finished (a
+        temporary file, an S3 multipart upload); how many."""
+
 
 class LocalStorage:
     """A folder on local disk, the data directory's ``attachments`` by default."""
@@ -70,7 +76,7 @@ class LocalStorage:
     def put(self, key: str, source: BinaryIO, content_type: str) -> None:
         path = self.path_of(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=PARTIAL)
         try:
             with os.fdopen(descriptor, "wb") as target:
                 while chunk := source.read(CHUNK_BYTES):
@@ -78,6 +84,7 @@ class LocalStorage:
                 target.flush()
                 os.fsync(target.fileno())
             os.replace(temporary, path)
+            _sync_folder(path.parent)  # the rename itself survives a power cut
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
@@ -104,6 +111,14 @@ class LocalStorage:
             if KEY.fullmatch(key):
                 modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
                 yield StoredObject(key, modified)
+
+    def discard_partial(self, started_before: datetime) -> int:
+        discarded = 0
+        for path in (self.root / PREFIX).glob(f"*/{PARTIAL}*"):
+            if datetime.fromtimestamp(path.stat().st_mtime, UTC) < started_before:
+                path.unlink(missing_ok=True)
+                discarded += 1
+        return discarded
 
 
 class S3Storage:
@@ -143,6 +158,30 @@ class S3Storage:
             for stored in listing.get("Contents", []):
                 if KEY.fullmatch(stored["Key"]):
                     yield StoredObject(stored["Key"], stored["LastModified"])
+
+    def discard_partial(self, started_before: datetime) -> int:
+        """Abort multipart uploads cut off mid-way, whose parts the bucket keeps (and bills)
+        until they are aborted or a lifecycle rule expires them."""
+        discarded = 0
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=PREFIX
+        )
+        for listing in pages:
+            for upload in listing.get("Uploads", []):
+                if upload["Initiated"] < started_before:
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    discarded += 1
+        return discarded
+
+
+def _sync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def storage_for(settings: Settings) -> Storage:

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from api.deps import SettingsDep
 from api.idempotency import caller_of, request_fingerprint, request_update_id
-from api.pages.entries import WHOLE_CONTRACT, entry_of
+from api.pages.entries import FIELD_PREFIXES, entry_of
 from api.pages.html import templates
 from api.reads import reading
 from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_submit
@@ -31,13 +31,21 @@ from paydraw.attachments.schemas import AttachmentList
 from paydraw.attachments.service import Caller, Limits
 from paydraw.contacts import service
 from paydraw.contacts.schemas import ContactInvitation
-from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from paydraw.domain.contract import OverbillingPolicy
+from paydraw.domain.errors import (
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    OverBillingError,
+)
 from paydraw.domain.g702 import Application
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PeriodStatus, Role
 from paydraw.invitations import repository
 from paydraw.invitations.tokens import ContactClaim, InvalidToken, verify
 from paydraw.pay_apps import service as pay_app_service
+from paydraw.pay_apps.notify import PAYMENT_METHOD_WORDS
 from paydraw.pay_apps.schemas import PayAppPublic, ProgressLinesEdit
 from paydraw.settings import Settings
 
@@ -81,8 +89,14 @@ class ContactPage:
     decline_reason: str
     currency: str
     pay_app: PayAppPublic | None
-    may_bill: bool
+    """The period's progress pay app the contact bills (not a void one)."""
+    pay_apps: list[PayAppPublic]
+    """Every pay app of the period, newest first, as each email about one links here."""
+    choices: service.ContactChoices
+    may_override: bool
+    """The project lets over-billing through with a reason (its `warn` policy)."""
     files: AttachmentList | None
+    """The backup documents of the pay app the contact bills, once there is one."""
 
 
 def load_page(session: Session, claim: ContactClaim, limits: Limits) -> ContactPage:
@@ -90,16 +104,21 @@ def load_page(session: Session, claim: ContactClaim, limits: Limits) -> ContactP
     invitation = service.invitation_for(session, claim)
     _, _, project = service.scope(session, claim)
     row = repository.invitation(session, claim.period_id, claim.commitment_id)
-    assert row is not None
     _, live = service.live_pay_app(session, claim)
-    pay_app = pay_app_service.get(session, Role.CONTACT, live.id) if live else None
+    pay_apps = [
+        pay_app_service.get(session, Role.CONTACT, pay_app.id)
+        for pay_app in service.period_pay_apps(session, claim)
+    ]
+    pay_app = next((shown for shown in pay_apps if live and shown.id == live.id), None)
     return ContactPage(
         invitation,
         words(Terminology(project.terminology)),
-        row.decline_reason,
+        row.decline_reason if row else "",
         project.currency,
         pay_app,
-        service.may_bill(invitation, pay_app.status if pay_app else None),
+        pay_apps,
+        service.choices(invitation, pay_app.status if pay_app else None),
+        OverbillingPolicy(project.overbilling_policy) is OverbillingPolicy.WARN,
         attachments.listing(session, Caller(actors.contact(claim.email), claim), live.id, limits)
         if live
         else None,
@@ -174,12 +193,15 @@ async def bill(request: Request, settings: SettingsDep) -> Response:
     entered = {
         key: value
         for key, value in form.items()
-        if key.startswith(("work-", "stored-")) or key in ("mode", "figure")
+        if key.startswith(FIELD_PREFIXES) or key in ("mode", "figure", "override_reason")
     }
+    entry = entry_of(form)
     try:
-        body = ProgressLinesEdit(entry=entry_of(form))
+        body = ProgressLinesEdit(
+            entry=entry, overbilling_override_reason=form.get("override_reason", "")
+        )
     except ValidationError as invalid:
-        refusal = InvalidInput(*first_problem(invalid))
+        refusal = InvalidInput(*first_problem(invalid, entry))
         return await contact_page(request, claim, token, refusal, entered=entered)
     key = form.get("idempotency_key", "")
     try:
@@ -206,9 +228,17 @@ async def preview(request: Request, settings: SettingsDep) -> Response:
     claim = verified(settings, form.get("token", ""))
     if claim is None:
         return invalid_link(request)
-    context: dict[str, Any] = {"preview": None, "preview_problem": ""}
+    target = form.get("preview", "")
+    context: dict[str, Any] = {
+        "preview": None,
+        "preview_problem": "",
+        "target": target if target in PREVIEWS else PREVIEWS[0],
+    }
+    entry = entry_of(form)
     try:
-        body = ProgressLinesEdit(entry=entry_of(form))
+        body = ProgressLinesEdit(
+            entry=entry, overbilling_override_reason=form.get("override_reason", "")
+        )
 
         def figures(session: Session) -> tuple[Application, str]:
             _, _, project = service.scope(session, claim)
@@ -217,34 +247,71 @@ async def preview(request: Request, settings: SettingsDep) -> Response:
 
         context["preview"], context["currency"] = await reading(request.app.state.engine, figures)
     except ValidationError as invalid:
-        context["preview_problem"] = "Check {}: {}".format(*first_problem(invalid))
+        context["preview_problem"] = "Check {}: {}".format(*first_problem(invalid, entry))
     except NotFound:
         return not_in_scope(request)
+    except InvalidInput as refusal:
+        context["preview_problem"] = refusal.reason
     except DomainError as refusal:
         context["preview_problem"] = refusal.message
     return templates.TemplateResponse(request, "_contact_preview.html", context, headers=HEADERS)
 
 
-def first_problem(invalid: ValidationError) -> tuple[str, str]:
-    """The first problem of a form's amounts, as the field (``lines[1].work_this_period``)
-    and the reason."""
+PREVIEWS = ("preview", "preview-percent", "preview-whole", "preview-draws", "preview-lines")
+"""Where each way of billing shows its figures (the fragment's ids start with it)."""
+
+LINE_INPUTS = {
+    "work_this_period": "work",
+    "materials_stored": "stored",
+    "percent_complete": "percent",
+}
+"""The form's input, per line, for each per-line field of an entry."""
+
+WHOLE_INPUTS = {
+    "percent": "figure",
+    "amount": "figure",
+    "draw_ids": "draws",
+    "line_ids": "full",
+    "sov_line_ids": "full",
+}
+"""The form's input for each field of an entry that is not a line's."""
+
+
+def first_problem(invalid: ValidationError, entry: dict[str, Any]) -> tuple[str, str]:
+    """The first problem of a form's entry, as the form's input it is about (``work-<line
+    id>``, ``percent-<line id>``, ``figure``) and the reason."""
     error = invalid.errors()[0]
-    location = [part for part in error["loc"] if part not in ("entry", "per_line_amounts")]
-    if location and location[0] in WHOLE_CONTRACT:
-        return "figure", str(error["msg"]).removeprefix("Value error, ")
-    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
-    return field.lstrip("."), str(error["msg"]).removeprefix("Value error, ")
+    location = [part for part in error["loc"] if part not in ("entry", entry["mode"])]
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    match location:
+        case ["lines", int(index), str(field), *_] if field in LINE_INPUTS:
+            return f"{LINE_INPUTS[field]}-{entry['lines'][index]['sov_line_id']}", reason
+        case ["lines", *_] if entry["mode"] == "per_line_percent":
+            return "percent", "type a percent complete for at least one line"
+        case [str(field), *_] if field in WHOLE_INPUTS:
+            return WHOLE_INPUTS[field], reason
+    return ".".join(str(part) for part in location) or "entry", reason
 
 
-def line_field_errors(refusal: DomainError | None, line_ids: list[str]) -> dict[str, str]:
-    """A refusal that names a line's amount (``lines[1].work_this_period``), by its input's
-    name on the form (``work-<line id>``)."""
+def field_errors_of(refusal: DomainError | None, line_ids: list[str], mode: str) -> dict[str, str]:
+    """The reason of a refusal by the form's input it is about. The service names a line by its
+    place in the SOV (``lines[1].work_this_period``); an over-billing names each line over."""
     if not isinstance(refusal, InvalidInput):
         return {}
-    match = re.fullmatch(r"lines\[(\d+)\]\.(work_this_period|materials_stored)", refusal.field)
-    if match is None or int(match[1]) >= len(line_ids):
-        return {}
-    prefix = "work" if match[2] == "work_this_period" else "stored"
+    if refusal.field in WHOLE_INPUTS:
+        return {WHOLE_INPUTS[refusal.field]: refusal.reason}
+    match = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", refusal.field)
+    if match is None or int(match[1]) >= len(line_ids) or match[2] not in LINE_INPUTS:
+        return {refusal.field: refusal.reason}
+    if mode == "per_line_percent":
+        prefix = "percent"
+    elif mode in ("", "per_line_amounts"):
+        prefix = LINE_INPUTS[match[2]]
+    else:  # one figure, draws or whole lines: the form has no input per line
+        return {WHOLE_INPUTS.get(mode, "figure"): refusal.reason}
+    if isinstance(refusal, OverBillingError) and refusal.lines:
+        lines = {line.line_id for line in refusal.lines}
+        return {f"{prefix}-{line_id}": refusal.reason for line_id in line_ids if line_id in lines}
     return {f"{prefix}-{line_ids[int(match[1])]}": refusal.reason}
 
 
@@ -272,30 +339,33 @@ async def contact_page(
         page = await reading(engine, lambda session: load_page(session, claim, limits))
     except NotFound:
         return not_in_scope(request)
-    field_errors: dict[str, str] = {}
-    if isinstance(refusal, InvalidInput):
-        field_errors[refusal.field] = refusal.reason
     line_ids = [line.id for line in page.invitation.sov_lines]
-    field_errors |= line_field_errors(refusal, line_ids)
+    entered = amounts_of(page.pay_app) | (entered or {})
+    mode = entered.get("mode", "")
+    field_errors = field_errors_of(refusal, line_ids, mode)
     context: dict[str, Any] = {
         "invitation": page.invitation,
         "words": page.words,
         "decline_reason": page.decline_reason,
         "currency": page.currency,
         "pay_app": page.pay_app,
-        "may_bill": page.may_bill,
+        "pay_apps": page.pay_apps,
+        "may": page.choices,
+        "may_override": page.may_override,
         "token": token,
         # One key per form: an accept and a decline are different answers, never one repeated.
         "accept_key": secrets.token_urlsafe(16),
         "decline_key": secrets.token_urlsafe(16),
-        "bill_key": secrets.token_urlsafe(16),
-        "whole_key": secrets.token_urlsafe(16),
+        # One key per way of billing: each form is a request of its own.
+        "bill_keys": {way: secrets.token_urlsafe(16) for way in WAYS},
+        "way_open": way_open(mode, page.pay_app),
         # What was typed, over what the pay app holds (a refused figure keeps the lines).
-        "entered": amounts_of(page.pay_app) | (entered or {}),
-        "refusal": explain(refusal, page.invitation) if refusal else "",
+        "entered": entered,
+        "refusal": explain(refusal, page.invitation, field_errors) if refusal else "",
         "field_errors": field_errors,
         "reason": reason,
         "reason_max_length": DECLINE_REASON_MAX_LENGTH,
+        "payment_methods": PAYMENT_METHOD_WORDS,
         "files": page.files,
         "files_base": "/contact/attachments",
         "files_query": "?" + urlencode({"token": token}),
@@ -306,6 +376,32 @@ async def contact_page(
     return templates.TemplateResponse(
         request, "contact.html", context, status_code=status_code, headers=HEADERS
     )
+
+
+WAYS = ("amounts", "percent", "whole", "draws", "lines")
+"""The ways to bill, each a form of its own on the page."""
+
+LINE_PREFIXES = ("work-", "stored-", "percent-")
+FIELD_WORDS = {
+    "figure": "percent or amount",
+    "draws": "draws",
+    "full": "lines",
+    "percent": "percents",
+    "reason": "reason",
+}
+
+
+def way_open(mode: str, pay_app: PayAppPublic | None) -> str:
+    """The way of billing shown open: the one just refused, or the one the pay app was billed
+    in (per line amounts are always shown)."""
+    mode = mode or (pay_app.entry_mode if pay_app else "")
+    return {
+        "per_line_percent": "percent",
+        "contract_percent": "whole",
+        "contract_amount": "whole",
+        "draws": "draws",
+        "lines": "lines",
+    }.get(mode, "")
 
 
 def amounts_of(pay_app: PayAppPublic | None) -> dict[str, str]:
@@ -319,7 +415,9 @@ def amounts_of(pay_app: PayAppPublic | None) -> dict[str, str]:
     return amounts
 
 
-def explain(refusal: DomainError, invitation: ContactInvitation) -> str:
+def explain(
+    refusal: DomainError, invitation: ContactInvitation, field_errors: Mapping[str, str]
+) -> str:
     """The refusal in the contact's words."""
     general_contractor = invitation.general_contractor or "the general contractor"
     if isinstance(refusal, InvalidTransition) and refusal.status == "past_due":
@@ -329,10 +427,12 @@ def explain(refusal: DomainError, invitation: ContactInvitation) -> str:
         )
     if isinstance(refusal, InvalidTransition) and refusal.status == PeriodStatus.CLOSED:
         return "This billing period is closed, so its invitation can no longer be answered."
-    if isinstance(refusal, InvalidInput) and refusal.field.startswith("lines"):
+    marked = any(key.startswith(LINE_PREFIXES) for key in field_errors)
+    if isinstance(refusal, InvalidInput) and marked:
         return "Please check the amount marked below: " + refusal.reason + "."
     if isinstance(refusal, InvalidInput):
-        return f"Please check the {refusal.field}: {refusal.reason}."
+        what = FIELD_WORDS.get(next(iter(field_errors), ""), refusal.field)
+        return f"Please check the {what}: {refusal.reason}."
     return refusal.message
 
 

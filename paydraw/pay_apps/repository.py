@@ -209,6 +209,15 @@ def live_pay_app(session: Session, commitment_id: str, period_id: str, kind: str
     return session.exec(LIVE_PAY_APP, params=params).first()
 
 
+def in_period(session: Session, commitment_id: str, period_id: str) -> list[PayApp]:
+    """Every pay app of the commitment billed in the period, void ones and every kind included,
+    newest first."""
+    query = select(PayApp).where(
+        PayApp.commitment_id == commitment_id, PayApp.period_id == period_id
+    )
+    return list(session.exec(query.order_by(col(PayApp.number).desc())))
+
+
 def drafts_in_period(session: Session, period_id: str) -> list[str]:
     """The ids of the period's pay apps still in draft, oldest first."""
     query = select(PayApp.id).where(

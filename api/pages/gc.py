@@ -363,6 +363,7 @@ async def change_settings(request: Request, project_id: str, who: Staff) -> Resp
         "reminder_offsets_days": [part for part in offsets if part],
         "terminology": form.get("terminology", ""),
         "currency": form.get("currency", "").strip().upper(),
+        "notary_required": form.get("notary_required") == "yes",
     }
     try:
         body = read_form(ProjectSettings, data)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from paydraw.db.types import Money, Percent
@@ -63,6 +63,7 @@ class Project(SQLModel, table=True):
     billing_cycle_due_day: int = 25
     terminology: str = "general_contractor"
     currency: str = Field(default="USD", max_length=3)
+    notary_required: bool = False
     created_by: str = Field(foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -242,6 +243,20 @@ class PayApp(SQLModel, table=True):
     approved_at: datetime | None = None
     finalized_at: datetime | None = None
     voided_at: datetime | None = None
+
+
+class CertificatePdf(SQLModel, table=True):
+    """A finalized pay app's G702/G703 as it was certified: the document's figures and words,
+    frozen when the pay app is finalized, and the PDF printed from them once (empty until the
+    workflow's activity, or the first download, prints it). Neither ever changes."""
+
+    __tablename__ = "certificate_pdfs"
+    pay_app_id: str = Field(foreign_key="pay_apps.id", primary_key=True)
+    document: dict[str, Any] = Field(sa_type=JSON)
+    pdf: bytes | None = Field(default=None, sa_type=LargeBinary)
+    sha256: str = ""
+    frozen_at: datetime = Field(default_factory=utcnow)
+    printed_at: datetime | None = None
 
 
 class PayAppLine(SQLModel, table=True):

@@ -8,9 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
-from api.deps import SessionDep, SettingsDep, bearer, unauthorized
+from api.deps import EngineDep, SessionDep, SettingsDep, bearer, unauthorized
+from api.downloads import G702_RESPONSES, g702_download
 from api.process import UpdateId
+from api.reads import reading
 from api.steps import (
     DECLINE_REASON_MAX_LENGTH,
     answer,
@@ -82,6 +85,21 @@ def get_pay_app(session: SessionDep, contact: CurrentContact) -> PayAppPublic:
     if pay_app is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")
     return pay_app_service.get(session, Role.CONTACT, pay_app.id)
+
+
+@router.get("/pay-app/g702.pdf", response_class=Response, responses=G702_RESPONSES)
+async def g702_pdf(engine: EngineDep, contact: CurrentContact) -> Response:
+    """Your pay app's G702/G703 as PDF: once certified, the certificate as it was kept; before,
+    a preview marked DRAFT on every page."""
+    pay_app_id = await reading(engine, lambda session: own_pay_app_id(session, contact))
+    return await g702_download(engine, pay_app_id, lambda session: None)
+
+
+def own_pay_app_id(session: Session, contact: ContactClaim) -> str:
+    _, pay_app = service.live_pay_app(session, contact)
+    if pay_app is None:
+        raise NotFound("no pay app yet for this period: fill in its lines to start one")
+    return pay_app.id
 
 
 @router.put(

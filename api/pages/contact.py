@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.deps import SettingsDep
+from api.downloads import g702_download
 from api.idempotency import caller_of, request_fingerprint, request_update_id
 from api.pages.entries import WHOLE_CONTRACT, entry_of
 from api.pages.html import templates
@@ -188,6 +189,29 @@ async def bill(request: Request, settings: SettingsDep) -> Response:
             raise
         return notice(request, 503)
     return RedirectResponse(f"/contact?{urlencode({'token': token})}", status_code=303)
+
+
+@router.get("/pay-app/g702.pdf")
+async def g702_pdf(request: Request, settings: SettingsDep, token: str = "") -> Response:
+    """The contact's G702/G703 download, as the API's: their own pay app only."""
+    claim = verified(settings, token)
+    if claim is None:
+        return invalid_link(request)
+    engine: Engine = request.app.state.engine
+
+    def own_pay_app(session: Session) -> str:
+        _, pay_app = service.live_pay_app(session, claim)
+        if pay_app is None:
+            raise NotFound("no pay app yet")
+        return pay_app.id
+
+    try:
+        pay_app_id = await reading(engine, own_pay_app)
+        response = await g702_download(engine, pay_app_id, lambda session: None)
+    except NotFound:
+        return not_in_scope(request)
+    response.headers.update({"Referrer-Policy": "no-referrer"})
+    return response
 
 
 @router.post("/pay-app/preview", response_class=HTMLResponse)

@@ -346,7 +346,9 @@ def context_of(document: CertificateDocument, mark: str = "") -> dict[str, Any]:
     }
 
 
-def _sheets(rows: list[tuple[G703Row, str]], font_size_pt: float) -> list[list[tuple[G703Row, str]]]:
+def _sheets(
+    rows: list[tuple[G703Row, str]], font_size_pt: float
+) -> list[list[tuple[G703Row, str]]]:
     """The rows in sheets that each fit a page: a row is never split, and a sheet without rows
     still prints its (empty) totals."""
     line_pt = font_size_pt * LINE_HEIGHT
@@ -398,4 +400,3 @@ def _figures(line: G703Row, currency: str) -> list[str]:
         money(line.balance_to_finish, currency),
         money(line.retainage, currency),
     ]
-

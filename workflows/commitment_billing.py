@@ -76,8 +76,9 @@ DATABASE_RETRY = RetryPolicy(
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10)
 )
-# Printing a G702/G703 of a few hundred lines takes a second or two, more on a busy machine.
-PRINT_TIMEOUT = timedelta(minutes=2)
+# Printing a G702/G703 of a few hundred lines takes a second or two, more on a busy machine;
+# a worker that died while printing is noticed when this runs out, and another prints it.
+PRINT_TIMEOUT = timedelta(seconds=30)
 # Workflows that were running before finalizing printed the certificate take the old road on
 # replay: the marker of this patch tells them apart.
 PRINT_CERTIFICATES = "print-certificates"

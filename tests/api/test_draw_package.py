@@ -219,3 +219,26 @@ def design_example_second(job: Job) -> PayAppPublic:
     )
     job.period()
     return job.create({"02": "18000", "03": ("7000", "8000"), "04": "2500"})
+
+
+class TestTheNotarySetting:
+    def test_an_admin_turns_it_on_and_the_certificate_carries_the_block(
+        self, client: TestClient, engine: Engine, admin: dict[str, str]
+    ) -> None:
+        job = design_job(engine)
+        pay_app = job.create({"02": "30000.00"})
+        path = f"/api/v1/pay-apps/{pay_app.id}/g702.pdf"
+        assert "Notary public" not in text_of(client.get(path, headers=admin).content)
+
+        changed = client.patch(
+            f"/api/v1/projects/{job.project_id}", json={"notary_required": True}, headers=admin
+        )
+
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["notary_required"] is True
+        assert "Notary public" in text_of(client.get(path, headers=admin).content)
+        refused = client.patch(
+            f"/api/v1/projects/{job.project_id}", json={"notary_required": "maybe"}, headers=admin
+        )
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "notary_required"

@@ -48,12 +48,41 @@ SHEET_WIDTH_PT = 11 * 72 - 2 * 0.4 * 72
 SHEET_ROWS_PT = 430.0
 LINE_HEIGHT = 1.3  # of the font size
 ROW_PADDING_PT = 2.0  # above and below a row's lines, and its rule
-# Columns A to I of the G703, in characters at least.
+# Columns A to I of the G703, in characters at least, and their headers, a line at a time.
 G703_COLUMNS = (
     Column(4, Align.LEFT),
     Column(24, Align.LEFT, wraps=True),
     *(Column(least) for least in (11, 11, 11, 11, 11, 7, 11, 10)),
 )
+G703_HEADERS = (
+    ("A", "B", "C", "D", "E", "F", "G", "", "H", "I"),
+    ("", "", "", "Work from", "", "Materials", "Completed", "%", "", ""),
+    (
+        "Item",
+        "",
+        "Scheduled",
+        "previous",
+        "Work this",
+        "presently",
+        "and stored",
+        "(G/C)",
+        "Balance",
+        "",
+    ),
+    (
+        "no.",
+        "Description of work",
+        "value",
+        "application",
+        "period",
+        "stored",
+        "to date",
+        "",
+        "to finish",
+        "Retainage",
+    ),
+)
+RULE_EVERY = 5  # rows: a rule under every fifth guides the eye across the sheet
 
 
 class G703Row(BaseModel):
@@ -327,7 +356,9 @@ def context_of(document: CertificateDocument, mark: str = "") -> dict[str, Any]:
     currency = document.currency
     cells = [[line.code, line.description, *_figures(line, currency)] for line in document.lines]
     grand_total = ["", "", *_figures(_total(document.lines), currency)]
-    table = fixed_width_table(G703_COLUMNS, [*cells, grand_total], available_pt=SHEET_WIDTH_PT)
+    table = fixed_width_table(
+        G703_COLUMNS, [*cells, grand_total, *G703_HEADERS], available_pt=SHEET_WIDTH_PT
+    )
     rows = [(line, table.row(row)) for line, row in zip(document.lines, cells, strict=True)]
     sheets = []
     for sheet in _sheets(rows, table.font_size_pt):
@@ -340,7 +371,8 @@ def context_of(document: CertificateDocument, mark: str = "") -> dict[str, Any]:
         "currency": currency,
         "mark": mark,
         "font_size_pt": table.font_size_pt,
-        "column_widths": [table.width_pt(index) for index in range(len(G703_COLUMNS))],
+        "headers": "\n".join(table.row(line) for line in G703_HEADERS),
+        "rule_every": RULE_EVERY,
         "sheets": sheets,
         "grand_total": table.row(["", "Grand total", *grand_total[2:]]),
     }

@@ -211,7 +211,9 @@ class TestALongSov:
         assert len(pages) == 1 + len(sheets)
         assert sum(len(sheet["rows"]) for sheet in sheets) == 300
         for page, sheet in zip(pages[1:], sheets, strict=True):
-            assert "Item no." in page and "Retainage" in page  # the header on every sheet
+            assert (
+                "Description of work" in page and "Retainage" in page
+            )  # the header on every sheet
             total = re.search(r"Page total \$([\d,.]+) ", page)
             assert total is not None
             assert total[1] == f"{1000 * len(sheet['rows']):,}.00"

@@ -363,7 +363,19 @@ def context_of(document: CertificateDocument, mark: str = "") -> dict[str, Any]:
     sheets = []
     for sheet in _sheets(rows, table.font_size_pt):
         total = ["", "Page total", *_figures(_total([line for line, _ in sheet]), currency)]
-        sheets.append({"rows": [text for _, text in sheet], "total": table.row(total)})
+        texts = [text for _, text in sheet]
+        sheets.append(
+            {
+                "rows": texts,
+                # Five rows to a block, a rule under each: a block of text is laid out for much
+                # less than five of them.
+                "blocks": [
+                    "\n".join(texts[start : start + RULE_EVERY])
+                    for start in range(0, len(texts), RULE_EVERY)
+                ],
+                "total": table.row(total),
+            }
+        )
     return {
         "document": document,
         "summary": document.summary,
@@ -372,7 +384,6 @@ def context_of(document: CertificateDocument, mark: str = "") -> dict[str, Any]:
         "mark": mark,
         "font_size_pt": table.font_size_pt,
         "headers": "\n".join(table.row(line) for line in G703_HEADERS),
-        "rule_every": RULE_EVERY,
         "sheets": sheets,
         "grand_total": table.row(["", "Grand total", *grand_total[2:]]),
     }

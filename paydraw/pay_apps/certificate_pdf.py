@@ -35,6 +35,7 @@ from paydraw.db.tables import (
 from paydraw.display import money, who_acted
 from paydraw.documents.columns import Align, Column, fixed_width_table
 from paydraw.documents.pdf import pdf_of
+from paydraw.domain.errors import NotFound
 from paydraw.domain.g702 import Application
 from paydraw.domain.money import CENT, ZERO
 from paydraw.domain.terminology import Terminology, words
@@ -236,8 +237,7 @@ def change_order_summary(
 
 def live_document(session: Session, pay_app_id: str, certified_by: str = "") -> CertificateDocument:
     """The document of the pay app as it stands now."""
-    pay_app = session.get(PayApp, pay_app_id)
-    assert pay_app is not None
+    pay_app = _pay_app(session, pay_app_id)
     commitment = session.get(Commitment, pay_app.commitment_id)
     assert commitment is not None
     project = session.get(Project, commitment.project_id)
@@ -300,13 +300,6 @@ def keep(session: Session, pay_app_id: str, pdf: bytes) -> bytes:
     return kept
 
 
-def is_printed(session: Session, pay_app_id: str) -> bool:
-    query = select(CertificatePdf.pay_app_id).where(
-        CertificatePdf.pay_app_id == pay_app_id, col(CertificatePdf.pdf).is_not(None)
-    )
-    return session.exec(query).first() is not None
-
-
 def finalized_by(session: Session, pay_app_id: str) -> str:
     """Who finalized the pay app, as its audit event names them."""
     query = select(AuditEvent.actor).where(
@@ -322,9 +315,7 @@ def g702_pdf(engine: Engine, pay_app_id: str) -> bytes:
     """The pay app's G702/G703: a certified one's kept PDF, any other's preview marked DRAFT (or
     VOID) on every page. The caller has checked that the pay app may be seen."""
     with read_scope(engine) as session:
-        pay_app = session.get(PayApp, pay_app_id)
-        assert pay_app is not None
-        certified = pay_app.certificate is not None
+        certified = _pay_app(session, pay_app_id).certificate is not None
         if not certified:
             document = live_document(session, pay_app_id)
     if certified:
@@ -334,12 +325,19 @@ def g702_pdf(engine: Engine, pay_app_id: str) -> bytes:
 
 def file_name(session: Session, pay_app_id: str) -> str:
     """``SC-001-application-2-G702.pdf``: letters, digits and dashes only."""
-    pay_app = session.get(PayApp, pay_app_id)
-    assert pay_app is not None
+    pay_app = _pay_app(session, pay_app_id)
     commitment = session.get(Commitment, pay_app.commitment_id)
     assert commitment is not None
     number = "".join(c if c.isascii() and c.isalnum() else "-" for c in commitment.number)
     return f"{number.strip('-') or 'commitment'}-application-{pay_app.number}-G702.pdf"
+
+
+def _pay_app(session: Session, pay_app_id: str) -> PayApp:
+    """The pay app; NotFound when it is gone (a draft deleted since it was looked up)."""
+    pay_app = session.get(PayApp, pay_app_id)
+    if pay_app is None:
+        raise NotFound(f"pay app {pay_app_id} not found")
+    return pay_app
 
 
 # -- printing ------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ TEMPLATE = "g702.html"
 SHEET_WIDTH_PT = 11 * 72 - 2 * 0.4 * 72
 SHEET_ROWS_PT = 430.0
 LINE_HEIGHT = 1.3  # of the font size
-ROW_PADDING_PT = 2.0  # above and below a row's lines, and its rule
+ROW_PADDING_PT = 2.0  # a row's share of its block's padding and rule, counted generously
 # Columns A to I of the G703, in characters at least, and their headers, a line at a time.
 G703_COLUMNS = (
     Column(4, Align.LEFT),

@@ -4,7 +4,7 @@
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: setup run demo test test-quick lint bench bench-lifecycle bench-pages fuzz
+.PHONY: setup run demo test test-quick lint bench bench-lifecycle bench-pages bench-pdf fuzz
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -26,6 +26,9 @@ bench-lifecycle: setup
 
 bench-pages: setup
 	$(UV) run python -m benchmarks.pages
+
+bench-pdf: setup
+	$(UV) run python -m benchmarks.pdf
 
 fuzz: setup
 	bash scripts/fuzz.sh

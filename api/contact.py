@@ -7,10 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
-from api.deps import CurrentContact, SessionDep
+from api.deps import CurrentContact, EngineDep, SessionDep
+from api.downloads import G702_RESPONSES, g702_download
 from api.lien_waiver_files import pdf_response
 from api.process import UpdateId
+from api.reads import reading
 from api.steps import (
     DECLINE_REASON_MAX_LENGTH,
     answer,
@@ -24,6 +27,7 @@ from paydraw.domain.errors import NotFound
 from paydraw.domain.transitions import Role
 from paydraw.domain.waivers import WaiverKind
 from paydraw.fields import Text
+from paydraw.invitations.tokens import ContactClaim
 from paydraw.pay_apps import service as pay_app_service
 from paydraw.pay_apps.schemas import PayAppPublic, ProgressLinesEdit
 from paydraw.waivers import service as waivers
@@ -66,6 +70,21 @@ def get_pay_app(session: SessionDep, contact: CurrentContact) -> PayAppPublic:
     if pay_app is None:
         raise NotFound("no pay app yet for this period: fill in its lines to start one")
     return pay_app_service.get(session, Role.CONTACT, pay_app.id)
+
+
+@router.get("/pay-app/g702.pdf", response_class=Response, responses=G702_RESPONSES)
+async def g702_pdf(engine: EngineDep, contact: CurrentContact) -> Response:
+    """Your pay app's G702/G703 as PDF: once certified, the certificate as it was kept; before,
+    a preview marked DRAFT on every page."""
+    pay_app_id = await reading(engine, lambda session: own_pay_app_id(session, contact))
+    return await g702_download(engine, pay_app_id, lambda session: None)
+
+
+def own_pay_app_id(session: Session, contact: ContactClaim) -> str:
+    _, pay_app = service.live_pay_app(session, contact)
+    if pay_app is None:
+        raise NotFound("no pay app yet for this period: fill in its lines to start one")
+    return pay_app.id
 
 
 @router.put(

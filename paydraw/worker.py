@@ -18,6 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.billing import BillingActivities
 from activities.bounded import BoundedBugRetries
+from activities.certificates import CertificateActivities
 from activities.fan_out import FanOutActivities
 from paydraw import logs, tracing
 from paydraw.db.engine import engine_for
@@ -50,6 +51,7 @@ def build_worker(
 ) -> Worker:
     billing = BillingActivities(engine, settings)
     fan_out = FanOutActivities(client, engine, settings)
+    certificates = CertificateActivities(engine)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -68,6 +70,7 @@ def build_worker(
             billing.unsent_emails,
             fan_out.start_commitment_billings,
             fan_out.close_commitment_billings,
+            certificates.print_certificate,
         ],
         interceptors=[*request_ids_unless_on(client), BoundedBugRetries()],
         activity_executor=executor,

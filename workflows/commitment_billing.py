@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
+    from activities.certificates import CertificateActivities
     from activities.relay import RELAY_GRACE, RELAY_SETTLED
     from paydraw.actors import SYSTEM
     from paydraw.domain import due
@@ -42,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ids import COMMITMENT_BILLING, billing_workflow_id
     from workflows.messages import (
         Answer,
+        CertificateToPrint,
         CommitmentBillingInput,
         CreateStep,
         DueDateChange,
@@ -74,6 +76,12 @@ DATABASE_RETRY = RetryPolicy(
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10)
 )
+# Printing a G702/G703 of a few hundred lines takes a second or two, more on a busy machine;
+# a worker that died while printing is noticed when this runs out, and another prints it.
+PRINT_TIMEOUT = timedelta(seconds=30)
+# Workflows that were running before finalizing printed the certificate take the old road on
+# replay: the marker of this patch tells them apart.
+PRINT_CERTIFICATES = "print-certificates"
 
 
 # Pay apps that still have a way to go; the workflow outlives its period's close for them.
@@ -151,6 +159,8 @@ class CommitmentBillingWorkflow:
         self.relayed: dict[str, datetime] = {}
         self.invite_message = input.message
         self.pay_apps: dict[str, PayAppStatus] = {}
+        # Finalized pay apps whose G702/G703 is still to be printed and kept.
+        self.to_print: list[str] = []
         # Update handlers await activities; the lock keeps two answers from interleaving.
         self.lock = asyncio.Lock()
 
@@ -160,10 +170,12 @@ class CommitmentBillingWorkflow:
             self.schedule_reminders()
         while not self.finished():
             await self.deliver_outbox()
+            await self.print_certificates()
             await self.sleep_until_next_deadline()
             await self.act_on_deadlines()
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.deliver_outbox()
+        await self.print_certificates()
         if self.relayed:
             relayed, self.relayed = list(self.relayed), {}
             await deliver_emails(relayed, relayed=True)
@@ -246,7 +258,10 @@ class CommitmentBillingWorkflow:
         deadline moved; an answer that leaves the deadline where it was keeps the same timer."""
         moment = self.next_deadline()
         wake = lambda: (  # noqa: E731
-            self.finished() or bool(self.outbox) or self.next_deadline() != moment
+            self.finished()
+            or bool(self.outbox)
+            or bool(self.to_print)
+            or self.next_deadline() != moment
         )
         if moment is None:
             await workflow.wait_condition(wake)
@@ -322,6 +337,22 @@ class CommitmentBillingWorkflow:
         while self.outbox:
             queued, self.outbox = self.outbox, []
             await deliver_emails(queued)
+
+    async def print_certificates(self) -> None:
+        """Print and keep the G702/G703 of each pay app finalized since, once its finalize step
+        has committed. The activity is idempotent and retried through an outage; a bug gives up
+        after a few tries (activities.bounded), and the first download prints it instead."""
+        while self.to_print:
+            pay_app_id = self.to_print.pop(0)
+            try:
+                await workflow.execute_activity_method(
+                    CertificateActivities.print_certificate,
+                    CertificateToPrint(pay_app_id=pay_app_id),
+                    start_to_close_timeout=PRINT_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+            except ActivityError as failure:
+                workflow.logger.error("certificate %s not printed: %s", pay_app_id, failure.cause)
 
     def delivery(self, kind: InvitationEmail, days_left: int = 0) -> InviteDelivery:
         return InviteDelivery(
@@ -450,6 +481,8 @@ class CommitmentBillingWorkflow:
                 self.pay_apps.pop(step.pay_app_id or "", None)
             else:
                 self.pay_apps[answer.pay_app_id] = answer.status
+                if step.action == PayAppAction.FINALIZE and workflow.patched(PRINT_CERTIFICATES):
+                    self.to_print.append(answer.pay_app_id)
             self.take(OutboxIds(ids=result.outbox_ids, relayed=result.relayed))
             return answer
 

@@ -180,6 +180,12 @@ class OutboxIds(BaseModel):
     relayed: bool = False
 
 
+class CertificateToPrint(BaseModel):
+    """A finalized pay app whose G702/G703 the workflow has the worker print and keep."""
+
+    pay_app_id: str
+
+
 class DueDateChange(BaseModel):
     period_id: str
     commitment_id: str

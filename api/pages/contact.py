@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.deps import SettingsDep
+from api.downloads import g702_download
 from api.idempotency import caller_of, request_fingerprint, request_update_id
 from api.lien_waiver_files import pdf_response
 from api.pages.entries import FIELD_PREFIXES, entry_of
@@ -289,6 +290,29 @@ async def download_lien_waiver(
     return pdf_response(name, pdf)
 
 
+@router.get("/pay-app/g702.pdf")
+async def g702_pdf(request: Request, settings: SettingsDep, token: str = "") -> Response:
+    """The contact's G702/G703 download, as the API's: their own pay app only."""
+    claim = verified(settings, token)
+    if claim is None:
+        return invalid_link(request)
+    engine: Engine = request.app.state.engine
+
+    def own_pay_app(session: Session) -> str:
+        _, pay_app = service.live_pay_app(session, claim)
+        if pay_app is None:
+            raise NotFound("no pay app yet")
+        return pay_app.id
+
+    try:
+        pay_app_id = await reading(engine, own_pay_app)
+        response = await g702_download(engine, pay_app_id, lambda session: None)
+    except NotFound:
+        return not_in_scope(request)
+    response.headers.update({"Referrer-Policy": "no-referrer"})
+    return response
+
+
 @router.post("/pay-app/preview", response_class=HTMLResponse)
 async def preview(request: Request, settings: SettingsDep) -> Response:
     """The figures the page's form would bill, recomputed by the server as the contact types
@@ -436,6 +460,7 @@ async def contact_page(
         "reason": reason,
         "reason_max_length": DECLINE_REASON_MAX_LENGTH,
         "payment_methods": PAYMENT_METHOD_WORDS,
+        "live_pay_app_id": page.pay_app.id if page.pay_app else "",
         "lien_waivers": page.lien_waivers,
         "waiver_key": secrets.token_urlsafe(16),
         "today": datetime.now(UTC).date(),

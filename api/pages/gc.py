@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api import period_steps
+from api.downloads import billing_report_download
 from api.pages.session import (
     SignedIn,
     Staff,
@@ -283,6 +284,19 @@ async def commitment_page(
     return form_page(request, "commitment.html", context, who, refusal)
 
 
+@router.get("/commitments/{commitment_id}/billing-report.{extension}")
+async def billing_report(
+    request: Request, commitment_id: str, extension: str, who: Staff
+) -> Response:
+    """The commitment page's billing report downloads, as the API's."""
+    if extension not in ("pdf", "csv"):
+        return notice(request, who, 404, "This report is not available")
+    try:
+        return await billing_report_download(engine_of(request), who.user, commitment_id, extension)
+    except NotFound:
+        return notice(request, who, 404, "This commitment is not available")
+
+
 @router.post("/commitments/{commitment_id}/sov/approve")
 async def approve_sov(request: Request, commitment_id: str, who: Staff) -> Response:
     await form_of(request, who)
@@ -366,6 +380,7 @@ async def change_settings(request: Request, project_id: str, who: Staff) -> Resp
         "terminology": form.get("terminology", ""),
         "currency": form.get("currency", "").strip().upper(),
         "required_lien_waivers": [kind for kind in WaiverKind if form.get(f"waiver-{kind}")],
+        "notary_required": form.get("notary_required") == "yes",
     }
     try:
         body = read_form(ProjectSettings, data)

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from api.downloads import g702_download
 from api.lien_waiver_files import pdf_response
 from api.pages.session import (
     SESSION_COOKIE,
@@ -269,6 +270,19 @@ async def waive_lien_waiver(request: Request, pay_app_id: str, who: Staff) -> Re
 
 REVIEWS = {PayAppAction.APPROVE, PayAppAction.APPROVE_AS_NOTED, PayAppAction.REVISE}
 PAYMENTS = {PayAppAction.PAY_PART, PayAppAction.PAY_IN_FULL}
+
+
+@router.get("/pay-apps/{pay_app_id}/g702.pdf")
+async def g702_pdf(request: Request, pay_app_id: str, who: Staff) -> Response:
+    """The G702/G703 download of the pay-app page, as the API's."""
+    try:
+        return await g702_download(
+            engine_of(request),
+            pay_app_id,
+            lambda session: pay_apps.locate(session, who.user.id, pay_app_id),
+        )
+    except NotFound:
+        return notice(request, who, 404, "This pay application is not available")
 
 
 @router.post("/pay-apps/{pay_app_id}")

@@ -1,8 +1,9 @@
 """Staff endpoints for commitments: set-up, SOV approval, change orders, billing summary."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, EngineDep, SessionDep
+from api.downloads import REPORT_CSV_RESPONSES, REPORT_PDF_RESPONSES, billing_report_download
 from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.commitments import service, summary
 from paydraw.commitments.schemas import (
@@ -67,6 +68,27 @@ def approve_change_order(
 def billing_summary(commitment_id: str, session: SessionDep, user: CurrentUser) -> BillingSummary:
     """Contract sum to date, billed, retainage held and released, certified, paid, balance."""
     return summary.billing_summary(session, user, commitment_id)
+
+
+@router.get(
+    "/commitments/{commitment_id}/billing-report.pdf",
+    response_class=Response,
+    responses=REPORT_PDF_RESPONSES,
+)
+async def billing_report_pdf(commitment_id: str, engine: EngineDep, user: CurrentUser) -> Response:
+    """The billing report as PDF: every pay app, certified, retainage held and released, paid,
+    balance."""
+    return await billing_report_download(engine, user, commitment_id, "pdf")
+
+
+@router.get(
+    "/commitments/{commitment_id}/billing-report.csv",
+    response_class=Response,
+    responses=REPORT_CSV_RESPONSES,
+)
+async def billing_report_csv(commitment_id: str, engine: EngineDep, user: CurrentUser) -> Response:
+    """The billing report as CSV, money as plain decimals."""
+    return await billing_report_download(engine, user, commitment_id, "csv")
 
 
 @router.post("/commitments/{commitment_id}/credits", status_code=status.HTTP_201_CREATED)

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request, Response, status
 
 from api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from api.downloads import G702_RESPONSES, g702_download
 from api.process import UpdateId
 from api.steps import act, create_on_behalf_of, pay_app_response, submit_or_resubmit
 from paydraw.domain.errors import InvalidInput
@@ -49,6 +50,15 @@ def get_pay_app(pay_app_id: str, session: SessionDep, user: CurrentUser) -> PayA
     """G703 lines, the G702 summary, status, payments and what you may do next."""
     role, _ = service.locate(session, user.id, pay_app_id)
     return service.get(session, role, pay_app_id)
+
+
+@router.get("/pay-apps/{pay_app_id}/g702.pdf", response_class=Response, responses=G702_RESPONSES)
+async def g702_pdf(pay_app_id: str, engine: EngineDep, user: CurrentUser) -> Response:
+    """The G702/G703 as PDF: once certified, the certificate as it was kept; before, a preview
+    marked DRAFT on every page."""
+    return await g702_download(
+        engine, pay_app_id, lambda session: service.locate(session, user.id, pay_app_id)
+    )
 
 
 @router.put("/pay-apps/{pay_app_id}/lines", response_model=PayAppPublic)

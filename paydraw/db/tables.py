@@ -65,6 +65,7 @@ class Project(SQLModel, table=True):
     currency: str = Field(default="USD", max_length=3)
     # The lien waiver kinds the GC requires (paydraw.domain.waivers.WaiverKind); none by default.
     required_lien_waivers: list[str] = Field(default_factory=list, sa_type=JSON)
+    notary_required: bool = False
     created_by: str = Field(foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -260,6 +261,20 @@ class PayAppAttachment(SQLModel, table=True):
     sha256: str
     added_by: str
     added_at: datetime = Field(default_factory=utcnow)
+
+
+class CertificatePdf(SQLModel, table=True):
+    """A finalized pay app's G702/G703 as it was certified: the document's figures and words,
+    frozen when the pay app is finalized, and the PDF printed from them once (empty until the
+    workflow's activity, or the first download, prints it). Neither ever changes."""
+
+    __tablename__ = "certificate_pdfs"
+    pay_app_id: str = Field(foreign_key="pay_apps.id", primary_key=True)
+    document: dict[str, Any] = Field(sa_type=JSON)
+    pdf: bytes | None = Field(default=None, sa_type=LargeBinary)
+    sha256: str = ""
+    frozen_at: datetime = Field(default_factory=utcnow)
+    printed_at: datetime | None = None
 
 
 class PayAppLine(SQLModel, table=True):

@@ -7,6 +7,7 @@ blank figure on a certificate.
 """
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,11 @@ def money(context: Any, amount: Decimal) -> str:
     return shown_as_money(amount, context.get("currency") or "USD")
 
 
+def day(value: date) -> str:
+    """``date(2026, 12, 5)`` → ``"December 5, 2026"``."""
+    return f"{value:%B} {value.day}, {value.year}"
+
+
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
     autoescape=True,
@@ -31,6 +37,7 @@ environment = Environment(
     auto_reload=False,
 )
 environment.filters["money"] = money
+environment.filters["day"] = day
 
 
 def html_of(template: str, context: Mapping[str, object]) -> str:

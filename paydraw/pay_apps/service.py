@@ -55,7 +55,7 @@ from paydraw.domain.transitions import (
 from paydraw.domain.waivers import WaiverStep
 from paydraw.invitations.repository import invitation
 from paydraw.invitations.service import due_date_of
-from paydraw.pay_apps import computation, lien_waivers, notify, repository
+from paydraw.pay_apps import certificate_pdf, computation, lien_waivers, notify, repository
 from paydraw.pay_apps.entries import domain_draws, line_entries, rolled_over
 from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.public import actions_now, to_public
@@ -358,7 +358,8 @@ def finalize(
     session: Session, actor: Actor, role: Role, pay_app_id: str, *, links: Links
 ) -> PayAppPublic:
     """Lock the amounts and issue the G702 certificate: its figures are frozen as strings, line 7
-    being line 6 of the last certificate, and each line's retainage held on work is stored."""
+    being line 6 of the last certificate, and each line's retainage held on work is stored; the
+    G702/G703 document is frozen with them, for the workflow to print once."""
     locked = _lock(session, pay_app_id)
     pay_app = locked.pay_app
     move = _allow(pay_app, PayAppAction.FINALIZE, role)
@@ -382,6 +383,10 @@ def finalize(
     event = _audit(
         session, actor, locked, PayAppAction.FINALIZE, move, app, over_billed, settled=settled
     )
+    document = certificate_pdf.document_of(
+        session, pay_app, locked.commitment, locked.project, app, actor.label
+    )
+    certificate_pdf.freeze(session, document)
     notify.ready_for_payment(
         session, links, locked.project, locked.commitment, pay_app, event.id, settled
     )

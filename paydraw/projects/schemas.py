@@ -74,6 +74,13 @@ class ProjectBase(BaseModel):
         ),
     ] = "USD"
     required_lien_waivers: RequiredLienWaivers = []
+    notary_required: Annotated[
+        bool,
+        Field(
+            description="The G702 certificate's PDF carries a notary block under the "
+            "contractor's certification."
+        ),
+    ] = False
 
     @field_validator("currency")
     @classmethod
@@ -109,7 +116,8 @@ ReminderOffsets = Annotated[list[Annotated[int, Field(ge=0, le=90)]], Field(max_
 
 class ProjectSettings(BaseModel):
     """A change to a project's settings: only the fields given change. The over-billing policy,
-    terminology and currency apply at once; the retainage default to commitments added later;
+    terminology and currency apply at once (and the notary block
+    to certificates finalized from then on); the retainage default to commitments added later;
     the reminder offsets to periods opened later (a running period keeps the ones it began
     with); the monthly cycle has an endpoint of its own."""
 
@@ -126,6 +134,7 @@ class ProjectSettings(BaseModel):
     terminology: Terminology | None = None
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
     required_lien_waivers: RequiredLienWaivers | None = None
+    notary_required: bool | None = None
 
     @field_validator("currency")
     @classmethod

@@ -1,11 +1,13 @@
 """Staff in a real Chromium, as people: the reviewer follows the "for review" email's link, is
 asked to sign in, follows the emailed sign-in link and approves the pay app on a phone; the admin
 signs in on a desktop, finalizes it with the confirm and records a payment in two parts; the
-contact's page then says it is paid. Screenshots of each step are kept with the test's files."""
+contact's page then says it is paid; both download the same certificate (G702/G703 PDF) from
+their pages. Screenshots of each step are kept with the test's files."""
 
 from pathlib import Path
 
 import httpx
+from playwright.async_api import Page
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
@@ -92,6 +94,8 @@ async def test_the_reviewer_approves_and_the_admin_certifies_and_pays(
             await snapshot(page, tmp_path, "3-certified")
             assert await accessibility_problems(page) == []
             assert "$5,850.00 is still due." in await page.inner_text("main")
+            certificate = await downloaded(page, "SC-0000-application-1-G702.pdf")
+            assert b"%PDF" in certificate[:8]
 
             await page.get_by_label("Amount").fill("850.00")
             await page.get_by_label("Reference (check number, transfer id)").fill("1042")
@@ -112,3 +116,14 @@ async def test_the_reviewer_approves_and_the_admin_certifies_and_pays(
             await snapshot(contact_page, tmp_path, "5-contact-sees-paid")
             assert await accessibility_problems(contact_page) == []
             assert "Paid" in await contact_page.inner_text("main")
+            # The contact downloads the same certificate from their page.
+            assert await downloaded(contact_page, "SC-0000-application-1-G702.pdf") == certificate
+
+
+async def downloaded(page: Page, file_name: str) -> bytes:
+    """What the page's G702/G703 link downloads, checked to be that file."""
+    async with page.expect_download() as downloading:
+        await page.get_by_role("link", name="Download the G702/G703 (PDF)").click()
+    download = await downloading.value
+    assert download.suggested_filename == file_name
+    return Path(await download.path()).read_bytes()

@@ -15,6 +15,7 @@ from api.pages.entries import entry_of
 from api.pages.session import (
     SignedIn,
     Staff,
+    StaffPageRoute,
     engine_of,
     form_key,
     form_of,
@@ -37,7 +38,7 @@ from paydraw.periods.schemas import Board
 from paydraw.projects import service as projects
 from paydraw.projects.schemas import ProjectPublic, StaffRole
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, route_class=StaffPageRoute)
 
 BOARD_ROWS = 100  # rows of the board on one page; the counts are the whole period's
 

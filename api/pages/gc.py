@@ -17,6 +17,7 @@ from api import period_steps
 from api.pages.session import (
     SignedIn,
     Staff,
+    StaffPageRoute,
     engine_of,
     explained,
     form_of,
@@ -57,7 +58,7 @@ from paydraw.projects.schemas import (
     StaffRole,
 )
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, route_class=StaffPageRoute)
 
 SOV_ROWS = 8  # blank SOV rows on the new-commitment form
 

@@ -3,12 +3,14 @@ reading a form into the API's request model, a form's workflow update id, render
 notice."""
 
 import secrets
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
@@ -118,7 +120,9 @@ def notice(request: Request, who: SignedIn | None, status_code: int, heading: st
     texts = {
         403: "Your role on this project does not allow it.",
         404: "It does not exist, or you have no role on its project.",
-        503: "Paydraw is busy for a moment. Nothing was changed; please try again in a minute.",
+        503: "Paydraw could not do this right now, and nothing was changed. Please try again "
+        "in a minute.",
+        504: "Paydraw is still working on it. Look again in a minute before you send it again.",
     }
     context = {"heading": heading, "text": texts.get(status_code, "")}
     return page(request, "staff_notice.html", context, who, status_code)
@@ -177,3 +181,28 @@ def form_page(
     with the API's status code."""
     shown = {**context, "refusal": explained(refusal) if refusal else "", "csrf_token": who.csrf}
     return page(request, template, shown, who, refusal.http_status if refusal else 200)
+
+
+UNAVAILABLE = {503: "This could not be done right now", 504: "This is taking longer than usual"}
+
+
+class StaffPageRoute(APIRoute):
+    """A staff page's route. When the billing process cannot take an action right now (Temporal
+    out of reach or busy: the API's 503, or its 504 while an action still runs), the answer is a
+    page that says so, with the same status code, instead of the API's JSON error body."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as failure:
+                if failure.status_code not in UNAVAILABLE:
+                    raise
+                who = await signed_in(request)
+                shown = notice(request, who, failure.status_code, UNAVAILABLE[failure.status_code])
+                shown.headers.update(failure.headers or {})
+                return shown
+
+        return answer

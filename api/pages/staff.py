@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -23,6 +23,7 @@ from api.pages.session import (
     SESSION_COOKIE,
     SignedIn,
     Staff,
+    StaffPageRoute,
     engine_of,
     form_key,
     form_of,
@@ -48,7 +49,7 @@ from paydraw.users import service as users
 from paydraw.users import sign_in
 from paydraw.users.sign_in import SignInRefused
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, route_class=StaffPageRoute)
 
 # -- signing in -------------------------------------------------------------------------------
 
@@ -226,10 +227,6 @@ async def act_on_pay_app(request: Request, pay_app_id: str, who: Staff) -> Respo
         return notice(request, who, 403, "You may not do that")
     except DomainError as refusal:
         return await pay_app_page(request, who, pay_app_id, refusal, form)
-    except HTTPException as failure:
-        if failure.status_code != 503:
-            raise
-        return notice(request, who, 503, "Paydraw is busy")
     if intent == "delete":
         return RedirectResponse("/queue", status_code=303)
     return RedirectResponse(f"/pay-apps/{pay_app_id}", status_code=303)

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from api.pages.entries import entry_of
 from api.pages.session import (
     SESSION_COOKIE,
     SignedIn,
@@ -41,10 +42,17 @@ from paydraw.domain.errors import DomainError, InvalidInput, NotFound, Permissio
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.lists import service as lists
-from paydraw.lists.paging import MAX_LIMIT
+from paydraw.lists.paging import DEFAULT_LIMIT
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
-from paydraw.pay_apps.schemas import PayAppPublic, PaymentCreate, PaymentMethod, Review
+from paydraw.pay_apps.schemas import (
+    PayAppKind,
+    PayAppLinesEdit,
+    PayAppPublic,
+    PaymentCreate,
+    PaymentMethod,
+    Review,
+)
 from paydraw.users import service as users
 from paydraw.users import sign_in
 from paydraw.users.sign_in import SignInRefused
@@ -135,21 +143,28 @@ async def sign_out(request: Request) -> Response:
 
 
 @router.get("/projects", response_class=HTMLResponse)
-async def projects(request: Request, who: Staff) -> Response:
+async def projects(request: Request, who: Staff, projects: str = "") -> Response:
+    """Your projects, 50 at a time (``?projects=<cursor>``, as the API pages them)."""
     found = await reading(
-        engine_of(request), lambda s: lists.projects(s, who.user, cursor=None, limit=MAX_LIMIT)
+        engine_of(request),
+        lambda s: lists.projects(s, who.user, cursor=projects or None, limit=DEFAULT_LIMIT),
     )
-    return page(request, "projects.html", {"projects": found.items}, who)
+    context = {"projects": found.items, "next_projects": found.next_cursor}
+    return page(request, "projects.html", context, who)
 
 
 @router.get("/queue", response_class=HTMLResponse)
-async def queue(request: Request, who: Staff) -> Response:
-    """Every pay app waiting for the signed-in user's next step, across projects, oldest first."""
+async def queue(request: Request, who: Staff, pay_apps: str = "") -> Response:
+    """Every pay app waiting for the signed-in user's next step, across projects, oldest first,
+    50 at a time (``?pay_apps=<cursor>``)."""
     found = await reading(
         engine_of(request),
-        lambda s: lists.pay_apps(s, who.user, waiting_for_me=True, cursor=None, limit=MAX_LIMIT),
+        lambda s: lists.pay_apps(
+            s, who.user, waiting_for_me=True, cursor=pay_apps or None, limit=DEFAULT_LIMIT
+        ),
     )
-    return page(request, "queue.html", {"pay_apps": found.items}, who)
+    context = {"pay_apps": found.items, "next_pay_apps": found.next_cursor}
+    return page(request, "queue.html", context, who)
 
 
 # -- a pay app --------------------------------------------------------------------------------
@@ -200,6 +215,10 @@ async def pay_app_page(
         "may": {action: action in actions for action in PayAppAction},
         "may_review": bool(actions & REVIEWS),
         "may_pay": bool(actions & PAYMENTS),
+        # The amounts line by line, while the state and the role allow changing them; a
+        # retainage release's amounts are not a progress entry.
+        "may_edit_lines": PayAppAction.EDIT_LINES in actions
+        and shown.pay_app.kind != PayAppKind.RETAINAGE_RELEASE,
         "methods": [method for method in PaymentMethod],
         "today": date.today().isoformat(),
         "action_key": secrets.token_urlsafe(16),
@@ -254,6 +273,12 @@ def action_of(intent: str, form: dict[str, str]) -> tuple[Any, dict[str, Any]]:
                 if not form.get("reason", "").strip():
                     raise InvalidInput("reason", "a reason is required to void")
                 return PayAppAction.VOID, {"reason": form["reason"].strip()}
+            case "edit_lines":
+                lines = {
+                    "entry": entry_of(form),
+                    "overbilling_override_reason": form.get("override_reason", "").strip(),
+                }
+                return PayAppAction.EDIT_LINES, {"lines": PayAppLinesEdit.model_validate(lines)}
             case "submit":
                 return submit_or_resubmit, {}
             case "delete":

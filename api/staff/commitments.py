@@ -3,7 +3,6 @@
 from fastapi import APIRouter, status
 
 from api.deps import CurrentUser, SessionDep
-from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.commitments import service, summary
 from paydraw.commitments.schemas import (
     BillingSummary,
@@ -74,5 +73,4 @@ def add_credit(
     commitment_id: str, body: CreditCreate, session: SessionDep, user: CurrentUser
 ) -> CreditBalance:
     """Record a deposit or advance; pay apps are paid from it with the `credit_balance` method."""
-    _, _, role = commitment_for(session, user.id, commitment_id, ADMIN_ONLY, "add credit")
-    return pay_apps.add_credit(session, user, role, commitment_id, body.amount, body.memo)
+    return pay_apps.credit(session, user, commitment_id, body)

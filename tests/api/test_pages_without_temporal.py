@@ -2,7 +2,6 @@
 it could not be done right now and nothing changed (503), never the API's JSON error body, and
 nothing written. Pages that need no Temporal go on working."""
 
-import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,10 +12,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.app import create_app
-from paydraw.db.tables import AuditEvent, BillingPeriod, User
+from paydraw import actors
+from paydraw.db.tables import AuditEvent, BillingPeriod, Invitation, User
+from paydraw.periods.schemas import PeriodCreate
+from paydraw.periods.service import open_period
 from paydraw.settings import Settings
-from paydraw.users.sign_in import start_session
-from tests.api.helpers import create_commitment, create_project
+from tests.api.helpers import create_commitment, create_project, csrf_of, sign_in_browser
 
 
 @pytest.fixture
@@ -32,21 +33,6 @@ def stopped_temporal(tmp_path: Path, database_url: str, engine: Engine) -> Itera
         yield client
 
 
-def sign_in(client: TestClient, engine: Engine) -> None:
-    """A browser signed in as the admin (the session written as the sign-in link writes it)."""
-    with Session(engine) as session:
-        user = session.exec(select(User).where(User.email == "ap@gc.example")).one()
-        settings: Settings = client.app.state.settings  # type: ignore[attr-defined]
-        client.cookies.set("paydraw_session", start_session(session, settings, user))
-        session.commit()
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None, html
-    return found[1]
-
-
 class TestWithTemporalStopped:
     def test_an_action_answers_with_a_page_and_changes_nothing(
         self, stopped_temporal: TestClient, admin: dict[str, str], engine: Engine
@@ -54,7 +40,7 @@ class TestWithTemporalStopped:
         client = stopped_temporal
         project = create_project(client, admin)
         create_commitment(client, admin, project["id"])
-        sign_in(client, engine)
+        sign_in_browser(client, engine, "ap@gc.example")
         page = client.get(f"/projects/{project['id']}")
         assert page.status_code == 200  # reading needs no Temporal
         today = date.today()
@@ -85,3 +71,42 @@ class TestWithTemporalStopped:
         )
         assert api.status_code == 503
         assert api.json()["error"] == "busy"
+
+    def test_sending_invites_answers_with_a_page_and_invites_nobody(
+        self, stopped_temporal: TestClient, admin: dict[str, str], engine: Engine
+    ) -> None:
+        client = stopped_temporal
+        project = create_project(client, admin)
+        commitment = create_commitment(client, admin, project["id"])
+        client.post(f"/api/v1/commitments/{commitment['id']}/sov/approve", headers=admin)
+        today = date.today()
+        with Session(engine) as session:  # opened without its workflow, as before an outage
+            user = session.exec(select(User).where(User.email == "ap@gc.example")).one()
+            period, _ = open_period(
+                session,
+                actors.user(user.id, user.email),
+                project["id"],
+                PeriodCreate(
+                    start_date=today,
+                    end_date=today + timedelta(days=29),
+                    due_date=today + timedelta(days=20),
+                ),
+            )
+            session.commit()
+        sign_in_browser(client, engine, "ap@gc.example")
+        board = client.get(f"/billing-periods/{period.id}")
+        assert board.status_code == 200
+
+        sent = client.post(
+            f"/billing-periods/{period.id}/invites",
+            data={"commitment_id": commitment["id"], "csrf_token": csrf_of(board.text)},
+        )
+
+        assert sent.status_code == 503
+        assert sent.headers["content-type"].startswith("text/html")
+        assert "This could not be done right now" in sent.text
+        assert "nothing was changed" in sent.text
+        with Session(engine) as session:
+            assert session.exec(select(Invitation)).all() == []
+        after = client.get(f"/billing-periods/{period.id}")
+        assert '<strong id="count-not_invited">1</strong>' in after.text

@@ -236,14 +236,14 @@ class History:
 
     lines: list[HistoryLine]
     next_cursor: str | None
-    names_subjects: bool  # a project's or a period's history names what each event is about
 
 
 def history_of(
     session: Session, who: SignedIn, entity_type: str, entity_id: str, cursor: str | None
 ) -> History:
     """The history the API lists for the object (``GET .../history``), in the audit trail's
-    plain words, a page at a time (``?history=<cursor>``)."""
+    plain words, a page at a time (``?history=<cursor>``). A project's or a period's events
+    each name the commitment (or pay app) they are about."""
     found = lists.history(session, who.user, entity_type, entity_id, cursor, DEFAULT_LIMIT)
     names_subjects = entity_type in ("project", "billing_period")
     about = lists.subjects(session, found.items) if names_subjects else {}
@@ -255,4 +255,4 @@ def history_of(
         )
         for event in found.items
     ]
-    return History(lines, found.next_cursor, names_subjects)
+    return History(lines, found.next_cursor)

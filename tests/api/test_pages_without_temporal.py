@@ -65,6 +65,23 @@ class TestWithTemporalStopped:
             actions = [event.action for event in session.exec(select(AuditEvent))]
             assert "open" not in actions
 
+        # Turning the monthly cycle on needs its Temporal Schedule: no setting changes either.
+        settings = {
+            "csrf_token": csrf_of(page.text),
+            "default_retainage_percent": "5",
+            "overbilling_policy": "block",
+            "reminder_offsets_days": "7, 1",
+            "terminology": "general_contractor",
+            "currency": "USD",
+            "cycle_enabled": "yes",
+        }
+        cycle = client.post(f"/projects/{project['id']}/settings", data=settings)
+        assert cycle.status_code == 503
+        assert "nothing was changed" in cycle.text
+        unchanged = client.get(f"/api/v1/projects/{project['id']}", headers=admin).json()
+        assert unchanged["billing_cycle"]["enabled"] is False
+        assert unchanged["default_retainage_percent"] == "10"
+
         # The API's answer to the same request stays its JSON error body.
         api = client.post(
             f"/api/v1/projects/{project['id']}/billing-periods", json=dates, headers=admin

@@ -17,6 +17,7 @@ from paydraw.db.tables import (
     PayAppLine,
     SovLine,
 )
+from paydraw.db.types import Money
 from paydraw.domain.transitions import ChangeOrderStatus, PayAppStatus, PeriodStatus
 
 
@@ -66,8 +67,9 @@ CHANGE_ORDER_SUMS = (
 THIS_PERIOD_SUMS = (
     sqlalchemy.select(
         col(PayApp.commitment_id).label("commitment_id"),
-        func.sum(col(PayAppLine.work_this_period)).label("work"),
-        func.sum(col(PayAppLine.materials_stored)).label("stored"),
+        func.sum(col(PayAppLine.work_this_period) + col(PayAppLine.materials_stored)).label(
+            "amount"
+        ),
     )
     .join(PayAppLine, col(PayAppLine.pay_app_id) == col(PayApp.id))
     .where(col(PayApp.period_id) == bindparam("period_id"), col(PayApp.status) != PayAppStatus.VOID)
@@ -101,10 +103,11 @@ BOARD_ROWS = (
         col(Invitation.invited_at),
         col(Invitation.answered_at),
         col(Invitation.decline_reason),
-        ORIGINAL_SUMS.c.amount,
-        CHANGE_ORDER_SUMS.c.amount,
-        THIS_PERIOD_SUMS.c.work,
-        THIS_PERIOD_SUMS.c.stored,
+        sqlalchemy.type_coerce(
+            func.coalesce(ORIGINAL_SUMS.c.amount, 0) + func.coalesce(CHANGE_ORDER_SUMS.c.amount, 0),
+            Money(),
+        ),
+        sqlalchemy.type_coerce(THIS_PERIOD_SUMS.c.amount, Money()),
         CERTIFICATE["total_completed_and_stored"].as_string(),
         CERTIFICATE["total_retainage"].as_string(),
     )
@@ -133,8 +136,9 @@ BOARD_ROWS = (
 
 def board_rows(session: Session, project_id: str, period_id: str) -> list[Any]:
     """Each of the project's commitments in number order, with its invitation in the period
-    (its columns None when it has none), and its amounts: the original SOV's sum, the approved
-    change orders' sum, the period's pay app's work and stored materials, and the latest
-    certificate's total completed and stored and retainage (None where there is none)."""
+    (its columns None when it has none), and its amounts: the contract sum to date (the SOV's
+    original values and the approved change orders), the period's pay app's work and stored
+    materials (None without one), and the latest certificate's total completed and stored and
+    its retainage (None without one)."""
     params = {"project_id": project_id, "period_id": period_id}
     return list(session.execute(BOARD_ROWS, params))

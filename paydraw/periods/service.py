@@ -209,9 +209,8 @@ def board(session: Session, actor: Actor, period_id: str) -> Board:
     rows = []
     for row in repository.board_rows(session, project.id, period.id):
         cid, number, vendor, status, overdue, extended_to, failure, invited, answered = row[:9]
-        why, original, changed, work, stored, certified_billed, certified_retainage = row[9:]
+        why, scheduled, this_period, certified_billed, certified_retainage = row[9:]
         # The certificate keeps its figures as strings with two places.
-        scheduled = (original or ZERO) + (changed or ZERO)
         billed = Decimal(certified_billed or ZERO)
         status = status or InvitationStatus.NOT_INVITED
         setattr(counts, status, getattr(counts, status) + 1)
@@ -236,7 +235,7 @@ def board(session: Session, actor: Actor, period_id: str) -> Board:
                 decline_reason=why or "",
                 scheduled_value=scheduled,
                 billed_to_date=billed,
-                this_period=(work or ZERO) + (stored or ZERO),
+                this_period=this_period or ZERO,
                 retainage=Decimal(certified_retainage or ZERO),
                 balance_to_finish=scheduled - billed,
             )

@@ -192,12 +192,22 @@ async def show_pay_app(request: Request, pay_app_id: str, who: Staff) -> Respons
     return await pay_app_page(request, who, pay_app_id)
 
 
+LINES_PAGE = "staff_pay_app_lines.html"  # the amounts line by line, a page of its own
+
+
+@router.get("/pay-apps/{pay_app_id}/lines", response_class=HTMLResponse)
+async def show_pay_app_lines(request: Request, pay_app_id: str, who: Staff) -> Response:
+    """A draft's (or a sent-back pay app's) amounts to change, line by line."""
+    return await pay_app_page(request, who, pay_app_id, template=LINES_PAGE)
+
+
 async def pay_app_page(
     request: Request,
     who: SignedIn,
     pay_app_id: str,
     refusal: DomainError | None = None,
     entered: dict[str, str] | None = None,
+    template: str = "staff_pay_app.html",
 ) -> Response:
     try:
         shown = await reading(engine_of(request), lambda s: load_pay_app(s, who, pay_app_id))
@@ -224,7 +234,7 @@ async def pay_app_page(
         "action_key": secrets.token_urlsafe(16),
         "entered": entered or {},
     }
-    return form_page(request, "staff_pay_app.html", context, who, refusal)
+    return form_page(request, template, context, who, refusal)
 
 
 REVIEWS = {PayAppAction.APPROVE, PayAppAction.APPROVE_AS_NOTED, PayAppAction.REVISE}
@@ -245,7 +255,8 @@ async def act_on_pay_app(request: Request, pay_app_id: str, who: Staff) -> Respo
     except PermissionDenied:
         return notice(request, who, 403, "You may not do that")
     except DomainError as refusal:
-        return await pay_app_page(request, who, pay_app_id, refusal, form)
+        shown_again = LINES_PAGE if intent == "edit_lines" else "staff_pay_app.html"
+        return await pay_app_page(request, who, pay_app_id, refusal, form, shown_again)
     if intent == "delete":
         return RedirectResponse("/queue", status_code=303)
     return RedirectResponse(f"/pay-apps/{pay_app_id}", status_code=303)

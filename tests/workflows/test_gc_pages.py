@@ -281,7 +281,8 @@ class TestADraftsAmounts:
         pay_app_id = created.json()["id"]
         browser = await pages.sign_in(ADMIN)
         page = await browser.get(f"/pay-apps/{pay_app_id}")
-        assert "Change the amounts" in page.text
+        assert f'href="/pay-apps/{pay_app_id}/lines">Change the amounts</a>' in page.text
+        page = await browser.get(f"/pay-apps/{pay_app_id}/lines")
         assert f'name="work-{framing}" value="6000.00"' in page.text
         form = {"csrf_token": csrf_of(page), "intent": "edit_lines", f"work-{framing}": "61,000"}
 
@@ -302,6 +303,8 @@ class TestADraftsAmounts:
         viewer = await with_viewer(pages, admin, project_id)
         seen = await viewer.get(f"/pay-apps/{pay_app_id}")
         assert "Change the amounts" not in seen.text
+        seen = await viewer.get(f"/pay-apps/{pay_app_id}/lines")
+        assert seen.status_code == 200 and 'name="intent"' not in seen.text
         sneaked = await viewer.post(
             f"/pay-apps/{pay_app_id}", data={**form, "csrf_token": csrf_of(seen)}
         )
@@ -313,6 +316,7 @@ class TestADraftsAmounts:
         assert submitted.status_code == 303
         under_review = await browser.get(f"/pay-apps/{pay_app_id}")
         assert "Change the amounts" not in under_review.text  # the state no longer allows it
+        assert 'value="edit_lines"' not in (await browser.get(f"/pay-apps/{pay_app_id}/lines")).text
         late = await browser.post(
             f"/pay-apps/{pay_app_id}", data={**form, f"work-{framing}": "100"}
         )

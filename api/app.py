@@ -16,7 +16,7 @@ from api.pages import session as page_session
 from api.pages import staff as staff_pages
 from api.pages.html import PAGE_ASSETS_URL, page_assets
 from api.request_log import RequestLogMiddleware
-from api.staff import commitments, lists, pay_apps, periods, projects
+from api.staff import commitments, lists, pay_apps, periods, projects, waivers
 from paydraw import logs, tracing
 from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
@@ -57,7 +57,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     # Every answer of the API is documented, its errors in the error model (api.errors).
-    for router in (projects, commitments, periods, pay_apps, lists, contact):
+    for router in (projects, commitments, periods, pay_apps, waivers, lists, contact):
         app.include_router(router.router, responses=errors.ERROR_RESPONSES)
     if settings.local_mailbox:
         app.include_router(mailbox.router)

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SessionDep, SettingsDep, bearer, unauthorized
+from api.lien_waiver_files import pdf_response
 from api.process import UpdateId
 from api.steps import (
     DECLINE_REASON_MAX_LENGTH,
@@ -22,11 +23,14 @@ from paydraw.contacts import service
 from paydraw.contacts.schemas import ContactInvitation
 from paydraw.domain.errors import NotFound
 from paydraw.domain.transitions import Role
+from paydraw.domain.waivers import WaiverKind
 from paydraw.fields import Text
 from paydraw.invitations.tokens import ContactClaim, InvalidToken, verify
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_app_service
 from paydraw.pay_apps.schemas import PayAppPublic, ProgressLinesEdit
+from paydraw.waivers import service as waivers
+from paydraw.waivers.schemas import LienWaiverPublic, PayAppLienWaivers, WaiverSignature
 from workflows.messages import InvitationView
 
 router = APIRouter(prefix="/api/v1/contact", tags=["invoice contact"])
@@ -100,3 +104,33 @@ async def fill_pay_app(
 async def submit_pay_app(request: Request, contact: CurrentContact, key: UpdateId) -> Response:
     """Submit the pay app for review (or resubmit it after a send-back)."""
     return pay_app_response(await contact_submit(request, contact, key))
+
+
+@router.get("/lien-waivers")
+def get_lien_waivers(session: SessionDep, contact: CurrentContact) -> list[PayAppLienWaivers]:
+    """The lien waivers the GC requires of your pay apps this period: signed, waived, missing."""
+    return waivers.for_contact(session, contact)
+
+
+@router.post("/pay-apps/{pay_app_id}/lien-waivers/{kind}/sign")
+def sign_lien_waiver(
+    pay_app_id: str,
+    kind: WaiverKind,
+    body: WaiverSignature,
+    request: Request,
+    session: SessionDep,
+    contact: CurrentContact,
+) -> LienWaiverPublic:
+    """Sign the drafted waiver: your typed name, title and the date are your signature."""
+    address = request.client.host if request.client else ""
+    return waivers.sign(session, contact, pay_app_id, kind, body, address)
+
+
+@router.get(
+    "/lien-waivers/{waiver_id}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The signed PDF"}},
+)
+def download_lien_waiver(waiver_id: str, session: SessionDep, contact: CurrentContact) -> Response:
+    """A lien waiver you signed, as you signed it."""
+    return pdf_response(*waivers.pdf_for_contact(session, contact, waiver_id))

@@ -23,6 +23,7 @@ from paydraw.domain.errors import (
     DomainError,
     InvalidInput,
     InvalidTransition,
+    LienWaiversMissing,
     NotFound,
     OverBillingError,
     PermissionDenied,
@@ -42,9 +43,17 @@ class OverBilledLine(BaseModel):
     billable: str
 
 
+class MissingLienWaiver(BaseModel):
+    kind: str
+    pay_app_id: str
+    pay_app_number: int
+    amount: str
+
+
 class ErrorBody(BaseModel):
     """Every error answer. ``errors`` comes with 422s, ``status`` and ``allowed_actions`` with
-    409s, ``over_billed_lines`` with an over-billing refusal."""
+    409s, ``over_billed_lines`` with an over-billing refusal, ``missing_lien_waivers`` with a
+    step held back by the lien waivers the project requires."""
 
     error: str = Field(description="A short code: `invalid_input`, `not_found`, `busy`, ...")
     message: str
@@ -52,6 +61,7 @@ class ErrorBody(BaseModel):
     status: str | None = None
     allowed_actions: list[str] | None = None
     over_billed_lines: list[OverBilledLine] | None = None
+    missing_lien_waivers: list[MissingLienWaiver] | None = None
 
 
 def documented(description: str) -> dict[str, Any]:
@@ -107,6 +117,16 @@ def error_body(error: DomainError) -> dict[str, Any]:
     if isinstance(error, InvalidTransition):
         body["status"] = error.status
         body["allowed_actions"] = error.allowed_actions
+    if isinstance(error, LienWaiversMissing):
+        body["missing_lien_waivers"] = [
+            {
+                "kind": waiver.kind,
+                "pay_app_id": waiver.pay_app_id,
+                "pay_app_number": waiver.pay_app_number,
+                "amount": f"{waiver.amount:.2f}",
+            }
+            for waiver in error.missing
+        ]
     return body
 
 

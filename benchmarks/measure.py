@@ -412,10 +412,13 @@ async def paydraw_invites_per_second(client: Client, paydraw: PaydrawRound) -> f
 
     async def invite_all() -> Answer:
         """The timed request and its emails, then (not timed) until every send is recorded."""
-        invited = await api.post(
-            f"/api/v1/billing-periods/{period_id}/invites",
-            json={"commitment_ids": seeded.commitment_ids},
-        )
+        # As a client that retries safely: a 504 (the answer took longer than the API waits) is
+        # asked again with the same Idempotency-Key, which answers once the invite is done.
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        invites, body = f"/api/v1/billing-periods/{period_id}/invites", seeded.commitment_ids
+        invited = await api.post(invites, json={"commitment_ids": body}, headers=key)
+        while invited.status_code == 504:
+            invited = await api.post(invites, json={"commitment_ids": body}, headers=key)
         invited.raise_for_status()
         await until(all_accepted, f"{count} invite emails")
         await until(all_recorded, f"{count} invites recorded as sent")

@@ -18,6 +18,8 @@ until then instead of failing one by one.
 """
 
 import asyncio
+import binascii
+import uuid
 import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -290,9 +292,97 @@ def build_message(email: OutgoingEmail, *, mail_from: str, international: bool =
     """A text/plain part with a text/html alternative, under the row's stable Message-ID; with
     `international`, headers in UTF-8 for an address outside ASCII (sent with SMTPUTF8).
 
-    Built with the standard library's classic MIME classes: the modern ``EmailMessage`` parses
-    every header it is given again, which made building a message cost three times as much.
+    Every email Paydraw sends has the same shape: short ASCII headers and two UTF-8 bodies. That
+    shape is written directly, the bodies quoted-printable encoded by ``binascii`` (in C); the
+    standard library's generator, pure Python, cost a fifth of the worker's time under load. A
+    subject outside ASCII or too long for one line is written as RFC 2047 encoded words. Anything
+    else (an address outside ASCII, say) goes through the standard library's MIME classes,
+    ``message_by_email_package``. Both read back the same.
     """
+    headers = {
+        "From": address_header(mail_from),
+        "To": address_header(email.to_address),
+        "Subject": subject_header(email.subject),
+        "Date": format_datetime(datetime.now(UTC)),
+        "Message-ID": email.message_id,
+        # Tells vacation responders not to answer a machine (RFC 3834).
+        "Auto-Submitted": "auto-generated",
+    }
+    if not all(fits_one_line(name, value) for name, value in headers.items()):
+        return message_by_email_package(email, mail_from=mail_from, international=international)
+    # "=_" never occurs in quoted-printable text ("=" is written =3D), so neither does this.
+    boundary = f"=_paydraw_{uuid.uuid4().hex}"
+    lines = [
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        "MIME-Version: 1.0",
+        *(f"{name}: {value}" for name, value in headers.items()),
+        "",
+    ]
+    for subtype, body in (("plain", email.text_body), ("html", email.html_body)):
+        lines += [
+            f"--{boundary}",
+            f'Content-Type: text/{subtype}; charset="utf-8"',
+            "MIME-Version: 1.0",
+            "Content-Transfer-Encoding: quoted-printable",
+            "",
+            quoted_printable(body),
+        ]
+    lines += [f"--{boundary}--", ""]
+    return "\n".join(lines).encode("ascii")
+
+
+# A header line's length that every mail system takes unfolded (RFC 5322 section 2.1.1).
+HEADER_LINE = 78
+
+
+def fits_one_line(name: str, value: str) -> bool:
+    if name == "Subject" and value.startswith("=?utf-8?b?"):
+        return True  # encoded words, one to a line (subject_header)
+    return (
+        value.isascii()
+        and len(name) + 2 + len(value) <= HEADER_LINE
+        and "\n" not in value
+        and "\r" not in value
+    )
+
+
+# An encoded word is at most 75 characters (RFC 2047 section 2): "=?utf-8?b?" and "?=" around
+# at most 63 of base64, which is 45 bytes of UTF-8.
+ENCODED_WORD_BYTES = 45
+
+
+def subject_header(subject: str) -> str:
+    """The subject as written, when it is ASCII and fits one line; else as base64 encoded words
+    of whole characters, one to a line."""
+    subject = " ".join(subject.splitlines())
+    if fits_one_line("Subject", subject):
+        return subject
+    words, word = [], b""
+    for character in subject:
+        encoded = character.encode("utf-8")
+        if len(word) + len(encoded) > ENCODED_WORD_BYTES:
+            words.append(word)
+            word = b""
+        word += encoded
+    words.append(word)
+    return "\n ".join(
+        f"=?utf-8?b?{binascii.b2a_base64(word, newline=False).decode('ascii')}?=" for word in words
+    )
+
+
+def quoted_printable(body: str) -> str:
+    """``body`` in UTF-8, quoted-printable, its lines ending in \\n (aiosmtplib sends them as
+    \\r\\n)."""
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
+
+
+def message_by_email_package(
+    email: OutgoingEmail, *, mail_from: str, international: bool = False
+) -> bytes:
+    """The message built with the standard library's classic MIME classes: for the headers the
+    direct writing of ``build_message`` leaves (outside ASCII, or folded over lines). The modern
+    ``EmailMessage`` parses every header it is given again, three times the cost of these."""
     message = MIMEMultipart("alternative")
     message["From"] = address_header(mail_from)
     message["To"] = address_header(email.to_address)
@@ -301,7 +391,6 @@ def build_message(email: OutgoingEmail, *, mail_from: str, international: bool =
     )
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = email.message_id
-    # Tells vacation responders not to answer a machine (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
     message.attach(text_part(email.text_body, "plain"))
     message.attach(text_part(email.html_body, "html"))

@@ -57,6 +57,8 @@ EVENT_WORDS = {
     ("pay_app", "pay_part"): "recorded a payment",
     ("pay_app", "pay_in_full"): "recorded a payment",
     ("pay_app", "void"): "voided it",
+    ("pay_app", "sign_lien_waiver"): "signed a lien waiver",
+    ("pay_app", "waive_lien_waiver"): "waived a required lien waiver",
 }
 
 

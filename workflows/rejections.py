@@ -12,6 +12,8 @@ from paydraw.domain.errors import (
     DomainError,
     InvalidInput,
     InvalidTransition,
+    LienWaiversMissing,
+    MissingWaiver,
     NotFound,
     OverBilledLine,
     OverBillingError,
@@ -23,6 +25,22 @@ MONEY_FIELDS = ("billed_to_date", "scheduled_value", "billable")
 
 def details_of(error: DomainError) -> dict[str, Any]:
     details: dict[str, Any] = {"message": error.message}
+    if isinstance(error, LienWaiversMissing):
+        return details | {
+            "kind": "LienWaiversMissing",
+            "status": error.status,
+            "action": error.action,
+            "allowed_actions": error.allowed_actions,
+            "missing": [
+                {
+                    "kind": waiver.kind,
+                    "pay_app_id": waiver.pay_app_id,
+                    "pay_app_number": waiver.pay_app_number,
+                    "amount": str(waiver.amount),
+                }
+                for waiver in error.missing
+            ],
+        }
     if isinstance(error, InvalidTransition):
         return details | {
             "kind": "InvalidTransition",
@@ -68,6 +86,22 @@ def domain_error_from(failure: ApplicationError) -> DomainError | None:
     if not isinstance(details, dict):
         return None
     match details.get("kind"):
+        case "LienWaiversMissing":
+            return LienWaiversMissing(
+                details["status"],
+                details["action"],
+                details["allowed_actions"],
+                message=details["message"],
+                missing=[
+                    MissingWaiver(
+                        kind=waiver["kind"],
+                        pay_app_id=waiver["pay_app_id"],
+                        pay_app_number=waiver["pay_app_number"],
+                        amount=Decimal(waiver["amount"]),
+                    )
+                    for waiver in details["missing"]
+                ],
+            )
         case "InvalidTransition":
             return InvalidTransition(
                 details["status"],

@@ -39,6 +39,7 @@ from paydraw.periods import service as periods
 from paydraw.periods.schemas import Board
 from paydraw.projects import service as projects
 from paydraw.projects.schemas import ProjectPublic, StaffRole
+from paydraw.waivers import board as waivers
 
 router = APIRouter(tags=["pages"], include_in_schema=False, route_class=StaffPageRoute)
 
@@ -49,14 +50,18 @@ BOARD_ROWS = 100  # rows of the board on one page; the counts are the whole peri
 class PeriodPage:
     board: Board
     project: ProjectPublic
+    waivers_missing: dict[str, list[str]]
+    """The lien waivers each commitment's pay app still lacks, by commitment id."""
     history: History
 
 
 def load_board(session: Session, who: SignedIn, period_id: str, history: str | None) -> PeriodPage:
     board = periods.board(session, who.user, period_id)
+    project_id = board.period.project_id
     return PeriodPage(
         board,
-        projects.get_project(session, who.user, board.period.project_id),
+        projects.get_project(session, who.user, project_id),
+        waivers.missing_on_board(session, project_id, period_id),
         history_of(session, who, "billing_period", period_id, history),
     )
 
@@ -122,6 +127,7 @@ async def board_page(
         "statuses": [str(s) for s in InvitationStatus],
         "result": result,
         "numbers": numbers,
+        "waivers_missing": shown.waivers_missing,
         "invited_rows": [
             row for row in shown.board.rows if row.invitation_status != InvitationStatus.NOT_INVITED
         ],

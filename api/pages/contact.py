@@ -10,6 +10,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -21,21 +22,34 @@ from sqlmodel import Session
 
 from api.deps import SettingsDep
 from api.idempotency import caller_of, request_fingerprint, request_update_id
-from api.pages.entries import WHOLE_CONTRACT, entry_of
+from api.lien_waiver_files import pdf_response
+from api.pages.entries import FIELD_PREFIXES, entry_of
 from api.pages.html import templates
-from api.reads import reading
+from api.reads import in_transaction, reading
 from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_submit
 from paydraw.contacts import service
 from paydraw.contacts.schemas import ContactInvitation
-from paydraw.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from paydraw.domain.contract import OverbillingPolicy
+from paydraw.domain.errors import (
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    LienWaiversMissing,
+    NotFound,
+    OverBillingError,
+)
 from paydraw.domain.g702 import Application
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PeriodStatus, Role
+from paydraw.domain.waivers import WaiverKind
 from paydraw.invitations import repository
 from paydraw.invitations.tokens import ContactClaim, InvalidToken, verify
 from paydraw.pay_apps import service as pay_app_service
+from paydraw.pay_apps.notify import PAYMENT_METHOD_WORDS
 from paydraw.pay_apps.schemas import PayAppPublic, ProgressLinesEdit
 from paydraw.settings import Settings
+from paydraw.waivers import service as waivers
+from paydraw.waivers.schemas import WaiverSignature
 
 router = APIRouter(prefix="/contact", tags=["pages"], include_in_schema=False)
 
@@ -77,7 +91,13 @@ class ContactPage:
     decline_reason: str
     currency: str
     pay_app: PayAppPublic | None
-    may_bill: bool
+    """The period's progress pay app the contact bills (not a void one)."""
+    pay_apps: list[PayAppPublic]
+    """Every pay app of the period, newest first, as each email about one links here."""
+    choices: service.ContactChoices
+    may_override: bool
+    """The project lets over-billing through with a reason (its `warn` policy)."""
+    lien_waivers: list[waivers.ContactWaivers]
 
 
 def load_page(session: Session, claim: ContactClaim) -> ContactPage:
@@ -85,16 +105,22 @@ def load_page(session: Session, claim: ContactClaim) -> ContactPage:
     invitation = service.invitation_for(session, claim)
     _, _, project = service.scope(session, claim)
     row = repository.invitation(session, claim.period_id, claim.commitment_id)
-    assert row is not None
     _, live = service.live_pay_app(session, claim)
-    pay_app = pay_app_service.get(session, Role.CONTACT, live.id) if live else None
+    pay_apps = [
+        pay_app_service.get(session, Role.CONTACT, pay_app.id)
+        for pay_app in service.period_pay_apps(session, claim)
+    ]
+    pay_app = next((shown for shown in pay_apps if live and shown.id == live.id), None)
     return ContactPage(
         invitation,
         words(Terminology(project.terminology)),
-        row.decline_reason,
+        row.decline_reason if row else "",
         project.currency,
         pay_app,
-        service.may_bill(invitation, pay_app.status if pay_app else None),
+        pay_apps,
+        service.choices(invitation, pay_app.status if pay_app else None),
+        OverbillingPolicy(project.overbilling_policy) is OverbillingPolicy.WARN,
+        waivers.for_contact_page(session, claim),
     )
 
 
@@ -166,12 +192,15 @@ async def bill(request: Request, settings: SettingsDep) -> Response:
     entered = {
         key: value
         for key, value in form.items()
-        if key.startswith(("work-", "stored-")) or key in ("mode", "figure")
+        if key.startswith(FIELD_PREFIXES) or key in ("mode", "figure", "override_reason")
     }
+    entry = entry_of(form)
     try:
-        body = ProgressLinesEdit(entry=entry_of(form))
+        body = ProgressLinesEdit(
+            entry=entry, overbilling_override_reason=form.get("override_reason", "")
+        )
     except ValidationError as invalid:
-        refusal = InvalidInput(*first_problem(invalid))
+        refusal = InvalidInput(*first_problem(invalid, entry))
         return await contact_page(request, claim, token, refusal, entered=entered)
     key = form.get("idempotency_key", "")
     try:
@@ -190,6 +219,67 @@ async def bill(request: Request, settings: SettingsDep) -> Response:
     return RedirectResponse(f"/contact?{urlencode({'token': token})}", status_code=303)
 
 
+@router.post("/lien-waivers/sign")
+async def sign_lien_waiver(request: Request, settings: SettingsDep) -> Response:
+    """Sign a drafted lien waiver from the page: the typed name, title and date are the
+    signature. A second click signs nothing new; a refusal shows the page again with why."""
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    token = form.get("token", "")
+    claim = verified(settings, token)
+    if claim is None:
+        return invalid_link(request)
+    address = request.client.host if request.client else ""
+    try:
+        signature = WaiverSignature(
+            signer_name=form.get("signer_name", ""),
+            signer_title=form.get("signer_title", ""),
+            signed_on=form.get("signed_on", ""),
+            amount=form.get("amount", ""),
+            exceptions=form.get("exceptions", ""),
+            consent=form.get("consent") == "yes",
+        )
+        pay_app_id, kind = form.get("pay_app_id", ""), WaiverKind(form.get("kind", ""))
+        await in_transaction(
+            request.app.state.engine,
+            lambda session: waivers.sign(session, claim, pay_app_id, kind, signature, address),
+        )
+    except ValueError as invalid:  # a form that does not read as a signature
+        field, problem = _signature_problem(invalid)
+        refusal = InvalidInput(field, problem)
+        return await contact_page(request, claim, token, refusal, signing=form)
+    except NotFound:
+        return not_in_scope(request)
+    except DomainError as refusal:
+        return await contact_page(request, claim, token, refusal, signing=form)
+    return RedirectResponse(f"/contact?{urlencode({'token': token})}#lien-waivers", 303)
+
+
+def _signature_problem(invalid: ValueError) -> tuple[str, str]:
+    if isinstance(invalid, ValidationError):
+        error = invalid.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "signature"
+        return field, str(error["msg"]).removeprefix("Value error, ")
+    return "kind", "not a kind of lien waiver"
+
+
+@router.get("/lien-waivers/{waiver_id}.pdf")
+async def download_lien_waiver(
+    request: Request, waiver_id: str, settings: SettingsDep, token: str = ""
+) -> Response:
+    """A signed lien waiver of the contact's commitment, as a download."""
+    claim = verified(settings, token)
+    if claim is None:
+        return invalid_link(request)
+    try:
+        name, pdf = await reading(
+            request.app.state.engine,
+            lambda session: waivers.pdf_for_contact(session, claim, waiver_id),
+        )
+    except NotFound:
+        return not_in_scope(request)
+    return pdf_response(name, pdf)
+
+
 @router.post("/pay-app/preview", response_class=HTMLResponse)
 async def preview(request: Request, settings: SettingsDep) -> Response:
     """The figures the page's form would bill, recomputed by the server as the contact types
@@ -198,9 +288,17 @@ async def preview(request: Request, settings: SettingsDep) -> Response:
     claim = verified(settings, form.get("token", ""))
     if claim is None:
         return invalid_link(request)
-    context: dict[str, Any] = {"preview": None, "preview_problem": ""}
+    target = form.get("preview", "")
+    context: dict[str, Any] = {
+        "preview": None,
+        "preview_problem": "",
+        "target": target if target in PREVIEWS else PREVIEWS[0],
+    }
+    entry = entry_of(form)
     try:
-        body = ProgressLinesEdit(entry=entry_of(form))
+        body = ProgressLinesEdit(
+            entry=entry, overbilling_override_reason=form.get("override_reason", "")
+        )
 
         def figures(session: Session) -> tuple[Application, str]:
             _, _, project = service.scope(session, claim)
@@ -209,34 +307,71 @@ async def preview(request: Request, settings: SettingsDep) -> Response:
 
         context["preview"], context["currency"] = await reading(request.app.state.engine, figures)
     except ValidationError as invalid:
-        context["preview_problem"] = "Check {}: {}".format(*first_problem(invalid))
+        context["preview_problem"] = "Check {}: {}".format(*first_problem(invalid, entry))
     except NotFound:
         return not_in_scope(request)
+    except InvalidInput as refusal:
+        context["preview_problem"] = refusal.reason
     except DomainError as refusal:
         context["preview_problem"] = refusal.message
     return templates.TemplateResponse(request, "_contact_preview.html", context, headers=HEADERS)
 
 
-def first_problem(invalid: ValidationError) -> tuple[str, str]:
-    """The first problem of a form's amounts, as the field (``lines[1].work_this_period``)
-    and the reason."""
+PREVIEWS = ("preview", "preview-percent", "preview-whole", "preview-draws", "preview-lines")
+"""Where each way of billing shows its figures (the fragment's ids start with it)."""
+
+LINE_INPUTS = {
+    "work_this_period": "work",
+    "materials_stored": "stored",
+    "percent_complete": "percent",
+}
+"""The form's input, per line, for each per-line field of an entry."""
+
+WHOLE_INPUTS = {
+    "percent": "figure",
+    "amount": "figure",
+    "draw_ids": "draws",
+    "line_ids": "full",
+    "sov_line_ids": "full",
+}
+"""The form's input for each field of an entry that is not a line's."""
+
+
+def first_problem(invalid: ValidationError, entry: dict[str, Any]) -> tuple[str, str]:
+    """The first problem of a form's entry, as the form's input it is about (``work-<line
+    id>``, ``percent-<line id>``, ``figure``) and the reason."""
     error = invalid.errors()[0]
-    location = [part for part in error["loc"] if part not in ("entry", "per_line_amounts")]
-    if location and location[0] in WHOLE_CONTRACT:
-        return "figure", str(error["msg"]).removeprefix("Value error, ")
-    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
-    return field.lstrip("."), str(error["msg"]).removeprefix("Value error, ")
+    location = [part for part in error["loc"] if part not in ("entry", entry["mode"])]
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    match location:
+        case ["lines", int(index), str(field), *_] if field in LINE_INPUTS:
+            return f"{LINE_INPUTS[field]}-{entry['lines'][index]['sov_line_id']}", reason
+        case ["lines", *_] if entry["mode"] == "per_line_percent":
+            return "percent", "type a percent complete for at least one line"
+        case [str(field), *_] if field in WHOLE_INPUTS:
+            return WHOLE_INPUTS[field], reason
+    return ".".join(str(part) for part in location) or "entry", reason
 
 
-def line_field_errors(refusal: DomainError | None, line_ids: list[str]) -> dict[str, str]:
-    """A refusal that names a line's amount (``lines[1].work_this_period``), by its input's
-    name on the form (``work-<line id>``)."""
+def field_errors_of(refusal: DomainError | None, line_ids: list[str], mode: str) -> dict[str, str]:
+    """The reason of a refusal by the form's input it is about. The service names a line by its
+    place in the SOV (``lines[1].work_this_period``); an over-billing names each line over."""
     if not isinstance(refusal, InvalidInput):
         return {}
-    match = re.fullmatch(r"lines\[(\d+)\]\.(work_this_period|materials_stored)", refusal.field)
-    if match is None or int(match[1]) >= len(line_ids):
-        return {}
-    prefix = "work" if match[2] == "work_this_period" else "stored"
+    if refusal.field in WHOLE_INPUTS:
+        return {WHOLE_INPUTS[refusal.field]: refusal.reason}
+    match = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", refusal.field)
+    if match is None or int(match[1]) >= len(line_ids) or match[2] not in LINE_INPUTS:
+        return {refusal.field: refusal.reason}
+    if mode == "per_line_percent":
+        prefix = "percent"
+    elif mode in ("", "per_line_amounts"):
+        prefix = LINE_INPUTS[match[2]]
+    else:  # one figure, draws or whole lines: the form has no input per line
+        return {WHOLE_INPUTS.get(mode, "figure"): refusal.reason}
+    if isinstance(refusal, OverBillingError) and refusal.lines:
+        lines = {line.line_id for line in refusal.lines}
+        return {f"{prefix}-{line_id}": refusal.reason for line_id in line_ids if line_id in lines}
     return {f"{prefix}-{line_ids[int(match[1])]}": refusal.reason}
 
 
@@ -257,41 +392,75 @@ async def contact_page(
     refusal: DomainError | None = None,
     reason: str = "",
     entered: dict[str, str] | None = None,
+    signing: dict[str, str] | None = None,
 ) -> Response:
     engine: Engine = request.app.state.engine
     try:
         page = await reading(engine, lambda session: load_page(session, claim))
     except NotFound:
         return not_in_scope(request)
-    field_errors: dict[str, str] = {}
-    if isinstance(refusal, InvalidInput):
-        field_errors[refusal.field] = refusal.reason
     line_ids = [line.id for line in page.invitation.sov_lines]
-    field_errors |= line_field_errors(refusal, line_ids)
+    entered = amounts_of(page.pay_app) | (entered or {})
+    mode = entered.get("mode", "")
+    field_errors = field_errors_of(refusal, line_ids, mode)
     context: dict[str, Any] = {
         "invitation": page.invitation,
         "words": page.words,
         "decline_reason": page.decline_reason,
         "currency": page.currency,
         "pay_app": page.pay_app,
-        "may_bill": page.may_bill,
+        "pay_apps": page.pay_apps,
+        "may": page.choices,
+        "may_override": page.may_override,
         "token": token,
         # One key per form: an accept and a decline are different answers, never one repeated.
         "accept_key": secrets.token_urlsafe(16),
         "decline_key": secrets.token_urlsafe(16),
-        "bill_key": secrets.token_urlsafe(16),
-        "whole_key": secrets.token_urlsafe(16),
+        # One key per way of billing: each form is a request of its own.
+        "bill_keys": {way: secrets.token_urlsafe(16) for way in WAYS},
+        "way_open": way_open(mode, page.pay_app),
         # What was typed, over what the pay app holds (a refused figure keeps the lines).
-        "entered": amounts_of(page.pay_app) | (entered or {}),
-        "refusal": explain(refusal, page.invitation) if refusal else "",
+        "entered": entered,
+        "refusal": explain(refusal, page.invitation, field_errors) if refusal else "",
         "field_errors": field_errors,
         "reason": reason,
         "reason_max_length": DECLINE_REASON_MAX_LENGTH,
+        "payment_methods": PAYMENT_METHOD_WORDS,
+        "lien_waivers": page.lien_waivers,
+        "waiver_key": secrets.token_urlsafe(16),
+        "today": datetime.now(UTC).date(),
+        "signing": signing or {},
     }
     status_code = refusal.http_status if refusal else 200
     return templates.TemplateResponse(
         request, "contact.html", context, status_code=status_code, headers=HEADERS
     )
+
+
+WAYS = ("amounts", "percent", "whole", "draws", "lines")
+"""The ways to bill, each a form of its own on the page."""
+
+LINE_PREFIXES = ("work-", "stored-", "percent-")
+FIELD_WORDS = {
+    "figure": "percent or amount",
+    "draws": "draws",
+    "full": "lines",
+    "percent": "percents",
+    "reason": "reason",
+}
+
+
+def way_open(mode: str, pay_app: PayAppPublic | None) -> str:
+    """The way of billing shown open: the one just refused, or the one the pay app was billed
+    in (per line amounts are always shown)."""
+    mode = mode or (pay_app.entry_mode if pay_app else "")
+    return {
+        "per_line_percent": "percent",
+        "contract_percent": "whole",
+        "contract_amount": "whole",
+        "draws": "draws",
+        "lines": "lines",
+    }.get(mode, "")
 
 
 def amounts_of(pay_app: PayAppPublic | None) -> dict[str, str]:
@@ -305,7 +474,9 @@ def amounts_of(pay_app: PayAppPublic | None) -> dict[str, str]:
     return amounts
 
 
-def explain(refusal: DomainError, invitation: ContactInvitation) -> str:
+def explain(
+    refusal: DomainError, invitation: ContactInvitation, field_errors: Mapping[str, str]
+) -> str:
     """The refusal in the contact's words."""
     general_contractor = invitation.general_contractor or "the general contractor"
     if isinstance(refusal, InvalidTransition) and refusal.status == "past_due":
@@ -313,12 +484,20 @@ def explain(refusal: DomainError, invitation: ContactInvitation) -> str:
             "The due date has passed, so this invitation can no longer be accepted. You can still "
             f"decline it, or ask {general_contractor} to extend the due date."
         )
+    if isinstance(refusal, LienWaiversMissing):
+        waivers_named = ", ".join(
+            f"the {waiver.kind.replace('_', ' ')} waiver for pay app #{waiver.pay_app_number}"
+            for waiver in refusal.missing
+        )
+        return f"Sign {waivers_named} below first: {general_contractor} requires it. ({refusal})"
     if isinstance(refusal, InvalidTransition) and refusal.status == PeriodStatus.CLOSED:
         return "This billing period is closed, so its invitation can no longer be answered."
-    if isinstance(refusal, InvalidInput) and refusal.field.startswith("lines"):
+    marked = any(key.startswith(LINE_PREFIXES) for key in field_errors)
+    if isinstance(refusal, InvalidInput) and marked:
         return "Please check the amount marked below: " + refusal.reason + "."
     if isinstance(refusal, InvalidInput):
-        return f"Please check the {refusal.field}: {refusal.reason}."
+        what = FIELD_WORDS.get(next(iter(field_errors), ""), refusal.field)
+        return f"Please check the {what}: {refusal.reason}."
     return refusal.message
 
 

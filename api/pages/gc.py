@@ -48,6 +48,7 @@ from paydraw.domain.contract import OverbillingPolicy
 from paydraw.domain.errors import DomainError, NotFound
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PeriodStatus
+from paydraw.domain.waivers import WAIVER_TITLES, WaiverKind
 from paydraw.lists import service as lists
 from paydraw.lists.paging import DEFAULT_LIMIT, MAX_LIMIT
 from paydraw.lists.schemas import PayAppListed
@@ -186,6 +187,7 @@ async def project_page(
         "roles": list(StaffRole),
         "policies": list(OverbillingPolicy),
         "terminologies": list(Terminology),
+        "waiver_titles": WAIVER_TITLES,
         "form_name": form_name,
         "entered": entered or {},
     }
@@ -481,6 +483,7 @@ async def change_settings(request: Request, project_id: str, who: Staff) -> Resp
         "reminder_offsets_days": [part for part in offsets if part],
         "terminology": form.get("terminology", ""),
         "currency": form.get("currency", "").strip().upper(),
+        "required_lien_waivers": [kind for kind in WaiverKind if form.get(f"waiver-{kind}")],
     }
     engine = engine_of(request)
 

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from api.lien_waiver_files import pdf_response
 from api.pages.entries import entry_of
 from api.pages.session import (
     SESSION_COOKIE,
@@ -31,6 +32,7 @@ from api.pages.session import (
     form_page,
     notice,
     page,
+    read_form,
     settings_of,
     signed_in,
 )
@@ -41,6 +43,7 @@ from paydraw.db.tables import Commitment, Project, User
 from paydraw.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PayAppAction, Role
+from paydraw.domain.waivers import WaiverKind
 from paydraw.lists import service as lists
 from paydraw.lists.paging import DEFAULT_LIMIT
 from paydraw.logs import note
@@ -56,6 +59,8 @@ from paydraw.pay_apps.schemas import (
 from paydraw.users import service as users
 from paydraw.users import sign_in
 from paydraw.users.sign_in import SignInRefused
+from paydraw.waivers import service as waivers
+from paydraw.waivers.schemas import PayAppLienWaivers, WaiverExemptionCreate
 
 router = APIRouter(tags=["pages"], include_in_schema=False, route_class=StaffPageRoute)
 
@@ -176,6 +181,7 @@ class PayAppPage:
     role: Role
     project: Project
     commitment: Commitment
+    lien_waivers: PayAppLienWaivers
 
 
 def load_pay_app(session: Session, who: SignedIn, pay_app_id: str) -> PayAppPage:
@@ -184,7 +190,8 @@ def load_pay_app(session: Session, who: SignedIn, pay_app_id: str) -> PayAppPage
     commitment = session.get(Commitment, row.commitment_id)
     project = session.get(Project, row.project_id)
     assert commitment is not None and project is not None
-    return PayAppPage(pay_app, role, project, commitment)
+    lien_waivers = waivers.for_staff(session, who.user, pay_app_id)
+    return PayAppPage(pay_app, role, project, commitment, lien_waivers)
 
 
 @router.get("/pay-apps/{pay_app_id}", response_class=HTMLResponse)
@@ -233,8 +240,47 @@ async def pay_app_page(
         "today": date.today().isoformat(),
         "action_key": secrets.token_urlsafe(16),
         "entered": entered or {},
+        "lien_waivers": shown.lien_waivers,
     }
     return form_page(request, template, context, who, refusal)
+
+
+@router.get("/pay-apps/{pay_app_id}/lien-waivers/{waiver_id}.pdf")
+async def download_lien_waiver(
+    request: Request, pay_app_id: str, waiver_id: str, who: Staff
+) -> Response:
+    """A signed lien waiver, for a member of its project."""
+    try:
+        name, pdf = await reading(
+            engine_of(request), lambda session: waivers.pdf_for_staff(session, who.user, waiver_id)
+        )
+    except NotFound:
+        return notice(request, who, 404, "This lien waiver is not available")
+    return pdf_response(name, pdf)
+
+
+@router.post("/pay-apps/{pay_app_id}/lien-waivers/waive")
+async def waive_lien_waiver(request: Request, pay_app_id: str, who: Staff) -> Response:
+    """An admin waives one required lien waiver for this pay app, with a reason."""
+    form = await form_of(request, who)
+    try:
+        kind = WaiverKind(form.get("kind", ""))
+        body = read_form(WaiverExemptionCreate, {"reason": form.get("reason", "")})
+        await in_transaction(
+            engine_of(request),
+            lambda session: waivers.waive(session, who.user, pay_app_id, kind, body),
+        )
+    except ValueError:
+        return await pay_app_page(
+            request, who, pay_app_id, InvalidInput("kind", "not a kind of lien waiver"), form
+        )
+    except NotFound:
+        return notice(request, who, 404, "This pay application is not available")
+    except PermissionDenied:
+        return notice(request, who, 403, "You may not do that")
+    except DomainError as refusal:
+        return await pay_app_page(request, who, pay_app_id, refusal, form)
+    return RedirectResponse(f"/pay-apps/{pay_app_id}#lien-waivers", status_code=303)
 
 
 REVIEWS = {PayAppAction.APPROVE, PayAppAction.APPROVE_AS_NOTED, PayAppAction.REVISE}

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from paydraw.db.types import Money, Percent
@@ -63,6 +63,8 @@ class Project(SQLModel, table=True):
     billing_cycle_due_day: int = 25
     terminology: str = "general_contractor"
     currency: str = Field(default="USD", max_length=3)
+    # The lien waiver kinds the GC requires (paydraw.domain.waivers.WaiverKind); none by default.
+    required_lien_waivers: list[str] = Field(default_factory=list, sa_type=JSON)
     created_by: str = Field(foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -272,6 +274,48 @@ class Payment(SQLModel, table=True):
     paid_on: date
     created_by: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LienWaiver(SQLModel, table=True):
+    """A lien waiver the invoice contact signed: the figures it waives, who signed it, from
+    where, and the signed PDF itself, whose SHA-256 is kept beside it and in the audit trail."""
+
+    __tablename__ = "lien_waivers"
+    # One signed waiver per pay app, kind and amount: a retried or doubled signing finds it.
+    __table_args__ = (UniqueConstraint("pay_app_id", "kind", "amount"),)
+    id: str = Field(default_factory=new_id("lwv"), primary_key=True)
+    pay_app_id: str = Field(foreign_key="pay_apps.id", index=True)
+    commitment_id: str = Field(foreign_key="commitments.id", index=True)
+    project_id: str = Field(foreign_key="projects.id", index=True)
+    kind: str
+    amount: Decimal = money_field()
+    through_date: date
+    claimant: str
+    customer: str
+    job: str
+    exceptions: str = Field(default="", sa_type=Text)
+    signer_name: str
+    signer_title: str
+    signed_on: date
+    signed_at: datetime = Field(default_factory=utcnow)
+    signed_by: str
+    client_address: str = ""
+    sha256: str
+    pdf: bytes = Field(sa_type=LargeBinary)
+
+
+class LienWaiverExemption(SQLModel, table=True):
+    """An admin's waiver of one required lien waiver for one pay app, with the reason."""
+
+    __tablename__ = "lien_waiver_exemptions"
+    __table_args__ = (UniqueConstraint("pay_app_id", "kind"),)
+    id: str = Field(default_factory=new_id("lwx"), primary_key=True)
+    pay_app_id: str = Field(foreign_key="pay_apps.id", index=True)
+    project_id: str = Field(foreign_key="projects.id", index=True)
+    kind: str
+    reason: str = Field(sa_type=Text)
+    waived_by: str
+    waived_at: datetime = Field(default_factory=utcnow)
 
 
 class CreditEntry(SQLModel, table=True):

@@ -42,4 +42,5 @@ def pdf_of(template: str, context: Mapping[str, object]) -> bytes:
     """The paper as PDF bytes."""
     from weasyprint import HTML  # imported on first use: it loads Pango, slow to start
 
-    return HTML(string=html_of(template, context), base_url=str(TEMPLATES_DIR)).write_pdf()
+    pdf: bytes = HTML(string=html_of(template, context), base_url=str(TEMPLATES_DIR)).write_pdf()
+    return pdf

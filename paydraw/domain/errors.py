@@ -86,3 +86,40 @@ class OverBillingError(InvalidInput):
     def __init__(self, field: str, reason: str, lines: list[OverBilledLine]) -> None:
         super().__init__(field, reason)
         self.lines = lines
+
+
+@dataclass(frozen=True)
+class MissingWaiver:
+    """A required lien waiver neither signed nor waived: its kind, the pay app it covers, and
+    the amount it waives."""
+
+    kind: str
+    pay_app_id: str
+    pay_app_number: int
+    amount: Decimal
+
+
+class LienWaiversMissing(InvalidTransition):
+    """A step the project's required lien waivers hold back; the 409 names each one missing."""
+
+    def __init__(
+        self,
+        status: str,
+        action: str,
+        allowed_actions: list[str],
+        *,
+        message: str,
+        missing: list[MissingWaiver],
+    ) -> None:
+        super().__init__(status, action, allowed_actions, message=message)
+        self.missing = missing
+
+    def allowing(self, allowed_actions: list[str]) -> "LienWaiversMissing":
+        """The same refusal, naming what the pay app allows besides the step held back."""
+        return LienWaiversMissing(
+            self.status,
+            self.action,
+            [action for action in allowed_actions if action != self.action],
+            message=self.message,
+            missing=self.missing,
+        )

@@ -1,6 +1,7 @@
 """Queries for pay applications, their lines, payments, draws and credit."""
 
 from collections.abc import Collection, Mapping, Sequence
+from decimal import Decimal
 from typing import NamedTuple
 
 import sqlalchemy
@@ -13,6 +14,8 @@ from paydraw.db.tables import (
     Contact,
     Draw,
     Invitation,
+    LienWaiver,
+    LienWaiverExemption,
     PayApp,
     PayAppLine,
     Payment,
@@ -21,7 +24,9 @@ from paydraw.db.tables import (
 )
 from paydraw.domain.errors import NotFound
 from paydraw.domain.g702 import LineEntry
+from paydraw.domain.money import to_money
 from paydraw.domain.transitions import InvitationStatus, PayAppStatus
+from paydraw.domain.waivers import PaidPayApp
 
 UNFINISHED = (
     PayAppStatus.DRAFT,
@@ -208,6 +213,15 @@ def live_pay_app(session: Session, commitment_id: str, period_id: str, kind: str
     return session.exec(LIVE_PAY_APP, params=params).first()
 
 
+def in_period(session: Session, commitment_id: str, period_id: str) -> list[PayApp]:
+    """Every pay app of the commitment billed in the period, void ones and every kind included,
+    newest first."""
+    query = select(PayApp).where(
+        PayApp.commitment_id == commitment_id, PayApp.period_id == period_id
+    )
+    return list(session.exec(query.order_by(col(PayApp.number).desc())))
+
+
 def drafts_in_period(session: Session, period_id: str) -> list[str]:
     """The ids of the period's pay apps still in draft, oldest first."""
     query = select(PayApp.id).where(
@@ -311,3 +325,40 @@ PAYMENTS = (
 
 def payments(session: Session, pay_app_id: str) -> list[Payment]:
     return list(session.exec(PAYMENTS, params={"pay_app_id": pay_app_id}))
+
+
+PREVIOUS_PAID = (
+    select(PayApp.id, PayApp.number, func.sum(Payment.amount))
+    .join(Payment, col(Payment.pay_app_id) == col(PayApp.id))
+    .where(
+        PayApp.commitment_id == bindparam("commitment_id"),
+        PayApp.number < bindparam("number"),
+        PayApp.status != PayAppStatus.VOID,
+        PayApp.kind != "retainage_release",
+    )
+    .group_by(col(PayApp.id), col(PayApp.number))
+    .having(func.sum(Payment.amount) > 0)
+    .order_by(col(PayApp.number).desc())
+    .limit(1)
+)
+
+
+def previous_paid(session: Session, commitment_id: str, number: int) -> PaidPayApp | None:
+    """The last progress pay app numbered before `number` that received money, and how much."""
+    params = {"commitment_id": commitment_id, "number": number}
+    row = session.exec(PREVIOUS_PAID, params=params).first()
+    return PaidPayApp(row[0], row[1], to_money(row[2])) if row else None
+
+
+def signed_waivers(session: Session, pay_app_ids: Collection[str]) -> set[tuple[str, str, Decimal]]:
+    """(pay app id, kind, amount) of every lien waiver signed for these pay apps."""
+    query = sqlalchemy.select(
+        col(LienWaiver.pay_app_id), col(LienWaiver.kind), col(LienWaiver.amount)
+    ).where(col(LienWaiver.pay_app_id).in_(list(pay_app_ids)))
+    return {(pay_app_id, kind, amount) for pay_app_id, kind, amount in session.execute(query)}
+
+
+def waived_kinds(session: Session, pay_app_id: str) -> dict[str, LienWaiverExemption]:
+    """The lien waivers an admin waived for this pay app, by kind."""
+    query = select(LienWaiverExemption).where(LienWaiverExemption.pay_app_id == pay_app_id)
+    return {exemption.kind: exemption for exemption in session.exec(query)}

@@ -52,9 +52,10 @@ from paydraw.domain.transitions import (
     allowed_actions,
     transition,
 )
+from paydraw.domain.waivers import WaiverStep
 from paydraw.invitations.repository import invitation
 from paydraw.invitations.service import due_date_of
-from paydraw.pay_apps import computation, notify, repository
+from paydraw.pay_apps import computation, lien_waivers, notify, repository
 from paydraw.pay_apps.entries import domain_draws, line_entries, rolled_over
 from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.public import actions_now, to_public
@@ -262,6 +263,8 @@ def _submit(
     over_billed = _check_overbilling(
         locked, priced.before, priced.app, pay_app.overbilling_override_reason
     )
+    due = priced.app.summary.current_payment_due
+    lien_waivers.require(session, locked.project, pay_app, due, WaiverStep.SUBMIT, action, role)
     for line in priced.lines.values():
         line.submitted_work = line.work_this_period
         line.submitted_stored = line.materials_stored
@@ -432,6 +435,7 @@ def record_payment(
     action = PayAppAction.PAY_IN_FULL if paid + request.amount >= due else PayAppAction.PAY_PART
     move = _allow(pay_app, action, role)
     check_payment(due, paid, request.amount)
+    lien_waivers.require(session, locked.project, pay_app, due, WaiverStep.PAYMENT, action, role)
     if request.method == PaymentMethod.CREDIT_BALANCE:
         _apply_credit(session, actor, pay_app, request.amount, due - paid)
     payment = Payment(

@@ -11,6 +11,7 @@ from paydraw.display import CURRENCIES
 from paydraw.domain.contract import OverbillingPolicy
 from paydraw.domain.terminology import Terminology
 from paydraw.domain.transitions import Role
+from paydraw.domain.waivers import WaiverKind
 from paydraw.fields import Label, Name, PercentValue
 
 DayOfMonth = Annotated[int, Field(ge=1, le=28)]
@@ -20,6 +21,22 @@ class StaffRole(StrEnum):
     ADMIN = Role.ADMIN.value
     REVIEWER = Role.REVIEWER.value
     VIEWER = Role.VIEWER.value
+
+
+RequiredLienWaivers = Annotated[
+    list[WaiverKind],
+    Field(
+        max_length=len(WaiverKind),
+        description="The lien waivers the GC requires: a conditional progress waiver with each "
+        "submission, an unconditional progress waiver for the previous payment before the next "
+        "one, conditional and unconditional final waivers with the retainage release.",
+    ),
+]
+
+
+def waivers_in_order(kinds: list[WaiverKind]) -> list[WaiverKind]:
+    """Each kind once, in the order the kinds are listed (a kind named twice is the same)."""
+    return [kind for kind in WaiverKind if kind in kinds]
 
 
 class BillingCycle(BaseModel):
@@ -56,11 +73,17 @@ class ProjectBase(BaseModel):
             description="ISO 4217 code of the currency amounts are shown in, in pages and emails.",
         ),
     ] = "USD"
+    required_lien_waivers: RequiredLienWaivers = []
 
     @field_validator("currency")
     @classmethod
     def known_currency(cls, code: str) -> str:
         return known_currency(code)
+
+    @field_validator("required_lien_waivers")
+    @classmethod
+    def waivers_in_order(cls, kinds: list[WaiverKind]) -> list[WaiverKind]:
+        return waivers_in_order(kinds)
 
     @field_validator("reminder_offsets_days")
     @classmethod
@@ -102,11 +125,17 @@ class ProjectSettings(BaseModel):
     reminder_offsets_days: ReminderOffsets | None = None
     terminology: Terminology | None = None
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    required_lien_waivers: RequiredLienWaivers | None = None
 
     @field_validator("currency")
     @classmethod
     def known_currency(cls, code: str | None) -> str | None:
         return None if code is None else known_currency(code)
+
+    @field_validator("required_lien_waivers")
+    @classmethod
+    def waivers_in_order(cls, kinds: list[WaiverKind] | None) -> list[WaiverKind] | None:
+        return None if kinds is None else waivers_in_order(kinds)
 
     @field_validator("reminder_offsets_days")
     @classmethod

@@ -107,6 +107,9 @@ async def test_the_contact_opens_the_invite_link_and_accepts_on_a_phone(
 
             # The other way to bill: one figure for the whole contract, spread by the server
             # over the lines by their scheduled values.
+            # (behind its own heading: a keyboard opens it as well as a tap).
+            await page.get_by_text("One figure for the whole contract").focus()
+            await page.keyboard.press("Enter")
             whole = page.locator("#bill-whole")
             await whole.get_by_label("Amount of work this period").check()
             await whole.get_by_label("Percent or amount").fill("130,000")

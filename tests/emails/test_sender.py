@@ -1,11 +1,22 @@
 """Sending one email over SMTP: the message's shape, and which failures are worth a retry."""
 
 import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emails.outbox import message_id_for
-from emails.sender import MailServer, PermanentDeliveryError, TemporaryDeliveryError, send
+from emails.sender import (
+    MailServer,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    build_message,
+    message_by_email_package,
+    send,
+)
 from tests.emails.examples import outgoing
 from tests.support.smtp import SmtpTestServer, smtp_test_server
 
@@ -93,6 +104,61 @@ class TestTheMessage:
         assert text is not None
         assert text.get_content() == "Bonjour Renée,\n\nFacturez avant le 25 juin — merci.\n"
         assert html is not None and "25 juin — merci." in html.get_content()
+
+
+def read_back(message: bytes) -> tuple[dict[str, str], str, str]:
+    """What a mail client shows: the headers (Date aside), the text and the HTML."""
+    parsed = message_from_bytes(message, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    headers = {name: str(parsed[name]) for name in ("From", "To", "Subject", "Message-ID")}
+    text, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert text is not None and html is not None
+    return headers, text.get_content(), html.get_content()
+
+
+# Bodies as templates write them, and worse: any text, lines of any length, trailing spaces,
+# a line of "=" or of one dot, carriage returns.
+BODIES = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    max_size=400,
+) | st.lists(st.sampled_from(["", ".", "=", "=_", " ", "Tab\t", "x" * 90, "é" * 40, "a  "])).map(
+    "\n".join
+)
+
+
+class TestTheMessageWrittenDirectly:
+    @settings(max_examples=300, deadline=None)
+    @given(
+        text=BODIES,
+        html=BODIES,
+        subject=st.text(max_size=90, alphabet=st.characters(blacklist_categories=("Cs", "Cc"))),
+    )
+    def test_reads_back_as_the_email_package_writes_it(
+        self, text: str, html: str, subject: str
+    ) -> None:
+        email = outgoing(subject=subject, text_body=text, html_body=html)
+
+        headers, *bodies = read_back(build_message(email, mail_from=FROM))
+        by_package = message_by_email_package(email, mail_from=FROM)
+        package_headers, *package_bodies = read_back(by_package)
+
+        assert bodies == package_bodies
+        # The subject reads as written (the email package itself adds a space before some).
+        assert headers.pop("Subject").split() == subject.split()
+        del package_headers["Subject"]
+        assert headers == package_headers
+
+    def test_a_common_email_is_written_directly_in_quoted_printable(self) -> None:
+        body = "Dear Renée,\n\nPlease bill by June 25 = the due date.  \n"
+        subject = "Pay application #2 submitted — Café Block"
+        message = build_message(outgoing(subject=subject, text_body=body), mail_from=FROM)
+
+        assert b'boundary="=_paydraw_' in message  # not the email package's boundary
+        assert b"Subject: =?utf-8?b?" in message
+        assert read_back(message)[0]["Subject"] == subject
+        assert b"Content-Transfer-Encoding: quoted-printable" in message
+        assert b"Ren=C3=A9e" in message and b"=3D the due date. =20" in message
+        assert read_back(message)[1] == body
 
 
 class TestFailures:

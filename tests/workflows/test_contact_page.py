@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date, timedelta
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
-from paydraw.db.tables import AuditEvent
+from paydraw.db.tables import AuditEvent, BillingPeriod, PayApp
 from paydraw.invitations.tokens import ContactClaim, issue
 from paydraw.settings import Settings
 from tests.support.smtp import SmtpTestServer
@@ -69,6 +70,7 @@ async def invited(
     smtp: SmtpTestServer,
     admin: dict[str, str],
     commitments: int = 1,
+    **project: Any,
 ) -> AsyncIterator[Invited]:
     """A project whose first commitment is invited to an open period, with its invite received."""
     async with (
@@ -76,7 +78,7 @@ async def invited(
         billing_worker(env.client, settings, engine),
     ):
         period = await invited_period(
-            env, api, admin, smtp, due_in_days=10, uninvited=commitments - 1
+            env, api, admin, smtp, due_in_days=10, uninvited=commitments - 1, **project
         )
         ids = period.commitment_ids + period.uninvited_ids
         yield Invited(api, admin, period.period_id, ids, messages_to(smtp, CONTACT)[0])
@@ -353,3 +355,362 @@ class TestWhatALinkMayShow:
         escaped = "&lt;script&gt;alert(&#34;paydraw&#34;)&lt;/script&gt;"
         assert page.text.count(escaped) >= 5  # title, heading, GC, vendor, SOV line, reason
         assert table_rows(page.text)[-2][-3:] == ["$1,234.56", "$0.00", "$1,234.56"]
+
+
+def pay_app_form(page: httpx.Response, form_id: str) -> dict[str, str]:
+    """The hidden fields of one of the page's billing forms (its token and its own key)."""
+    found = re.search(rf'<form [^>]*id="{form_id}".*?</form>', page.text, re.DOTALL)
+    assert found is not None, f"no form {form_id} on the page"
+    hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', found.group(0))
+    return dict(hidden)
+
+
+async def contacts_pay_app(case: Invited) -> Any:
+    """The contact's pay app, as the contact's JSON API answers."""
+    headers = {"Authorization": f"Bearer {case.token}"}
+    response = await case.api.get("/api/v1/contact/pay-app", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def by_code(pay_app: Any) -> dict[str, tuple[str, str]]:
+    """(work this period, materials stored) per line code."""
+    return {
+        line["code"]: (line["this_period"], line["materials_stored"]) for line in pay_app["lines"]
+    }
+
+
+def line_ids(pay_app: Any) -> dict[str, str]:
+    return {line["code"]: line["sov_line_id"] for line in pay_app["lines"]}
+
+
+class TestBillingOnThePage:
+    async def test_each_way_of_billing_saves_what_the_api_would(
+        self,
+        time_skipping_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        async with invited(time_skipping_env, process_settings, engine, smtp, admin) as case:
+            accept_key, _ = form_keys(await case.page())
+            data = {"token": case.token, "idempotency_key": accept_key}
+            assert (await case.api.post("/contact/accept", data=data)).status_code == 303
+            page = await case.page()
+            ids = re.findall(r'name="percent-([^"]+)"', page.text)
+            mobilization, framing = ids
+
+            # Per line percent complete: Framing 25% of $60,000.00.
+            form = pay_app_form(page, "bill-percent") | {"intent": "save"}
+            saved = await case.api.post(
+                "/contact/pay-app", data=form | {f"percent-{framing}": "25%"}
+            )
+            assert saved.status_code == 303, saved.text
+            pay_app = await contacts_pay_app(case)
+            assert pay_app["entry_mode"] == "per_line_percent"
+            assert by_code(pay_app) == {"01": ("0.00", "0.00"), "02": ("15000.00", "0.00")}
+            page = await case.page()
+            assert '<details class="card panel way" id="way-percent" open>' in page.text
+
+            # A percent over 100 is refused next to its line, what was typed kept.
+            form = pay_app_form(page, "bill-percent") | {"intent": "save"}
+            refused = await case.api.post(
+                "/contact/pay-app", data=form | {f"percent-{framing}": "120"}
+            )
+            assert refused.status_code == 422
+            assert f'aria-invalid="true" aria-describedby="percent-{framing}-error"' in refused.text
+            assert f'id="percent-{framing}-error">Input should be less than or equal to 100' in (
+                refused.text
+            )
+            assert f'name="percent-{framing}" id="percent-{framing}" value="120"' in refused.text
+            nothing = await case.api.post("/contact/pay-app", data=form)
+            assert nothing.status_code == 422
+            assert "type a percent complete for at least one line" in nothing.text
+
+            # Whole lines, each to its full balance.
+            form = pay_app_form(page, "bill-lines") | {"intent": "save"}
+            saved = await case.api.post(
+                "/contact/pay-app", data=form | {f"full-{mobilization}": "yes"}
+            )
+            assert saved.status_code == 303, saved.text
+            pay_app = await contacts_pay_app(case)
+            assert pay_app["entry_mode"] == "lines"
+            assert by_code(pay_app) == {"01": ("5000.00", "0.00"), "02": ("0.00", "0.00")}
+            refused = await case.api.post("/contact/pay-app", data=form)
+            assert refused.status_code == 422
+            assert 'id="full-error"' in refused.text
+
+            # Then submitted from the per line form, as amounts.
+            form = pay_app_form(await case.page(), "bill") | {"intent": "submit"}
+            amounts = {f"work-{mobilization}": "$1,000", f"work-{framing}": "12,000"}
+            submitted = await case.api.post("/contact/pay-app", data=form | amounts)
+            assert submitted.status_code == 303, submitted.text
+            pay_app = await contacts_pay_app(case)
+            assert pay_app["status"] == "under_review"
+            assert by_code(pay_app) == {"01": ("1000.00", "0.00"), "02": ("12000.00", "0.00")}
+            page = await case.page()
+            assert 'id="bill"' not in page.text  # nothing to change while it is reviewed
+
+    async def test_over_billing_under_the_warn_policy_goes_through_with_a_reason(
+        self,
+        time_skipping_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        async with invited(
+            time_skipping_env, process_settings, engine, smtp, admin, overbilling_policy="warn"
+        ) as case:
+            accept_key, _ = form_keys(await case.page())
+            data = {"token": case.token, "idempotency_key": accept_key}
+            await case.api.post("/contact/accept", data=data)
+            page = await case.page()
+            mobilization, _ = re.findall(r'name="percent-([^"]+)"', page.text)
+            form = pay_app_form(page, "bill") | {"intent": "save", f"work-{mobilization}": "6000"}
+
+            refused = await case.api.post("/contact/pay-app", data=form)
+            assert refused.status_code == 422
+            assert f'aria-describedby="work-{mobilization}-error"' in refused.text
+            assert "needs an override reason" in refused.text
+            reason = "The owner added a second crane pad"
+            form |= pay_app_form(refused, "bill")  # the refused page's form, with a key of its own
+            assert f'id="work-{mobilization}" value="6000"' in refused.text
+            saved = await case.api.post("/contact/pay-app", data=form | {"override_reason": reason})
+            assert saved.status_code == 303, saved.text
+            pay_app = await contacts_pay_app(case)
+            assert pay_app["overbilling_override_reason"] == reason
+            assert by_code(pay_app)["01"] == ("6000.00", "0.00")
+
+    async def test_the_previews_price_each_way_as_saving_would(
+        self,
+        time_skipping_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        async with invited(time_skipping_env, process_settings, engine, smtp, admin) as case:
+            accept_key, _ = form_keys(await case.page())
+            data = {"token": case.token, "idempotency_key": accept_key}
+            await case.api.post("/contact/accept", data=data)
+            page = await case.page()
+            mobilization, framing = re.findall(r'name="percent-([^"]+)"', page.text)
+
+            async def priced(form_id: str, **fields: str) -> str:
+                form = pay_app_form(page, form_id) | fields
+                response = await case.api.post("/contact/pay-app/preview", data=form)
+                assert response.status_code == 200
+                return response.text
+
+            percent = await priced("bill-percent", **{f"percent-{framing}": "25"})
+            assert 'id="preview-percent-total">$15,000.00<' in percent
+            assert "<strong>$13,500.00</strong>" in percent  # line 8, less 10% retainage
+            lines = await priced("bill-lines", **{f"full-{mobilization}": "yes"})
+            assert 'id="preview-lines-total">$5,000.00<' in lines
+            whole = await priced("bill-whole", mode="contract_percent", figure="10")
+            assert 'id="preview-whole-total">$6,500.00<' in whole
+            over = await priced("bill", **{f"work-{mobilization}": "6000"})
+            assert "line 01: billable 5000.00, asked 6000.00" in over
+            assert pay_app_figures(engine) == 0  # nothing saved
+            assert 'name="override_reason"' not in page.text  # over-billing is blocked here
+
+    async def test_a_draft_does_not_count_as_billed_before_it(
+        self,
+        time_skipping_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        async with invited(time_skipping_env, process_settings, engine, smtp, admin) as case:
+            accept_key, _ = form_keys(await case.page())
+            data = {"token": case.token, "idempotency_key": accept_key}
+            await case.api.post("/contact/accept", data=data)
+            page = await case.page()
+            _, framing = re.findall(r'name="percent-([^"]+)"', page.text)
+            form = pay_app_form(page, "bill") | {"intent": "save", f"work-{framing}": "12000"}
+            assert (await case.api.post("/contact/pay-app", data=form)).status_code == 303
+
+            page = await case.page()
+            assert 'Framing <span class="note">billable $60,000.00</span>' in page.text
+            assert ["02", "Framing", "$60,000.00", "$0.00", "$60,000.00"] in table_rows(page.text)
+
+            form = pay_app_form(page, "bill") | {"intent": "submit", f"work-{framing}": "12000"}
+            assert (await case.api.post("/contact/pay-app", data=form)).status_code == 303
+            page = await case.page()
+            assert ["02", "Framing", "$60,000.00", "$0.00", "$60,000.00"] in table_rows(page.text)
+            assert "submitted, under review" in page.text
+
+
+def pay_app_figures(engine: Engine) -> int:
+    """How many pay apps there are."""
+    with Session(engine) as session:
+        return len(list(session.exec(select(PayApp))))
+
+
+class TestDraws:
+    async def test_the_contact_bills_a_draw_and_a_billed_one_cannot_be_ticked(
+        self,
+        time_skipping_paydraw: Paydraw,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        env, api = time_skipping_paydraw.env, time_skipping_paydraw.api
+        project = await post(api, "/api/v1/projects", admin, name="Harbor View Tower")
+        commitment = await post(
+            api,
+            f"/api/v1/projects/{project['id']}/commitments",
+            admin,
+            number="SC-0000",
+            vendor_name="Vendor 0",
+            contacts=[{"name": "Clerk", "email": CONTACT}],
+            sov_lines=[{"code": "01", "description": "Framing", "scheduled_value": "60000.00"}],
+            draws=[
+                {"name": "Draw 1 of 2: framing started", "amount": "20000"},
+                {"name": "Draw 2 of 2: framing done", "amount": "40000"},
+            ],
+        )
+        await post(api, f"/api/v1/commitments/{commitment['id']}/sov/approve", admin)
+        period_id = await open_period(env, api, admin, project["id"], due_in_days=10)
+        invites = f"/api/v1/billing-periods/{period_id}/invites"
+        await post(api, invites, admin, commitment_ids=[commitment["id"]])
+        await wait_for(lambda: len(messages_to(smtp, CONTACT)) == 1, what="the invite")
+        token = contact_token(messages_to(smtp, CONTACT)[0])
+        accept_key, _ = form_keys(await api.get("/contact", params={"token": token}))
+        await api.post("/contact/accept", data={"token": token, "idempotency_key": accept_key})
+        page = await api.get("/contact", params={"token": token})
+        first, second = (draw["id"] for draw in commitment["draws"])
+        assert "Draw 1 of 2: framing started: $20,000.00" in page.text
+
+        form = pay_app_form(page, "bill-draws") | {"intent": "submit"}
+        nothing = await api.post("/contact/pay-app", data=form)
+        assert nothing.status_code == 422
+        assert 'id="draws-error"' in nothing.text
+        preview = await api.post("/contact/pay-app/preview", data=form | {f"draw-{first}": "yes"})
+        assert 'id="preview-draws-total">$20,000.00<' in preview.text
+        submitted = await api.post("/contact/pay-app", data=form | {f"draw-{first}": "yes"})
+        assert submitted.status_code == 303, submitted.text
+
+        page = await api.get("/contact", params={"token": token})
+        assert "submitted, under review" in page.text
+        assert 'id="bill-draws"' not in page.text
+        headers = {"Authorization": f"Bearer {token}"}
+        pay_app = (await api.get("/api/v1/contact/pay-app", headers=headers)).json()
+        assert pay_app["entry_mode"] == "draws"
+        assert pay_app["summary"]["total_completed_and_stored"] == "20000.00"
+        invitation = (await api.get("/api/v1/contact/invitation", headers=headers)).json()
+        assert [(draw["id"], draw["selected"]) for draw in invitation["draws"]] == [
+            (first, True),
+            (second, False),
+        ]
+
+
+class TestWhenBillingEnds:
+    async def test_a_closed_period_offers_no_answer(
+        self,
+        time_skipping_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        async with invited(time_skipping_env, process_settings, engine, smtp, admin) as case:
+            await post(case.api, f"/api/v1/billing-periods/{case.period_id}/close", case.admin)
+
+            page = await case.page()
+
+            assert 'id="period-closed">closed<' in page.text
+            assert "its invitation can no longer be answered" in page.text
+            assert 'action="/contact/accept"' not in page.text
+            assert 'action="/contact/decline"' not in page.text
+
+    async def test_a_passed_due_date_offers_decline_and_no_billing(
+        self,
+        time_skipping_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        async with invited(time_skipping_env, process_settings, engine, smtp, admin) as case:
+            accept_key, _ = form_keys(await case.page())
+            due_date_passed(engine, case.period_id)
+
+            page = await case.page()
+            assert 'id="past-due">passed<' in page.text
+            assert 'action="/contact/accept"' not in page.text
+            assert 'action="/contact/decline"' in page.text
+            assert "can no longer be accepted" in page.text
+
+            due_date_passed(engine, case.period_id, days=-5)  # while the contact accepts
+            data = {"token": case.token, "idempotency_key": accept_key}
+            assert (await case.api.post("/contact/accept", data=data)).status_code == 303
+            due_date_passed(engine, case.period_id)
+            page = await case.page()
+            assert 'id="bill"' not in page.text
+            assert "The due date" in page.text and "has passed" in page.text
+            assert 'id="cannot-bill"' in page.text
+
+
+def due_date_passed(engine: Engine, period_id: str, days: int = 1) -> None:
+    """Move the period's due date to `days` before today (after it, for a negative number),
+    as if that time had gone by."""
+    with Session(engine) as session:
+        period = session.get(BillingPeriod, period_id)
+        assert period is not None
+        period.due_date = date.today() - timedelta(days=days)
+        session.add(period)
+        session.commit()
+
+
+class TestEveryEmailLinkLandsOnItsPayApp:
+    async def test_a_pay_app_billed_on_the_contacts_behalf_and_a_void_one(
+        self,
+        time_skipping_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        async with invited(
+            time_skipping_env, process_settings, engine, smtp, admin, commitments=2
+        ) as case:
+            other = case.commitment_ids[1]  # never invited: the GC bills for it
+            address = "billing@vendor-1.example"
+            path = f"/api/v1/billing-periods/{case.period_id}/commitments/{other}/pay-apps"
+            entry = {"mode": "contract_percent", "percent": "10"}
+            first = await post(case.api, path, case.admin, entry=entry)
+            await post(case.api, f"/api/v1/pay-apps/{first['id']}/submit", case.admin)
+            framing = first["lines"][1]["sov_line_id"]
+            reason = "Framing has not started"
+            review = f"/api/v1/pay-apps/{first['id']}/review"
+            lines = [{"sov_line_id": framing, "approved": False, "reason": reason}]
+            await post(case.api, review, case.admin, decision="revise", lines=lines)
+            await wait_for(lambda: bool(messages_to(smtp, address, "revise")), what="revise")
+
+            page = await case.api.get(link_in(messages_to(smtp, address, "revise")[-1]))
+
+            assert page.status_code == 200
+            assert 'id="invitation-status">not invited<' in page.text
+            assert "billed this billing period on your behalf" in page.text
+            assert 'id="pay-app-status">sent back for changes<' in page.text
+            assert f"(sent back): {reason}" in page.text
+            assert 'action="/contact/accept"' not in page.text and 'id="bill"' not in page.text
+
+            # Approved, voided and billed again: the link shows both, the new one first.
+            await post(case.api, f"/api/v1/pay-apps/{first['id']}/submit", case.admin)
+            await post(case.api, review, case.admin, decision="approve")
+            void = f"/api/v1/pay-apps/{first['id']}/void"
+            await post(case.api, void, case.admin, reason="Billed to the wrong subcontract")
+            await post(case.api, path, case.admin, entry=entry)
+
+            page = await case.api.get(link_in(messages_to(smtp, address, "revise")[-1]))
+
+            assert page.status_code == 200
+            assert page.text.index("pay application #2") < page.text.index("pay application #1")
+            assert 'id="pay-app-status">a draft, not submitted yet<' in page.text
+            assert 'id="pay-app-status-1">void<' in page.text
+            assert "Voided: Billed to the wrong subcontract." in page.text

@@ -4,10 +4,11 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import contact, docs, errors, health, metrics
+from api import contact, contact_documents, docs, errors, health, metrics
 from api.idempotency import IdempotencyMiddleware
 from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, MetricsMiddleware
+from api.pages import attachments as attachment_pages
 from api.pages import board as board_page
 from api.pages import contact as contact_page
 from api.pages import gc as gc_pages
@@ -16,8 +17,19 @@ from api.pages import session as page_session
 from api.pages import staff as staff_pages
 from api.pages.html import PAGE_ASSETS_URL, page_assets
 from api.request_log import RequestLogMiddleware
-from api.staff import commitments, lists, pay_apps, periods, projects, waivers
+from api.staff import (
+    attachments,
+    commitments,
+    exports,
+    lists,
+    pay_apps,
+    periods,
+    projects,
+    waivers,
+)
 from paydraw import logs, tracing
+from paydraw.attachments.service import Limits
+from paydraw.attachments.storage import Storage, storage_for
 from paydraw.db.engine import engine_for
 from paydraw.settings import Settings, get_settings
 
@@ -26,6 +38,7 @@ def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
     temporal: Client | None = None,
+    storage: Storage | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     logs.configure()
@@ -43,10 +56,12 @@ def create_app(
     app.state.engine = engine
     # Connected on first use when not given (see api.process.get_temporal).
     app.state.temporal = temporal
+    app.state.storage = storage or storage_for(settings)
+    app.state.attachment_limits = Limits.of(settings)
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware, engine=engine)
     # Outside the Idempotency-Key's middleware, which reads the whole body first.
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(BodyLimitMiddleware, upload_max_bytes=settings.attachment_max_bytes)
     app.state.metrics = ApiMetrics(engine)
     # Added last, so outermost: it times and counts every answer, replays and refusals too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
@@ -57,7 +72,18 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     # Every answer of the API is documented, its errors in the error model (api.errors).
-    for router in (projects, commitments, periods, pay_apps, waivers, lists, contact):
+    for router in (
+        projects,
+        commitments,
+        periods,
+        pay_apps,
+        waivers,
+        attachments,
+        exports,
+        lists,
+        contact,
+        contact_documents,
+    ):
         app.include_router(router.router, responses=errors.ERROR_RESPONSES)
     if settings.local_mailbox:
         app.include_router(mailbox.router)
@@ -67,5 +93,6 @@ def create_app(
     app.include_router(staff_pages.router)
     app.include_router(gc_pages.router)
     app.include_router(board_page.router)
+    app.include_router(attachment_pages.router)
 
     return app

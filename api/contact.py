@@ -5,11 +5,10 @@ Everything is scoped to the one commitment and period in the token; anything els
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import SessionDep, SettingsDep, bearer, unauthorized
+from api.deps import CurrentContact, SessionDep
 from api.lien_waiver_files import pdf_response
 from api.process import UpdateId
 from api.steps import (
@@ -25,8 +24,6 @@ from paydraw.domain.errors import NotFound
 from paydraw.domain.transitions import Role
 from paydraw.domain.waivers import WaiverKind
 from paydraw.fields import Text
-from paydraw.invitations.tokens import ContactClaim, InvalidToken, verify
-from paydraw.logs import note
 from paydraw.pay_apps import service as pay_app_service
 from paydraw.pay_apps.schemas import PayAppPublic, ProgressLinesEdit
 from paydraw.waivers import service as waivers
@@ -34,23 +31,6 @@ from paydraw.waivers.schemas import LienWaiverPublic, PayAppLienWaivers, WaiverS
 from workflows.messages import InvitationView
 
 router = APIRouter(prefix="/api/v1/contact", tags=["invoice contact"])
-
-
-async def current_contact(
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> ContactClaim:
-    if credentials is None:
-        raise unauthorized("missing bearer token: use the link from your invite email")
-    try:
-        claim = verify(settings, credentials.credentials)
-    except InvalidToken as error:
-        raise unauthorized(str(error)) from None
-    note(actor=f"contact:{claim.email}")
-    return claim
-
-
-CurrentContact = Annotated[ContactClaim, Depends(current_contact)]
 
 
 class DeclineRequest(BaseModel):

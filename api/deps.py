@@ -1,4 +1,5 @@
-"""Request dependencies: the database session, the settings and the calling staff user.
+"""Request dependencies: the database session, the settings, the attachments' storage and the
+calling staff user or invoice contact.
 
 FastAPI runs a plain ``def`` dependency on a thread of its pool, and a thread and back costs
 more than these take, so they are ``async def``; the API key is found as an endpoint's other
@@ -16,7 +17,10 @@ from sqlmodel import Session
 from api.reads import looking_up
 from paydraw import actors
 from paydraw.actors import Actor
+from paydraw.attachments.service import Limits
+from paydraw.attachments.storage import Storage
 from paydraw.db.engine import read_scope, session_scope
+from paydraw.invitations.tokens import ContactClaim, InvalidToken, verify
 from paydraw.logs import note
 from paydraw.settings import Settings
 from paydraw.users.service import authenticate
@@ -44,7 +48,19 @@ def get_session(
         yield session
 
 
+async def get_storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+async def get_attachment_limits(request: Request) -> Limits:
+    limits: Limits = request.app.state.attachment_limits
+    return limits
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
+LimitsDep = Annotated[Limits, Depends(get_attachment_limits)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -73,3 +89,21 @@ async def current_user(
 
 
 CurrentUser = Annotated[Actor, Depends(current_user)]
+
+
+async def current_contact(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> ContactClaim:
+    """The invoice contact of the signed link sent as the bearer token."""
+    if credentials is None:
+        raise unauthorized("missing bearer token: use the link from your invite email")
+    try:
+        claim = verify(settings, credentials.credentials)
+    except InvalidToken as error:
+        raise unauthorized(str(error)) from None
+    note(actor=f"contact:{claim.email}")
+    return claim
+
+
+CurrentContact = Annotated[ContactClaim, Depends(current_contact)]

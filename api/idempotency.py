@@ -83,6 +83,19 @@ def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> st
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), query, body])).hexdigest()
 
 
+def without_boundary(content_type: bytes, body: bytes) -> bytes:
+    """A multipart body (an upload) with its boundary replaced by a fixed one: a client picks a
+    new random boundary for every send, and a resend of the same file is the same request."""
+    kind, _, parameters = content_type.partition(b";")
+    if kind.strip().lower() != b"multipart/form-data":
+        return body
+    for parameter in parameters.split(b";"):
+        name, _, value = parameter.strip().partition(b"=")
+        if name.lower() == b"boundary" and value.strip(b'"'):
+            return body.replace(b"--" + value.strip(b'"'), b"--boundary")
+    return body
+
+
 def request_update_id(principal: str, key: str, fingerprint: str) -> str:
     """The workflow update id of a caller's request sent with ``key``: Temporal deduplicates
     update ids per workflow, across callers and verbs, so the id carries all three."""
@@ -113,7 +126,10 @@ class IdempotencyMiddleware:
         body = await read_body(receive)
         principal = caller_of(headers.get(b"authorization", b""))
         fingerprint = request_fingerprint(
-            scope["method"], scope["path"], scope.get("query_string", b""), body
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            without_boundary(headers.get(b"content-type", b""), body),
         )
         scope.setdefault("state", {})["update_id"] = request_update_id(principal, key, fingerprint)
 

@@ -1,11 +1,14 @@
 """A cap on the size of a request's body: a larger one is refused with 413 before any of it is
-kept, whether it says its length up front or streams it."""
+kept, whether it says its length up front or streams it. An upload of a backup document (a POST
+to a path ending in ``/attachments``) may be as large as the per-file cap allows, plus room for
+the form around it; the attachments service then refuses a file over the cap by name."""
 
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1024 * 1024
+UPLOAD_SUFFIX = "/attachments"
 
 
 class BodyTooLarge(Exception):
@@ -13,17 +16,23 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, upload_max_bytes: int = 0
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = max(max_bytes, upload_max_bytes + MAX_BODY_BYTES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.max_bytes
+        if scope["method"] == "POST" and scope["path"].endswith(UPLOAD_SUFFIX):
+            max_bytes = self.upload_max_bytes
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self.refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self.refuse(send, max_bytes)
             return
         received = 0
         started = False
@@ -32,7 +41,7 @@ class BodyLimitMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > max_bytes:
                 raise BodyTooLarge
             return message
 
@@ -45,10 +54,10 @@ class BodyLimitMiddleware:
             await self.app(scope, counted, noting_start)
         except BodyTooLarge:
             if not started:
-                await self.refuse(send)
+                await self.refuse(send, max_bytes)
 
-    async def refuse(self, send: Send) -> None:
-        limit = f"{self.max_bytes // 1024} KiB"
+    async def refuse(self, send: Send, max_bytes: int) -> None:
+        limit = f"{max_bytes // 1024} KiB"
         body = json.dumps(
             {
                 "error": "too_large",

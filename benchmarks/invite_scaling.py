@@ -55,7 +55,8 @@ async def main(small: int, large: int, rounds: int, database_url: str | None) ->
                 )
 
     def median(count: int, side: str) -> float:
-        return statistics.median(getattr(rates, side) for rates in measured[count])
+        rates: list[float] = [getattr(each, side) for each in measured[count]]
+        return statistics.median(rates)
 
     print(f"\nInvites at N = {small} and N = {large}, {rounds} rounds, medians")
     print(f"{'':<12}{'bare workflows/s':>18}{'Paydraw invites/s':>19}")

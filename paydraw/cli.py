@@ -43,6 +43,25 @@ def create_user(
     typer.echo(key)
 
 
+@app.command("sweep-attachments")
+def sweep_attachments(
+    older_than_hours: Annotated[
+        float, typer.Option(help="only objects written at least this long ago")
+    ] = 1.0,
+) -> None:
+    """Delete stored backup documents that no pay app names: uploads cut off between storing
+    the file and recording it, and the files of deleted drafts. Safe to run at any time."""
+    from datetime import timedelta
+
+    from paydraw.attachments.service import sweep
+    from paydraw.attachments.storage import storage_for
+
+    settings = get_settings()
+    engine = engine_for(settings.resolved_database_url)
+    deleted = sweep(engine, storage_for(settings), timedelta(hours=older_than_hours))
+    typer.echo(f"{len(deleted)} stored object(s) no pay app names were deleted")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,

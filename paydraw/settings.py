@@ -56,6 +56,21 @@ class Settings(BaseSettings):
     # turns it on for its own API; a deployment leaves it off.
     local_mailbox: bool = False
 
+    # Backup documents attached to pay apps: on local disk under the data directory (`local`),
+    # or in an S3-compatible bucket (`s3`: AWS S3, MinIO, Ceph, R2, ...). The keys of the stored
+    # objects are made by Paydraw; no name a caller sends ever becomes a path.
+    storage_backend: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str = ""  # empty: AWS's own endpoint for the region
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""  # empty: boto3's own chain (environment, instance role, ...)
+    s3_secret_access_key: SecretStr = SecretStr("")
+    attachment_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    pay_app_attachments_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    # The kinds of file a pay app takes, by what the content is (not by the name's ending):
+    # any of pdf, png, jpeg, heic, xlsx, csv, txt, comma-separated.
+    attachment_types: str = "pdf,png,jpeg,heic,xlsx,csv,txt"
+
     @property
     def resolved_database_url(self) -> str:
         """The configured URL, or a SQLite file in the data directory."""
@@ -67,6 +82,11 @@ class Settings(BaseSettings):
     def mailbox_dir(self) -> Path:
         """Where the local mail server of the one-command run keeps every message it gets."""
         return self.data_dir / "mailbox"
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Where the local storage keeps backup documents."""
+        return self.data_dir / "attachments"
 
     @property
     def resolved_public_url(self) -> str:

@@ -27,6 +27,10 @@ from api.pages.entries import FIELD_PREFIXES, entry_of
 from api.pages.html import templates
 from api.reads import in_transaction, reading
 from api.steps import DECLINE_REASON_MAX_LENGTH, answer, contact_fill, contact_submit
+from paydraw import actors
+from paydraw.attachments import service as attachments
+from paydraw.attachments.schemas import AttachmentList
+from paydraw.attachments.service import Caller, Limits
 from paydraw.contacts import service
 from paydraw.contacts.schemas import ContactInvitation
 from paydraw.domain.contract import OverbillingPolicy
@@ -98,9 +102,11 @@ class ContactPage:
     may_override: bool
     """The project lets over-billing through with a reason (its `warn` policy)."""
     lien_waivers: list[waivers.ContactWaivers]
+    files: AttachmentList | None
+    """The backup documents of the pay app the contact bills, once there is one."""
 
 
-def load_page(session: Session, claim: ContactClaim) -> ContactPage:
+def load_page(session: Session, claim: ContactClaim, limits: Limits) -> ContactPage:
     """Everything the page shows, all within the token's scope (NotFound otherwise)."""
     invitation = service.invitation_for(session, claim)
     _, _, project = service.scope(session, claim)
@@ -121,6 +127,9 @@ def load_page(session: Session, claim: ContactClaim) -> ContactPage:
         service.choices(invitation, pay_app.status if pay_app else None),
         OverbillingPolicy(project.overbilling_policy) is OverbillingPolicy.WARN,
         waivers.for_contact_page(session, claim),
+        attachments.listing(session, Caller(actors.contact(claim.email), claim), live.id, limits)
+        if live
+        else None,
     )
 
 
@@ -396,7 +405,8 @@ async def contact_page(
 ) -> Response:
     engine: Engine = request.app.state.engine
     try:
-        page = await reading(engine, lambda session: load_page(session, claim))
+        limits = request.app.state.attachment_limits
+        page = await reading(engine, lambda session: load_page(session, claim, limits))
     except NotFound:
         return not_in_scope(request)
     line_ids = [line.id for line in page.invitation.sov_lines]
@@ -430,6 +440,11 @@ async def contact_page(
         "waiver_key": secrets.token_urlsafe(16),
         "today": datetime.now(UTC).date(),
         "signing": signing or {},
+        "files": page.files,
+        "files_base": "/contact/attachments",
+        "files_query": "?" + urlencode({"token": token}),
+        "files_hidden": {"token": token},
+        "may_attach": page.files is not None and page.files.may_attach,
     }
     status_code = refusal.http_status if refusal else 200
     return templates.TemplateResponse(

@@ -39,6 +39,8 @@ from api.pages.session import (
 from api.process import get_temporal
 from api.reads import in_transaction, reading
 from api.steps import act, deliver, submit_or_resubmit
+from paydraw.attachments import service as attachments
+from paydraw.attachments.schemas import AttachmentList
 from paydraw.db.tables import Commitment, Project, User
 from paydraw.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from paydraw.domain.terminology import Terminology, words
@@ -216,8 +218,15 @@ async def pay_app_page(
     entered: dict[str, str] | None = None,
     template: str = "staff_pay_app.html",
 ) -> Response:
+    limits = request.app.state.attachment_limits
+    caller = attachments.Caller(who.user)
+
+    def load(session: Session) -> tuple[PayAppPage, AttachmentList]:
+        shown = load_pay_app(session, who, pay_app_id)
+        return shown, attachments.listing(session, caller, pay_app_id, limits)
+
     try:
-        shown = await reading(engine_of(request), lambda s: load_pay_app(s, who, pay_app_id))
+        shown, files = await reading(engine_of(request), load)
     except NotFound:
         return notice(request, who, 404, "This pay application is not available")
     note(pay_app_id=pay_app_id, project_id=shown.project.id)
@@ -241,6 +250,11 @@ async def pay_app_page(
         "action_key": secrets.token_urlsafe(16),
         "entered": entered or {},
         "lien_waivers": shown.lien_waivers,
+        "files": files,
+        "files_base": f"/pay-apps/{pay_app_id}/attachments",
+        "files_query": "",
+        "files_hidden": {"csrf_token": who.csrf},
+        "may_attach": files.may_attach,
     }
     return form_page(request, template, context, who, refusal)
 

@@ -246,6 +246,22 @@ class PayApp(SQLModel, table=True):
     voided_at: datetime | None = None
 
 
+class PayAppAttachment(SQLModel, table=True):
+    """A backup document of a pay app: the file is an object in the storage under
+    `storage_key`, a key Paydraw made; the row is written only once the object is stored."""
+
+    __tablename__ = "pay_app_attachments"
+    id: str = Field(default_factory=new_id("att"), primary_key=True)
+    pay_app_id: str = Field(foreign_key="pay_apps.id", index=True)
+    storage_key: str = Field(unique=True)
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    added_by: str
+    added_at: datetime = Field(default_factory=utcnow)
+
+
 class PayAppLine(SQLModel, table=True):
     __tablename__ = "pay_app_lines"
     __table_args__ = (UniqueConstraint("pay_app_id", "sov_line_id"),)

@@ -17,6 +17,7 @@ from paydraw.db.tables import (
     LienWaiver,
     LienWaiverExemption,
     PayApp,
+    PayAppAttachment,
     PayAppLine,
     Payment,
     Project,
@@ -280,8 +281,13 @@ def save_entries(
 
 
 def delete(session: Session, pay_app: PayApp) -> None:
+    """The draft, its lines and its attachments' rows; the attachments' stored objects are left
+    to the storage's sweep of objects no row names (paydraw.attachments.service.sweep)."""
     for line in lines(session, pay_app.id).values():
         session.delete(line)
+    attached = select(PayAppAttachment).where(PayAppAttachment.pay_app_id == pay_app.id)
+    for attachment in session.exec(attached):
+        session.delete(attachment)
     session.flush()
     session.delete(pay_app)
     session.flush()

@@ -184,6 +184,10 @@ class PayAppCreate(PayAppLinesEdit):
 
 
 class Attachment(Strict):
+    """A link to a document kept elsewhere: its name and address, as the caller typed them.
+    Files uploaded to Paydraw are the pay app's backup documents, a list of their own at
+    `/api/v1/pay-apps/{id}/attachments`."""
+
     name: Name
     url: Annotated[str, Field(min_length=1, max_length=2000)]
 

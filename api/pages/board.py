@@ -13,12 +13,15 @@ from sqlmodel import Session
 from api import period_steps
 from api.pages.entries import entry_of
 from api.pages.session import (
+    History,
     SignedIn,
     Staff,
+    StaffPageRoute,
     engine_of,
     form_key,
     form_of,
     form_page,
+    history_of,
     notice,
     read_form,
     refused_page,
@@ -38,7 +41,7 @@ from paydraw.projects import service as projects
 from paydraw.projects.schemas import ProjectPublic, StaffRole
 from paydraw.waivers import board as waivers
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, route_class=StaffPageRoute)
 
 BOARD_ROWS = 100  # rows of the board on one page; the counts are the whole period's
 
@@ -49,23 +52,33 @@ class PeriodPage:
     project: ProjectPublic
     waivers_missing: dict[str, list[str]]
     """The lien waivers each commitment's pay app still lacks, by commitment id."""
+    history: History
 
 
-def load_board(session: Session, who: SignedIn, period_id: str) -> PeriodPage:
+def load_board(session: Session, who: SignedIn, period_id: str, history: str | None) -> PeriodPage:
     board = periods.board(session, who.user, period_id)
     project_id = board.period.project_id
     return PeriodPage(
         board,
         projects.get_project(session, who.user, project_id),
         waivers.missing_on_board(session, project_id, period_id),
+        history_of(session, who, "billing_period", period_id, history),
     )
 
 
 @router.get("/billing-periods/{period_id}", response_class=HTMLResponse)
 async def show_board(
-    request: Request, who: Staff, period_id: str, status: str = "", q: str = "", page: int = 1
+    request: Request,
+    who: Staff,
+    period_id: str,
+    status: str = "",
+    q: str = "",
+    page: int = 1,
+    history: str = "",
 ) -> Response:
-    return await board_page(request, who, period_id, status=status, search=q, page_number=page)
+    return await board_page(
+        request, who, period_id, status=status, search=q, page_number=page, history=history
+    )
 
 
 async def board_page(
@@ -78,9 +91,12 @@ async def board_page(
     page_number: int = 1,
     result: InviteResponse | None = None,
     refusal: DomainError | None = None,
+    history: str = "",
 ) -> Response:
     try:
-        shown = await reading(engine_of(request), lambda s: load_board(s, who, period_id))
+        shown = await reading(
+            engine_of(request), lambda s: load_board(s, who, period_id, history or None)
+        )
     except NotFound:
         return notice(request, who, 404, "This billing period is not available")
     wanted = search.strip().lower()
@@ -96,6 +112,8 @@ async def board_page(
     first = (page_number - 1) * BOARD_ROWS
     context = {
         "board": shown.board,
+        "currency": shown.project.currency,
+        "history": shown.history,
         "rows": rows[first : first + BOARD_ROWS],
         "matching": len(rows),
         "first_row": first + 1,

@@ -15,13 +15,17 @@ from sqlmodel import Session
 
 from api import period_steps
 from api.downloads import billing_report_download
+from api.pages.entries import typed
 from api.pages.session import (
+    History,
     SignedIn,
     Staff,
+    StaffPageRoute,
     engine_of,
     explained,
     form_of,
     form_page,
+    history_of,
     notice,
     page,
     read_form,
@@ -38,19 +42,23 @@ from paydraw.commitments.schemas import (
     ChangeOrderCreate,
     CommitmentCreate,
     CommitmentPublic,
+    CreditEntryPublic,
+    SovReplace,
 )
-from paydraw.display import event_in_words
 from paydraw.domain.contract import OverbillingPolicy
 from paydraw.domain.errors import DomainError, NotFound
 from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PeriodStatus
 from paydraw.domain.waivers import WAIVER_TITLES, WaiverKind
 from paydraw.lists import service as lists
-from paydraw.lists.paging import MAX_LIMIT
-from paydraw.lists.schemas import HistoryEvent, PayAppListed
+from paydraw.lists.paging import DEFAULT_LIMIT, MAX_LIMIT
+from paydraw.lists.schemas import PayAppListed
+from paydraw.pay_apps import service as pay_apps
+from paydraw.pay_apps.schemas import CreditCreate
 from paydraw.periods.schemas import PeriodCreate, PeriodPublic
 from paydraw.projects import service as projects
 from paydraw.projects.schemas import (
+    BillingCycle,
     MemberAdd,
     ProjectCreate,
     ProjectMembers,
@@ -58,8 +66,9 @@ from paydraw.projects.schemas import (
     ProjectSettings,
     StaffRole,
 )
+from paydraw.schedules import sync_billing_cycle
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, route_class=StaffPageRoute)
 
 SOV_ROWS = 8  # blank SOV rows on the new-commitment form
 
@@ -84,9 +93,15 @@ async def create_project(request: Request, who: Staff) -> Response:
         )
     except DomainError as refusal:
         found = await reading(
-            engine_of(request), lambda s: lists.projects(s, who.user, cursor=None, limit=MAX_LIMIT)
+            engine_of(request),
+            lambda s: lists.projects(s, who.user, cursor=None, limit=DEFAULT_LIMIT),
         )
-        context = {"projects": found.items, "refusal": explained(refusal), "entered": form}
+        context = {
+            "projects": found.items,
+            "next_projects": found.next_cursor,
+            "refusal": explained(refusal),
+            "entered": form,
+        }
         return page(request, "projects.html", context, who, refusal.http_status)
     return RedirectResponse(f"/projects/{created.id}", status_code=303)
 
@@ -101,28 +116,43 @@ class CommitmentRow:
 class ProjectPage:
     project: ProjectPublic
     rows: list[CommitmentRow]
+    next_rows: str | None  # the cursor of the next page of commitments
     members: ProjectMembers
     periods: list[PeriodPublic]
+    history: History
 
 
-def load_project(session: Session, who: SignedIn, project_id: str) -> ProjectPage:
+def load_project(
+    session: Session, who: SignedIn, project_id: str, cursor: str | None, history: str | None
+) -> ProjectPage:
     project = projects.get_project(session, who.user, project_id)
-    listed = lists.commitments(session, who.user, project_id, cursor=None, limit=MAX_LIMIT).items
+    listed = lists.commitments(session, who.user, project_id, cursor, DEFAULT_LIMIT)
     rows = [
         CommitmentRow(
             commitments.get_commitment(session, who.user, item.id),
             summaries.billing_summary(session, who.user, item.id),
         )
-        for item in listed
+        for item in listed.items
     ]
     members = projects.list_members(session, who.user, project_id)
     found = lists.periods(session, who.user, project_id, cursor=None, limit=MAX_LIMIT).items
-    return ProjectPage(project, rows, members, found)
+    return ProjectPage(
+        project,
+        rows,
+        listed.next_cursor,
+        members,
+        found,
+        history_of(session, who, "project", project_id, history),
+    )
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
-async def show_project(request: Request, project_id: str, who: Staff) -> Response:
-    return await project_page(request, who, project_id)
+async def show_project(
+    request: Request, project_id: str, who: Staff, commitments: str = "", history: str = ""
+) -> Response:
+    """The project: its commitments 50 at a time (``?commitments=<cursor>``), periods,
+    settings, members and history (``?history=<cursor>``)."""
+    return await project_page(request, who, project_id, cursor=commitments, history=history)
 
 
 async def project_page(
@@ -132,14 +162,22 @@ async def project_page(
     refusal: DomainError | None = None,
     entered: dict[str, str] | None = None,
     form_name: str = "",
+    *,
+    cursor: str = "",
+    history: str = "",
 ) -> Response:
     try:
-        shown = await reading(engine_of(request), lambda s: load_project(s, who, project_id))
+        shown = await reading(
+            engine_of(request),
+            lambda s: load_project(s, who, project_id, cursor or None, history or None),
+        )
     except NotFound:
         return notice(request, who, 404, "This project is not available")
     context = {
         "project": shown.project,
         "rows": shown.rows,
+        "next_rows": shown.next_rows,
+        "history": shown.history,
         "members": shown.members.members,
         "periods": shown.periods,
         "open_period": next((p for p in shown.periods if p.status == PeriodStatus.OPEN), None),
@@ -236,23 +274,29 @@ class CommitmentPage:
     summary: BillingSummary
     project: ProjectPublic
     pay_apps: list[PayAppListed]
-    history: list[HistoryEvent]
+    credits: list[CreditEntryPublic]
+    history: History
 
 
-def load_commitment(session: Session, who: SignedIn, commitment_id: str) -> CommitmentPage:
+def load_commitment(
+    session: Session, who: SignedIn, commitment_id: str, history: str | None
+) -> CommitmentPage:
     commitment = commitments.get_commitment(session, who.user, commitment_id)
     return CommitmentPage(
         commitment,
         summaries.billing_summary(session, who.user, commitment_id),
         projects.get_project(session, who.user, commitment.project_id),
         lists.pay_apps(session, who.user, commitment_id=commitment_id, limit=MAX_LIMIT).items,
-        lists.history(session, who.user, "commitment", commitment_id, None, MAX_LIMIT).items,
+        summaries.credits(session, who.user, commitment_id),
+        history_of(session, who, "commitment", commitment_id, history),
     )
 
 
 @router.get("/commitments/{commitment_id}", response_class=HTMLResponse)
-async def show_commitment(request: Request, commitment_id: str, who: Staff) -> Response:
-    return await commitment_page(request, who, commitment_id)
+async def show_commitment(
+    request: Request, commitment_id: str, who: Staff, history: str = ""
+) -> Response:
+    return await commitment_page(request, who, commitment_id, history=history)
 
 
 async def commitment_page(
@@ -261,24 +305,33 @@ async def commitment_page(
     commitment_id: str,
     refusal: DomainError | None = None,
     entered: dict[str, str] | None = None,
+    form_name: str = "",
+    *,
+    history: str = "",
 ) -> Response:
     try:
-        shown = await reading(engine_of(request), lambda s: load_commitment(s, who, commitment_id))
+        shown = await reading(
+            engine_of(request), lambda s: load_commitment(s, who, commitment_id, history or None)
+        )
     except NotFound:
         return notice(request, who, 404, "This commitment is not available")
+    # The draft SOV's form: a row per line as entered (or as it stands), and blank rows to add.
+    lines = len(shown.commitment.sov_lines)
+    if entered and form_name == "sov":
+        lines = rows_of(entered) - SOV_BLANK_ROWS
     context = {
         "commitment": shown.commitment,
         "summary": shown.summary,
         "project": shown.project,
         "pay_apps": shown.pay_apps,
-        "history": [
-            (event.at, event_in_words(event.entity_type, event.action, event.actor, event.reason))
-            for event in shown.history
-        ],
+        "credits": shown.credits,
+        "history": shown.history,
         "is_admin": shown.project.your_role == StaffRole.ADMIN,
         "currency": shown.project.currency,
         "words": words(Terminology(shown.project.terminology)),
         "change_order_rows": range(CHANGE_ORDER_ROWS),
+        "sov_rows": range(max(lines, 0) + SOV_BLANK_ROWS),
+        "form_name": form_name,
         "entered": entered or {},
     }
     return form_page(request, "commitment.html", context, who, refusal)
@@ -295,6 +348,69 @@ async def billing_report(
         return await billing_report_download(engine_of(request), who.user, commitment_id, extension)
     except NotFound:
         return notice(request, who, 404, "This commitment is not available")
+
+
+SOV_BLANK_ROWS = 3  # blank rows under a draft SOV's lines, to add lines
+SOV_MAX_ROWS = 2000  # as many lines as the API takes
+
+
+def rows_of(form: dict[str, str]) -> int:
+    """How many rows the SOV form posted."""
+    posted = form.get("sov_rows", "")
+    return min(int(posted), SOV_MAX_ROWS) if posted.isdigit() else 0
+
+
+@router.post("/commitments/{commitment_id}/sov")
+async def replace_sov(request: Request, commitment_id: str, who: Staff) -> Response:
+    """Save a draft SOV as the form has it: each row kept, changed or removed, and the blank
+    rows filled in added (the API's ``PUT .../sov``). Its draws stay as they are."""
+    form = await form_of(request, who)
+    rows = range(rows_of(form))
+    lines = [
+        {
+            "code": form.get(f"sov-code-{row}", "").strip(),
+            "description": form.get(f"sov-description-{row}", "").strip(),
+            "scheduled_value": typed(form.get(f"sov-value-{row}", "")),
+            "retainage_percent": form.get(f"sov-retainage-{row}", "").strip() or None,
+        }
+        for row in rows
+        if form.get(f"sov-remove-{row}") != "yes"
+        and (form.get(f"sov-code-{row}", "").strip() or form.get(f"sov-value-{row}", "").strip())
+    ]
+
+    def save(session: Session) -> None:
+        draws = [
+            {"name": draw.name, "amount": draw.amount}
+            for draw in commitments.get_commitment(session, who.user, commitment_id).draws
+        ]
+        body = read_form(SovReplace, {"sov_lines": lines, "draws": draws})
+        commitments.replace_sov(session, who.user, commitment_id, body)
+
+    try:
+        await in_transaction(engine_of(request), save)
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await commitment_page(request, who, commitment_id, refusal, form, "sov")
+    return RedirectResponse(f"/commitments/{commitment_id}#sov", status_code=303)
+
+
+@router.post("/commitments/{commitment_id}/credits")
+async def add_credit(request: Request, commitment_id: str, who: Staff) -> Response:
+    """A deposit or advance the GC holds for the commitment (the API's ``POST .../credits``);
+    a pay app is later paid from it with the credit balance method."""
+    form = await form_of(request, who)
+    data = {"amount": typed(form.get("credit-amount", "")), "memo": form.get("credit-memo", "")}
+    try:
+        body = read_form(CreditCreate, data)
+        await in_transaction(
+            engine_of(request), lambda s: pay_apps.credit(s, who.user, commitment_id, body)
+        )
+    except DomainError as refusal:
+        if shown := refused_page(request, who, refusal):
+            return shown
+        return await commitment_page(request, who, commitment_id, refusal, form, "credit")
+    return RedirectResponse(f"/commitments/{commitment_id}#credits", status_code=303)
 
 
 @router.post("/commitments/{commitment_id}/sov/approve")
@@ -370,23 +486,45 @@ async def approve_change_order(
 
 @router.post("/projects/{project_id}/settings")
 async def change_settings(request: Request, project_id: str, who: Staff) -> Response:
-    """The project's settings, as the API's PATCH changes them."""
+    """The project's settings, as the API's PATCH changes them, and its monthly billing cycle,
+    as the API's ``PUT .../billing-cycle`` sets it (with its Temporal Schedule) when it changed."""
     form = await form_of(request, who)
     offsets = [part.strip() for part in form.get("reminder_offsets_days", "").split(",")]
     data = {
         "default_retainage_percent": form.get("default_retainage_percent", "").strip().rstrip("%"),
         "overbilling_policy": form.get("overbilling_policy", ""),
+        "stored_materials_rollover": form.get("stored_materials_rollover") == "yes",
         "reminder_offsets_days": [part for part in offsets if part],
         "terminology": form.get("terminology", ""),
         "currency": form.get("currency", "").strip().upper(),
         "required_lien_waivers": [kind for kind in WaiverKind if form.get(f"waiver-{kind}")],
         "notary_required": form.get("notary_required") == "yes",
     }
+    engine = engine_of(request)
+
+    def save(session: Session, cycle_changed: bool) -> None:
+        projects.update_settings(session, who.user, project_id, body)
+        if cycle_changed:
+            projects.set_billing_cycle(session, who.user, project_id, cycle)
+
     try:
         body = read_form(ProjectSettings, data)
-        await in_transaction(
-            engine_of(request), lambda s: projects.update_settings(s, who.user, project_id, body)
+        before = await reading(engine, lambda s: projects.get_project(s, who.user, project_id))
+        cycle = read_form(
+            BillingCycle,
+            {
+                "enabled": form.get("cycle_enabled") == "yes",
+                "start_day": form.get("cycle_start_day", "").strip()
+                or before.billing_cycle.start_day,
+                "due_day": form.get("cycle_due_day", "").strip() or before.billing_cycle.due_day,
+            },
         )
+        cycle_changed = before.billing_cycle != cycle
+        # The schedule needs Temporal: reach it before anything is written.
+        temporal = await get_temporal(request) if cycle_changed else None
+        await in_transaction(engine, lambda s: save(s, cycle_changed))
+        if temporal is not None:
+            await sync_billing_cycle(temporal, settings_of(request), project_id, cycle)
     except DomainError as refusal:
         if shown := refused_page(request, who, refusal):
             return shown

@@ -3,22 +3,30 @@ reading a form into the API's request model, a form's workflow update id, render
 notice."""
 
 import secrets
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from api.idempotency import caller_of, request_fingerprint, request_update_id
 from api.pages.html import templates
 from api.reads import reading
 from paydraw import actors
 from paydraw.actors import Actor
+from paydraw.display import event_in_words
 from paydraw.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from paydraw.domain.transitions import PayAppStatus
+from paydraw.lists import service as lists
+from paydraw.lists.paging import DEFAULT_LIMIT
+from paydraw.lists.schemas import HistorySubject
 from paydraw.logs import note
 from paydraw.settings import Settings
 from paydraw.users import sign_in
@@ -114,13 +122,17 @@ def page(
     )
 
 
-def notice(request: Request, who: SignedIn | None, status_code: int, heading: str) -> Response:
+def notice(
+    request: Request, who: SignedIn | None, status_code: int, heading: str, text: str = ""
+) -> Response:
     texts = {
         403: "Your role on this project does not allow it.",
         404: "It does not exist, or you have no role on its project.",
-        503: "Paydraw is busy for a moment. Nothing was changed; please try again in a minute.",
+        503: "Paydraw could not do this right now, and nothing was changed. Please try again "
+        "in a minute.",
+        504: "Paydraw is still working on it. Look again in a minute before you send it again.",
     }
-    context = {"heading": heading, "text": texts.get(status_code, "")}
+    context = {"heading": heading, "text": text or texts.get(status_code, "")}
     return page(request, "staff_notice.html", context, who, status_code)
 
 
@@ -151,7 +163,7 @@ def form_key(who: SignedIn, path: str, form: dict[str, str]) -> str:
     return request_update_id(caller_of(who.token.encode()), key, fingerprint)
 
 
-def refused_page(request: Request, who: SignedIn, refusal: DomainError) -> Response | None:
+def refused_page(request: Request, who: SignedIn | None, refusal: DomainError) -> Response | None:
     """The notice for a refusal that leaves no page to show again (404, 403)."""
     if isinstance(refusal, NotFound):
         return notice(request, who, 404, "This is not available")
@@ -177,3 +189,70 @@ def form_page(
     with the API's status code."""
     shown = {**context, "refusal": explained(refusal) if refusal else "", "csrf_token": who.csrf}
     return page(request, template, shown, who, refusal.http_status if refusal else 200)
+
+
+UNAVAILABLE = {503: "This could not be done right now", 504: "This is taking longer than usual"}
+
+
+class StaffPageRoute(APIRoute):
+    """A staff page's route. When the billing process cannot take an action right now (Temporal
+    out of reach or busy: the API's 503, or its 504 while an action still runs), the answer is a
+    page that says so, with the same status code, instead of the API's JSON error body; so is a
+    refusal the page did not show itself."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DomainError as refusal:  # one a page did not show itself: a bad cursor, say
+                who = await signed_in(request)
+                if shown := refused_page(request, who, refusal):
+                    return shown
+                heading = "This could not be done"
+                return notice(request, who, refusal.http_status, heading, explained(refusal))
+            except HTTPException as failure:
+                if failure.status_code not in UNAVAILABLE:
+                    raise
+                who = await signed_in(request)
+                shown = notice(request, who, failure.status_code, UNAVAILABLE[failure.status_code])
+                shown.headers.update(failure.headers or {})
+                return shown
+
+        return answer
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime
+    said: str  # "ap@gc.example approved the schedule of values"
+    subject: HistorySubject | None  # the commitment (and pay app) it is about
+
+
+@dataclass(frozen=True)
+class History:
+    """A page of an object's history in plain words, oldest first, and where the next begins."""
+
+    lines: list[HistoryLine]
+    next_cursor: str | None
+
+
+def history_of(
+    session: Session, who: SignedIn, entity_type: str, entity_id: str, cursor: str | None
+) -> History:
+    """The history the API lists for the object (``GET .../history``), in the audit trail's
+    plain words, a page at a time (``?history=<cursor>``). A project's or a period's events
+    each name the commitment (or pay app) they are about."""
+    found = lists.history(session, who.user, entity_type, entity_id, cursor, DEFAULT_LIMIT)
+    names_subjects = entity_type in ("project", "billing_period")
+    about = lists.subjects(session, found.items) if names_subjects else {}
+    lines = [
+        HistoryLine(
+            event.at,
+            event_in_words(event.entity_type, event.action, event.actor, event.reason),
+            about.get(event.id),
+        )
+        for event in found.items
+    ]
+    return History(lines, found.next_cursor)

@@ -14,17 +14,19 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.downloads import g702_download
 from api.lien_waiver_files import pdf_response
+from api.pages.entries import entry_of
 from api.pages.session import (
     SESSION_COOKIE,
     SignedIn,
     Staff,
+    StaffPageRoute,
     engine_of,
     form_key,
     form_of,
@@ -46,17 +48,24 @@ from paydraw.domain.terminology import Terminology, words
 from paydraw.domain.transitions import PayAppAction, Role
 from paydraw.domain.waivers import WaiverKind
 from paydraw.lists import service as lists
-from paydraw.lists.paging import MAX_LIMIT
+from paydraw.lists.paging import DEFAULT_LIMIT
 from paydraw.logs import note
 from paydraw.pay_apps import service as pay_apps
-from paydraw.pay_apps.schemas import PayAppPublic, PaymentCreate, PaymentMethod, Review
+from paydraw.pay_apps.schemas import (
+    PayAppKind,
+    PayAppLinesEdit,
+    PayAppPublic,
+    PaymentCreate,
+    PaymentMethod,
+    Review,
+)
 from paydraw.users import service as users
 from paydraw.users import sign_in
 from paydraw.users.sign_in import SignInRefused
 from paydraw.waivers import service as waivers
 from paydraw.waivers.schemas import PayAppLienWaivers, WaiverExemptionCreate
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = APIRouter(tags=["pages"], include_in_schema=False, route_class=StaffPageRoute)
 
 # -- signing in -------------------------------------------------------------------------------
 
@@ -142,21 +151,28 @@ async def sign_out(request: Request) -> Response:
 
 
 @router.get("/projects", response_class=HTMLResponse)
-async def projects(request: Request, who: Staff) -> Response:
+async def projects(request: Request, who: Staff, projects: str = "") -> Response:
+    """Your projects, 50 at a time (``?projects=<cursor>``, as the API pages them)."""
     found = await reading(
-        engine_of(request), lambda s: lists.projects(s, who.user, cursor=None, limit=MAX_LIMIT)
+        engine_of(request),
+        lambda s: lists.projects(s, who.user, cursor=projects or None, limit=DEFAULT_LIMIT),
     )
-    return page(request, "projects.html", {"projects": found.items}, who)
+    context = {"projects": found.items, "next_projects": found.next_cursor}
+    return page(request, "projects.html", context, who)
 
 
 @router.get("/queue", response_class=HTMLResponse)
-async def queue(request: Request, who: Staff) -> Response:
-    """Every pay app waiting for the signed-in user's next step, across projects, oldest first."""
+async def queue(request: Request, who: Staff, pay_apps: str = "") -> Response:
+    """Every pay app waiting for the signed-in user's next step, across projects, oldest first,
+    50 at a time (``?pay_apps=<cursor>``)."""
     found = await reading(
         engine_of(request),
-        lambda s: lists.pay_apps(s, who.user, waiting_for_me=True, cursor=None, limit=MAX_LIMIT),
+        lambda s: lists.pay_apps(
+            s, who.user, waiting_for_me=True, cursor=pay_apps or None, limit=DEFAULT_LIMIT
+        ),
     )
-    return page(request, "queue.html", {"pay_apps": found.items}, who)
+    context = {"pay_apps": found.items, "next_pay_apps": found.next_cursor}
+    return page(request, "queue.html", context, who)
 
 
 # -- a pay app --------------------------------------------------------------------------------
@@ -186,12 +202,22 @@ async def show_pay_app(request: Request, pay_app_id: str, who: Staff) -> Respons
     return await pay_app_page(request, who, pay_app_id)
 
 
+LINES_PAGE = "staff_pay_app_lines.html"  # the amounts line by line, a page of its own
+
+
+@router.get("/pay-apps/{pay_app_id}/lines", response_class=HTMLResponse)
+async def show_pay_app_lines(request: Request, pay_app_id: str, who: Staff) -> Response:
+    """A draft's (or a sent-back pay app's) amounts to change, line by line."""
+    return await pay_app_page(request, who, pay_app_id, template=LINES_PAGE)
+
+
 async def pay_app_page(
     request: Request,
     who: SignedIn,
     pay_app_id: str,
     refusal: DomainError | None = None,
     entered: dict[str, str] | None = None,
+    template: str = "staff_pay_app.html",
 ) -> Response:
     limits = request.app.state.attachment_limits
     caller = attachments.Caller(who.user)
@@ -216,6 +242,10 @@ async def pay_app_page(
         "may": {action: action in actions for action in PayAppAction},
         "may_review": bool(actions & REVIEWS),
         "may_pay": bool(actions & PAYMENTS),
+        # The amounts line by line, while the state and the role allow changing them; a
+        # retainage release's amounts are not a progress entry.
+        "may_edit_lines": PayAppAction.EDIT_LINES in actions
+        and shown.pay_app.kind != PayAppKind.RETAINAGE_RELEASE,
         "methods": [method for method in PaymentMethod],
         "today": date.today().isoformat(),
         "action_key": secrets.token_urlsafe(16),
@@ -227,7 +257,7 @@ async def pay_app_page(
         "files_hidden": {"csrf_token": who.csrf},
         "may_attach": files.may_attach,
     }
-    return form_page(request, "staff_pay_app.html", context, who, refusal)
+    return form_page(request, template, context, who, refusal)
 
 
 @router.get("/pay-apps/{pay_app_id}/lien-waivers/{waiver_id}.pdf")
@@ -299,11 +329,8 @@ async def act_on_pay_app(request: Request, pay_app_id: str, who: Staff) -> Respo
     except PermissionDenied:
         return notice(request, who, 403, "You may not do that")
     except DomainError as refusal:
-        return await pay_app_page(request, who, pay_app_id, refusal, form)
-    except HTTPException as failure:
-        if failure.status_code != 503:
-            raise
-        return notice(request, who, 503, "Paydraw is busy")
+        shown_again = LINES_PAGE if intent == "edit_lines" else "staff_pay_app.html"
+        return await pay_app_page(request, who, pay_app_id, refusal, form, shown_again)
     if intent == "delete":
         return RedirectResponse("/queue", status_code=303)
     return RedirectResponse(f"/pay-apps/{pay_app_id}", status_code=303)
@@ -331,6 +358,12 @@ def action_of(intent: str, form: dict[str, str]) -> tuple[Any, dict[str, Any]]:
                 if not form.get("reason", "").strip():
                     raise InvalidInput("reason", "a reason is required to void")
                 return PayAppAction.VOID, {"reason": form["reason"].strip()}
+            case "edit_lines":
+                lines = {
+                    "entry": entry_of(form),
+                    "overbilling_override_reason": form.get("override_reason", "").strip(),
+                }
+                return PayAppAction.EDIT_LINES, {"lines": PayAppLinesEdit.model_validate(lines)}
             case "submit":
                 return submit_or_resubmit, {}
             case "delete":

@@ -4,7 +4,6 @@ from fastapi import APIRouter, Response, status
 
 from api.deps import CurrentUser, EngineDep, SessionDep
 from api.downloads import REPORT_CSV_RESPONSES, REPORT_PDF_RESPONSES, billing_report_download
-from paydraw.access import ADMIN_ONLY, commitment_for
 from paydraw.commitments import service, summary
 from paydraw.commitments.schemas import (
     BillingSummary,
@@ -96,5 +95,4 @@ def add_credit(
     commitment_id: str, body: CreditCreate, session: SessionDep, user: CurrentUser
 ) -> CreditBalance:
     """Record a deposit or advance; pay apps are paid from it with the `credit_balance` method."""
-    _, _, role = commitment_for(session, user.id, commitment_id, ADMIN_ONLY, "add credit")
-    return pay_apps.add_credit(session, user, role, commitment_id, body.amount, body.memo)
+    return pay_apps.credit(session, user, commitment_id, body)

@@ -168,6 +168,12 @@ CREDIT_ENTRIES = select(CreditEntry).where(
 )
 
 
+def credit_entries(session: Session, commitment_id: str) -> list[CreditEntry]:
+    """The commitment's credit entries, oldest first."""
+    query = CREDIT_ENTRIES.order_by(col(CreditEntry.created_at), col(CreditEntry.id))
+    return list(session.exec(query, params={"commitment_id": commitment_id}))
+
+
 def credit_balance(session: Session, commitment_id: str) -> Decimal:
     entries = session.exec(CREDIT_ENTRIES, params={"commitment_id": commitment_id})
     return sum((entry.amount for entry in entries), Decimal("0.00"))

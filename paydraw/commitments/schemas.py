@@ -245,3 +245,16 @@ class BillingSummary(BaseModel):
     credit_balance: MoneyAmount
     fully_billed: bool
     certificates: list[CertificateSummary]
+
+
+class CreditEntryPublic(BaseModel):
+    """A move on the commitment's credit balance: a deposit or advance added (positive), an
+    amount applied to a pay app as a payment (negative), or what a pay app settled below zero
+    left over (positive, with that pay app)."""
+
+    id: str
+    amount: MoneyAmount
+    memo: str
+    pay_app_id: str | None
+    created_by: str
+    created_at: datetime

@@ -13,6 +13,7 @@ from paydraw.commitments.ledger import CERTIFIED, Ledger, LedgerEntry, build_led
 from paydraw.commitments.schemas import (
     BillingSummary,
     CertificateSummary,
+    CreditEntryPublic,
 )
 from paydraw.db.tables import (
     Commitment,
@@ -27,6 +28,15 @@ ZERO = Decimal("0.00")
 def billing_summary(session: Session, actor: Actor, commitment_id: str) -> BillingSummary:
     commitment, _, _ = commitment_for(session, actor.id, commitment_id)
     return summarize(session, commitment, build_ledger(session, commitment))
+
+
+def credits(session: Session, actor: Actor, commitment_id: str) -> list[CreditEntryPublic]:
+    """Every move on the commitment's credit balance, oldest first; they add up to it."""
+    commitment, _, _ = commitment_for(session, actor.id, commitment_id)
+    return [
+        CreditEntryPublic.model_validate(entry, from_attributes=True)
+        for entry in repository.credit_entries(session, commitment.id)
+    ]
 
 
 def summarize(session: Session, commitment: Commitment, ledger: Ledger) -> BillingSummary:

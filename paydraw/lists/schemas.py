@@ -60,6 +60,17 @@ class HistoryEvent(BaseModel):
     detail: dict[str, Any]
 
 
+class HistorySubject(BaseModel):
+    """The commitment an event of a project's or a period's history is about (and the pay app,
+    for a pay app's event), for a page to name and link it."""
+
+    commitment_id: str
+    commitment_number: str
+    vendor_name: str
+    pay_app_id: str | None = None
+    pay_app_number: int | None = None
+
+
 ProjectPage = Page[ProjectPublic]
 CommitmentPage = Page[CommitmentListed]
 PeriodPage = Page[PeriodPublic]

@@ -6,6 +6,7 @@ what the caller has a role on: a project without one is not found, as everywhere
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import and_, false, or_
 from sqlmodel import Session, col, select
 
@@ -29,6 +30,7 @@ from paydraw.lists.schemas import (
     CommitmentPage,
     HistoryEvent,
     HistoryPage,
+    HistorySubject,
     PayAppListed,
     PayAppPage,
     PeriodPage,
@@ -213,6 +215,43 @@ def history(
         item_of=lambda row: HistoryEvent.model_validate(row, from_attributes=True),
     )
     return HistoryPage(items=items, next_cursor=next_cursor)
+
+
+def subjects(session: Session, events: Sequence[HistoryEvent]) -> dict[str, HistorySubject]:
+    """The commitment each event is about, by event id: the commitment's own events, and those
+    of its change orders, invitations and pay apps (a project's or a period's own events have
+    none). One query per kind of thing, for a page of events."""
+    ids: dict[str, set[str]] = {}
+    for event in events:
+        ids.setdefault(event.entity_type, set()).add(event.entity_id)
+    commitment = (col(Commitment.id), col(Commitment.number), col(Commitment.vendor_name))
+    no_pay_app = (sqlalchemy.null(), sqlalchemy.null())
+    parts: dict[str, Any] = {
+        "commitment": sqlalchemy.select(col(Commitment.id), *commitment, *no_pay_app),
+        "change_order": sqlalchemy.select(col(ChangeOrder.id), *commitment, *no_pay_app).join(
+            Commitment, col(Commitment.id) == col(ChangeOrder.commitment_id)
+        ),
+        "invitation": sqlalchemy.select(col(Invitation.id), *commitment, *no_pay_app).join(
+            Commitment, col(Commitment.id) == col(Invitation.commitment_id)
+        ),
+        "pay_app": sqlalchemy.select(
+            col(PayApp.id), *commitment, col(PayApp.id), col(PayApp.number)
+        ).join(Commitment, col(Commitment.id) == col(PayApp.commitment_id)),
+    }
+    found: dict[str, HistorySubject] = {}
+    for entity_type, query in parts.items():
+        if entity_type not in ids:
+            continue
+        entity_id = query.selected_columns[0]
+        for row in session.execute(query.where(entity_id.in_(ids[entity_type]))):
+            found[row[0]] = HistorySubject(
+                commitment_id=row[1],
+                commitment_number=row[2],
+                vendor_name=row[3],
+                pay_app_id=row[4],
+                pay_app_number=row[5],
+            )
+    return {event.id: found[event.entity_id] for event in events if event.entity_id in found}
 
 
 def events_of(entity_type: str, entity_id: str) -> Any:

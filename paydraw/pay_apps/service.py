@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from paydraw.access import EVERY_STAFF_ROLE
+from paydraw.access import ADMIN_ONLY, EVERY_STAFF_ROLE, commitment_for
 from paydraw.actors import Actor
 from paydraw.audit import record
 from paydraw.commitments import repository as commitments
@@ -61,6 +61,7 @@ from paydraw.pay_apps.notify import Links
 from paydraw.pay_apps.public import actions_now, to_public
 from paydraw.pay_apps.schemas import (
     CreditBalance,
+    CreditCreate,
     PayAppCreate,
     PayAppDetailsEdit,
     PayAppKind,
@@ -530,6 +531,14 @@ def void(session: Session, actor: Actor, role: Role, pay_app_id: str, reason: st
     detail = computation.money_detail(priced.app) | {"draws_released": released}
     _record(session, actor, locked, PayAppAction.VOID, move, reason=reason, detail=detail)
     return to_public(session, pay_app, priced, role)
+
+
+def credit(
+    session: Session, actor: Actor, commitment_id: str, request: CreditCreate
+) -> CreditBalance:
+    """A deposit or advance on a commitment the caller administers (the API's and the page's)."""
+    _, _, role = commitment_for(session, actor.id, commitment_id, ADMIN_ONLY, "add credit")
+    return add_credit(session, actor, role, commitment_id, request.amount, request.memo)
 
 
 def add_credit(

@@ -5,7 +5,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from paydraw.fields import EnteredDate
+from paydraw.fields import EnteredDate, MoneyAmount
 
 
 class PeriodCreate(BaseModel):
@@ -47,6 +47,11 @@ class BoardRow(BaseModel):
     invited_at: datetime | None
     answered_at: datetime | None
     decline_reason: str
+    scheduled_value: MoneyAmount  # the contract sum to date: the SOV and approved change orders
+    billed_to_date: MoneyAmount  # completed and stored to date, on the latest certificate
+    this_period: MoneyAmount  # the period's pay app (any status but void): work and stored
+    retainage: MoneyAmount  # held to date, on the latest certificate
+    balance_to_finish: MoneyAmount  # scheduled value less billed to date
 
 
 class BoardCounts(BaseModel):

@@ -7,6 +7,7 @@ after a crash. An invitation's own states are the invitations service's.
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from paydraw.audit import record
 from paydraw.commitments import repository as commitments
 from paydraw.db.tables import BillingPeriod, Project
 from paydraw.domain.errors import InvalidTransition, NotFound
+from paydraw.domain.money import ZERO
 from paydraw.domain.transitions import InvitationStatus, PeriodStatus, Role
 from paydraw.invitations import service as invitations
 from paydraw.periods import repository
@@ -206,7 +208,10 @@ def board(session: Session, actor: Actor, period_id: str) -> Board:
     counts = BoardCounts()
     rows = []
     for row in repository.board_rows(session, project.id, period.id):
-        (cid, number, vendor, status, overdue, extended_to, failure, invited, answered, why) = row
+        cid, number, vendor, status, overdue, extended_to, failure, invited, answered = row[:9]
+        why, scheduled, this_period, certified_billed, certified_retainage = row[9:]
+        # The certificate keeps its figures as strings with two places.
+        billed = Decimal(certified_billed or ZERO)
         status = status or InvitationStatus.NOT_INVITED
         setattr(counts, status, getattr(counts, status) + 1)
         pay_app_status = pay_apps.get(cid)
@@ -228,6 +233,11 @@ def board(session: Session, actor: Actor, period_id: str) -> Board:
                 invited_at=invited,
                 answered_at=answered,
                 decline_reason=why or "",
+                scheduled_value=scheduled,
+                billed_to_date=billed,
+                this_period=this_period or ZERO,
+                retainage=Decimal(certified_retainage or ZERO),
+                balance_to_finish=scheduled - billed,
             )
         )
     return Board(period=to_public(period), counts=counts, rows=rows)

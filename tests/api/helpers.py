@@ -1,8 +1,15 @@
 """Small builders for API tests: a project, a commitment as in DESIGN.md's example."""
 
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from paydraw.db.tables import User
+from paydraw.settings import Settings
+from paydraw.users.sign_in import start_session
 
 DESIGN_SOV = [
     {"code": "01", "description": "Mobilization", "scheduled_value": "5000.00"},
@@ -48,3 +55,19 @@ def add_member(
         headers=headers,
     )
     assert response.status_code == 201, response.text
+
+
+def sign_in_browser(client: TestClient, engine: Engine, email: str) -> None:
+    """``client`` signed in as the staff user ``email``, its session written as following the
+    emailed sign-in link writes it (no email, so no Temporal)."""
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.email == email)).one()
+        settings: Settings = client.app.state.settings  # type: ignore[attr-defined]
+        client.cookies.set("paydraw_session", start_session(session, settings, user))
+        session.commit()
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None, html
+    return found[1]

@@ -73,7 +73,7 @@ async def test_the_gc_sets_up_a_project_and_sends_invites(
         assert "Bayline Electric" in table and "$32,500.50" in table
 
         for number in VENDORS:
-            await page.get_by_role("link", name=number).click()
+            await page.get_by_role("link", name=number, exact=True).click()
             await page.wait_for_load_state()
             await page.get_by_role("button", name="Approve the schedule of values").click()
             await page.wait_for_load_state()

@@ -4,7 +4,8 @@
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 
-.PHONY: setup run demo test test-quick lint bench bench-lifecycle bench-pages bench-pdf fuzz
+.PHONY: setup run demo test test-quick lint bench bench-lifecycle bench-pages bench-pdf \
+	bench-first-of-month bench-invite-scaling fuzz
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
@@ -29,6 +30,12 @@ bench-pages: setup
 
 bench-pdf: setup
 	$(UV) run python -m benchmarks.pdf
+
+bench-first-of-month: setup
+	$(UV) run python -m benchmarks.first_of_month
+
+bench-invite-scaling: setup
+	$(UV) run python -m benchmarks.invite_scaling
 
 fuzz: setup
 	bash scripts/fuzz.sh

@@ -56,7 +56,7 @@ CPU_ROWS = (
     ("client (benchmark process)", "client"),
     ("API + worker processes", "processes"),
     ("  API process", "api"),
-    ("  worker process", "worker"),
+    ("  worker process (and its printer)", "worker"),
     ("Temporal server", "server"),
 )
 

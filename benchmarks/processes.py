@@ -207,6 +207,20 @@ def process_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def with_children_cpu(pid: int) -> float:
+    """Seconds of CPU a process and the processes it started (the worker's certificate printer)
+    have used so far."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == pid:  # the parent's pid
+            children.append(int(stat.parent.name))
+    return process_cpu(pid) + sum(with_children_cpu(child) for child in children)
+
+
 def child_named(name: str) -> int | None:
     """The pid of this process's child process called ``name``, from /proc."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -236,7 +250,7 @@ class Cpu:
         return cls(
             client=time.process_time(),
             api=process_cpu(api.process.pid) if api else 0.0,
-            worker=process_cpu(worker.process.pid),
+            worker=with_children_cpu(worker.process.pid),
             server=process_cpu(server),
         )
 

@@ -7,7 +7,7 @@ stateless; run more of them for more throughput.
 import asyncio
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import uvloop
 from sqlalchemy import Engine
@@ -18,7 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.billing import BillingActivities
 from activities.bounded import BoundedBugRetries
-from activities.certificates import CertificateActivities
+from activities.certificates import CertificateActivities, printer
 from activities.fan_out import FanOutActivities
 from paydraw import logs, tracing
 from paydraw.db.engine import engine_for
@@ -47,11 +47,17 @@ WORKFLOWS = [
 
 
 def build_worker(
-    client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    executor: ThreadPoolExecutor,
+    certificate_printer: Executor | None = None,
 ) -> Worker:
+    """The worker; certificates print on `certificate_printer` (a process of its own, see
+    activities.certificates), or on a thread without one."""
     billing = BillingActivities(engine, settings)
     fan_out = FanOutActivities(client, engine, settings)
-    certificates = CertificateActivities(engine)
+    certificates = CertificateActivities(engine, certificate_printer)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -109,8 +115,11 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
-        worker = build_worker(client, settings, engine, executor)
+    with (
+        ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor,
+        printer(settings.resolved_database_url) as certificate_printer,
+    ):
+        worker = build_worker(client, settings, engine, executor, certificate_printer)
         async with worker:
             log.info("worker polling task queue %r", settings.temporal_task_queue)
             await stop.wait()

@@ -76,9 +76,11 @@ DATABASE_RETRY = RetryPolicy(
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10)
 )
-# Printing a G702/G703 of a few hundred lines takes a second or two, more on a busy machine;
-# a worker that died while printing is noticed when this runs out, and another prints it.
-PRINT_TIMEOUT = timedelta(seconds=30)
+# Printing a G702/G703 takes a second or two, and the printer works at a low priority behind the
+# billing steps, so an attempt may wait its turn a long while on a busy machine; a worker that died
+# while printing is noticed by its missing heartbeat instead, and another prints it.
+PRINT_TIMEOUT = timedelta(minutes=30)
+PRINT_HEARTBEAT = timedelta(seconds=30)
 # Workflows that were running before finalizing printed the certificate take the old road on
 # replay: the marker of this patch tells them apart.
 PRINT_CERTIFICATES = "print-certificates"
@@ -349,6 +351,7 @@ class CommitmentBillingWorkflow:
                     CertificateActivities.print_certificate,
                     CertificateToPrint(pay_app_id=pay_app_id),
                     start_to_close_timeout=PRINT_TIMEOUT,
+                    heartbeat_timeout=PRINT_HEARTBEAT,
                     retry_policy=DATABASE_RETRY,
                 )
             except ActivityError as failure:

@@ -2,6 +2,7 @@
 DRAFT before finalization and never after, and a certificate that stays byte for byte the same."""
 
 import io
+import os
 import re
 import struct
 import subprocess
@@ -9,11 +10,13 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import Engine
 from sqlmodel import select
+from temporalio.testing import ActivityEnvironment
 
-from activities.certificates import CertificateActivities
+from activities.certificates import PRINTER_NICENESS, CertificateActivities, printer
 from benchmarks.pdf import long_sov_document
 from paydraw.commitments.schemas import ChangeOrderLineIn
 from paydraw.db.tables import CertificatePdf, Project
@@ -150,21 +153,31 @@ class TestKept:
         assert "$115,000.00" in pages_of(certificate_pdf.g702_pdf(engine, third.id))[0]
         assert "$115,000.00" not in pages_of(before)[0]
 
-    def test_the_activity_run_twice_prints_one_pdf(self, engine: Engine) -> None:
+    @pytest.mark.parametrize("where", ["printer process", "thread"])
+    async def test_the_activity_run_twice_prints_one_pdf(
+        self, engine: Engine, database_url: str, where: str
+    ) -> None:
         job = design_job(engine)
         pay_app = job.create({"02": "30000.00"})
         job.certify(pay_app.id)
-        activities = CertificateActivities(engine)
+        to_print = CertificateToPrint(pay_app_id=pay_app.id)
 
-        activities.print_certificate(CertificateToPrint(pay_app_id=pay_app.id))
-        kept = kept_rows(job)
-        activities.print_certificate(CertificateToPrint(pay_app_id=pay_app.id))
+        with printer(database_url) as pool:
+            activities = CertificateActivities(engine, pool if where == "printer process" else None)
+            await ActivityEnvironment().run(activities.print_certificate, to_print)
+            kept = kept_rows(job)
+            await ActivityEnvironment().run(activities.print_certificate, to_print)
 
         assert kept_rows(job) == kept
         [(pdf, sha256)] = kept
         assert pdf is not None and pdf.startswith(b"%PDF")
         assert certificate_pdf.g702_pdf(engine, pay_app.id) == pdf
         assert len(sha256) == 64
+
+    def test_the_printer_process_runs_behind_the_billing_steps(self, database_url: str) -> None:
+        with printer(database_url) as pool:
+            assert pool is not None
+            assert pool.submit(os.nice, 0).result() == PRINTER_NICENESS
 
     def test_prints_racing_each_other_keep_one_pdf_and_all_answer_with_it(
         self, engine: Engine

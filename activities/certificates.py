@@ -16,10 +16,12 @@ loses nothing by waiting for a free moment: what it prints was frozen at the fin
 
 import asyncio
 import os
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import get_context
+from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import Engine
@@ -35,6 +37,7 @@ PRINTER_NICENESS = 10
 HEARTBEAT_SECONDS = 5.0
 
 _printer_engine: Engine | None = None
+T = TypeVar("T")
 
 
 def _start_printer(database_url: str) -> None:
@@ -49,20 +52,41 @@ def _print_in_printer(pay_app_id: str) -> None:
     certificate_pdf.kept_pdf(_printer_engine, pay_app_id)
 
 
+class Printer(Executor):
+    """One printer process, started on the first certificate to print (spawned, not forked: the
+    worker runs the Temporal core's threads). Nothing starts before, not even multiprocessing's
+    resource tracker, so a worker that prints nothing leaves no process behind it."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.pool: ProcessPoolExecutor | None = None
+        self.lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        with self.lock:
+            if self.pool is None:
+                self.pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=get_context("spawn"),
+                    initializer=_start_printer,
+                    initargs=(self.database_url,),
+                )
+            return self.pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self.lock:
+            if self.pool is not None:
+                self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
 @contextmanager
 def printer(database_url: str) -> Iterator[Executor | None]:
-    """The printer process for `database_url`, started on first use (spawned, not forked: the
-    worker runs the Temporal core's threads); None for an in-memory database, which only this
-    process can see, where certificates print on a thread."""
+    """The printer for `database_url`; None for an in-memory database, which only this process
+    can see, where certificates print on a thread."""
     if ":memory:" in database_url or database_url.rstrip("/") == "sqlite:":
         yield None
         return
-    pool = ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=get_context("spawn"),
-        initializer=_start_printer,
-        initargs=(database_url,),
-    )
+    pool = Printer(database_url)
     try:
         yield pool
     finally:

@@ -1,18 +1,17 @@
 """Printing a finalized pay app's G702/G703 and keeping the PDF: the activity the commitment's
-workflow runs after the finalize step has committed.
+workflow runs after the finalize step has committed, from the printer's task queue.
 
-It adapts one idempotent call (`certificate_pdf.kept_pdf`): the document was frozen by the
+It takes `certificate_pdf.kept_pdf`'s idempotent steps one by one: the document was frozen by the
 finalize transaction, the PDF is printed outside any transaction, and it is kept only into an
 empty place. A retry after a crash, or a second worker taking over a timed-out attempt, finds the
 PDF kept (nothing more to do) or prints the same document again and keeps whichever came first;
 a download that came before the activity did the same.
 
 Printing is a few hundred milliseconds of pure Python layout (WeasyPrint) per certificate. In the
-deployed worker it runs in a printer process of its own (`printer`), at a lower priority: on a
+deployed worker it runs in a printer process of its own (`printer`), at the idle priority: on a
 thread of the worker it held the interpreter's lock for all that time, and every billing step the
 worker ran meanwhile waited (an action's p50 went from 2x a bare update's to 7x). The certificate
-loses nothing by waiting for a free moment: what it prints was frozen at the finalize.
-"""
+loses nothing by waiting for a free moment: what it prints was frozen at the finalize."""
 
 import asyncio
 import os
@@ -27,38 +26,37 @@ import anyio
 from sqlalchemy import Engine
 from temporalio import activity
 
-from paydraw.db.engine import engine_for
 from paydraw.pay_apps import certificate_pdf
 from workflows.messages import CertificateToPrint
 
-# The printer process's niceness: billing steps first, certificates when the machine has a moment.
-PRINTER_NICENESS = 10
+# The printer process runs under Linux's idle policy (SCHED_IDLE): a billing step that wants the
+# CPU takes it from the printer at once, and certificates print in the moments nothing else runs.
+# Where that policy is missing, the lowest niceness does much the same.
+PRINTER_NICENESS = 19
 # While the printer works (or waits its turn), the activity tells the server it is alive this often.
 HEARTBEAT_SECONDS = 5.0
 
-_printer_engine: Engine | None = None
 T = TypeVar("T")
 
 
-def _start_printer(database_url: str) -> None:
-    """In the printer process: lower its priority and open its own engine."""
-    global _printer_engine
-    os.nice(PRINTER_NICENESS)
-    _printer_engine = engine_for(database_url)
-
-
-def _print_in_printer(pay_app_id: str) -> None:
-    assert _printer_engine is not None  # _start_printer ran first
-    certificate_pdf.kept_pdf(_printer_engine, pay_app_id)
+def _start_printer() -> None:
+    """In the printer process: lower its priority to idle."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(PRINTER_NICENESS)
 
 
 class Printer(Executor):
     """One printer process, started on the first certificate to print (spawned, not forked: the
     worker runs the Temporal core's threads). Nothing starts before, not even multiprocessing's
-    resource tracker, so a worker that prints nothing leaves no process behind it."""
+    resource tracker, so a worker that prints nothing leaves no process behind it.
 
-    def __init__(self, database_url: str) -> None:
-        self.database_url = database_url
+    The process only prints: it gets a document and gives back the PDF's bytes. It never touches
+    the database, where a process of the idle priority holding SQLite's write lock would be
+    preempted by the very steps that wait for the lock."""
+
+    def __init__(self) -> None:
         self.pool: ProcessPoolExecutor | None = None
         self.lock = threading.Lock()
 
@@ -66,10 +64,7 @@ class Printer(Executor):
         with self.lock:
             if self.pool is None:
                 self.pool = ProcessPoolExecutor(
-                    max_workers=1,
-                    mp_context=get_context("spawn"),
-                    initializer=_start_printer,
-                    initargs=(self.database_url,),
+                    max_workers=1, mp_context=get_context("spawn"), initializer=_start_printer
                 )
             return self.pool.submit(fn, *args, **kwargs)
 
@@ -80,13 +75,9 @@ class Printer(Executor):
 
 
 @contextmanager
-def printer(database_url: str) -> Iterator[Executor | None]:
-    """The printer for `database_url`; None for an in-memory database, which only this process
-    can see, where certificates print on a thread."""
-    if ":memory:" in database_url or database_url.rstrip("/") == "sqlite:":
-        yield None
-        return
-    pool = Printer(database_url)
+def printer() -> Iterator[Printer]:
+    """The worker's printer, stopped when the block ends."""
+    pool = Printer()
     try:
         yield pool
     finally:
@@ -100,20 +91,21 @@ class CertificateActivities:
 
     @activity.defn
     async def print_certificate(self, certificate: CertificateToPrint) -> None:
-        """Print and keep the certificate's PDF, unless it is kept already."""
-        pay_app_id = certificate.pay_app_id
-        printing: asyncio.Future[object] = (
-            asyncio.ensure_future(
-                anyio.to_thread.run_sync(certificate_pdf.kept_pdf, self.engine, pay_app_id)
-            )
-            if self.printer is None
-            else asyncio.get_running_loop().run_in_executor(
-                self.printer, _print_in_printer, pay_app_id
-            )
+        """Print and keep the certificate's PDF, unless it is kept already. The database's reads
+        and write run on the worker's threads; the printing on the printer, or on a thread
+        without one."""
+        found = await anyio.to_thread.run_sync(
+            certificate_pdf.kept_or_to_print, self.engine, certificate.pay_app_id
+        )
+        if isinstance(found, bytes):
+            return
+        printing: asyncio.Future[bytes] = asyncio.get_running_loop().run_in_executor(
+            self.printer, certificate_pdf.printed, found.document
         )
         while True:
             done, _ = await asyncio.wait({printing}, timeout=HEARTBEAT_SECONDS)
             if done:
-                printing.result()  # the printer's error, if any, fails this attempt
-                return
+                break
             activity.heartbeat()
+        pdf = printing.result()  # the printer's error, if any, fails this attempt
+        await anyio.to_thread.run_sync(certificate_pdf.keep_printed, self.engine, found, pdf)

@@ -21,13 +21,15 @@ one activity): the invite starts the workflow (update with start), the others fo
 Same concurrency; this process is the client, and the worker runs in its own process too
 (``python -m benchmarks.bare_worker``), with the slots and cache size of the Paydraw worker.
 
-**Printed.** Lifecycles per second on each side and their ratio (target: Paydraw at least 0.5 of
+**Printed.** Lifecycles per second on each side and their ratio (target: Paydraw at least 0.75 of
 bare), and the p50/p99 of one HTTP action against one bare update round trip (target: Paydraw's
-p50 within 2x bare's), then the same per step, then the CPU time per lifecycle of each process:
+p50 within 1.5x bare's), then the same per step, then the CPU time per lifecycle of each process:
 this one (the client, and Paydraw's SMTP server), the side's own (Paydraw's API and worker, bare
 Temporal's worker), the Temporal server. Rounds alternate, bare then Paydraw, each with its own
 task queues, worker and API processes, SMTP server and database; the verdict is on the medians of
-the rounds.
+the rounds. After Paydraw's last lifecycle the run waits until every finalized pay app's G702/G703
+is printed and kept (the worker's printer works in the moments the billing steps leave free), and
+prints how long after that was and the CPU the worker and its printer used until then.
 """
 
 import argparse
@@ -48,8 +50,8 @@ from benchmarks.measure import (
     paydraw_worker_slots,
 )
 
-TARGET_THROUGHPUT_RATIO = 0.5
-TARGET_P50_RATIO = 2.0
+TARGET_THROUGHPUT_RATIO = 0.75
+TARGET_P50_RATIO = 1.5
 # The rows of the CPU table and the figure of benchmarks.processes.Cpu each shows; bare Temporal
 # has no API, so its row of the API and the worker is its worker alone.
 CPU_ROWS = (
@@ -158,6 +160,14 @@ def report(count: int, concurrency: int, rounds: list[Round], facts: list[str]) 
     for label, process in CPU_ROWS:
         bare_cpu = "-" if process == "api" else f"{cpu(bares, process):.0f}"
         print(f"{label:<30}{bare_cpu:>6}{cpu(paydraws, process):>9.0f}")
+
+    printing = [side.timings.printed_after for side in paydraws]
+    printed_cpu = [side.timings.cpu_until_printed.worker / count * 1000 for side in paydraws]
+    print(
+        f"\ncertificates: every G702/G703 kept {statistics.median(printing):.1f} s after the last "
+        f"lifecycle (rounds {', '.join(f'{each:.1f}' for each in printing)}); the worker and its "
+        f"printer used {statistics.median(printed_cpu):.0f} ms of CPU per lifecycle until then"
+    )
 
     def verdict(ok: bool) -> str:
         return "PASS" if ok else "FAIL"

@@ -12,12 +12,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import col, func, select
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from benchmarks.bare import LIFECYCLE_STEPS, LifecycleWorkflow
-from benchmarks.measure import Answer, DevServer, PaydrawRound, api_client, open_period
+from benchmarks.measure import (
+    Answer,
+    DevServer,
+    PaydrawRound,
+    api_client,
+    open_period,
+    until,
+)
 from benchmarks.processes import Cpu, bare_worker, paydraw_processes, watched
+from paydraw.db.tables import CertificatePdf
 from paydraw.invitations.tokens import ContactClaim, issue
 
 # What the contact bills: 40% of the contract, spread over its lines.
@@ -36,6 +45,10 @@ class Timings:
     invite_emails: list[float] = field(default_factory=list)  # Paydraw: invite POST to its 250
     elapsed: float = 0.0
     cpu: Cpu = field(default_factory=Cpu)
+    # Paydraw: from the last lifecycle's end until every finalized certificate's PDF was kept (the
+    # printer works when the billing steps leave the CPU free), and the CPU used until then.
+    printed_after: float = 0.0
+    cpu_until_printed: Cpu = field(default_factory=Cpu)
 
     @property
     def actions(self) -> list[float]:
@@ -176,4 +189,23 @@ async def paydraw_lifecycles(server: DevServer, paydraw: PaydrawRound, concurren
         cpu_used = functools.partial(Cpu.now, server.pid, deployed.worker, deployed.api)
         count = len(seeded.commitment_ids)
         await watched(deployed.children, run_all(count, concurrency, lifecycle, timings, cpu_used))
+        before, ended = cpu_used() - timings.cpu, time.perf_counter()
+
+        async def all_printed() -> bool:
+            return await asyncio.to_thread(certificates_kept, paydraw) == count
+
+        await watched(deployed.children, until(all_printed, "every certificate kept"))
+        timings.printed_after = time.perf_counter() - ended
+        timings.cpu_until_printed = cpu_used() - before
     return timings
+
+
+def certificates_kept(paydraw: PaydrawRound) -> int:
+    """How many finalized pay apps have their G702/G703 printed and kept."""
+    with paydraw.engine.connect() as connection:
+        kept = (
+            select(func.count())
+            .select_from(CertificatePdf)
+            .where(col(CertificatePdf.pdf).is_not(None))
+        )
+        return int(connection.execute(kept).scalar_one())

@@ -27,6 +27,7 @@ from paydraw.settings import Settings, get_settings
 from paydraw.temporal_client import connect
 from workflows.billing_period import BillingPeriodWorkflow
 from workflows.commitment_billing import CommitmentBillingWorkflow
+from workflows.ids import printer_task_queue
 from workflows.mail import DeliverEmailsWorkflow
 from workflows.monthly_cycle import MonthlyBillingCycleWorkflow
 
@@ -53,8 +54,8 @@ def build_worker(
     executor: ThreadPoolExecutor,
     certificate_printer: Executor | None = None,
 ) -> Worker:
-    """The worker; certificates print on `certificate_printer` (a process of its own, see
-    activities.certificates), or on a thread without one."""
+    """The billing worker. It also prints the certificates that workflows scheduled on its task
+    queue before the printer had a queue of its own (see `build_printer_worker`)."""
     billing = BillingActivities(engine, settings)
     fan_out = FanOutActivities(client, engine, settings)
     certificates = CertificateActivities(engine, certificate_printer)
@@ -84,6 +85,23 @@ def build_worker(
         workflow_runner=(
             SandboxedWorkflowRunner() if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
         ),
+    )
+
+
+def build_printer_worker(
+    client: Client, settings: Settings, engine: Engine, certificate_printer: Executor | None = None
+) -> Worker:
+    """The certificate printer's worker: one certificate at a time, from a task queue of its own,
+    printed on `certificate_printer` (a process of its own at the idle priority, see
+    activities.certificates), or on a thread without one. Certificates waiting for the printer
+    wait in Temporal's queue, not in the billing worker's activity slots."""
+    certificates = CertificateActivities(engine, certificate_printer)
+    return Worker(
+        client,
+        task_queue=printer_task_queue(settings.temporal_task_queue),
+        activities=[certificates.print_certificate],
+        interceptors=[*request_ids_unless_on(client), BoundedBugRetries()],
+        max_concurrent_activities=1,
     )
 
 
@@ -117,10 +135,11 @@ async def run(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     with (
         ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor,
-        printer(settings.resolved_database_url) as certificate_printer,
+        printer() as certificate_printer,
     ):
         worker = build_worker(client, settings, engine, executor, certificate_printer)
-        async with worker:
+        printer_worker = build_printer_worker(client, settings, engine, certificate_printer)
+        async with worker, printer_worker:
             log.info("worker polling task queue %r", settings.temporal_task_queue)
             await stop.wait()
 

@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         transition,
         transition_invitation,
     )
-    from workflows.ids import COMMITMENT_BILLING, billing_workflow_id
+    from workflows.ids import COMMITMENT_BILLING, billing_workflow_id, printer_task_queue
     from workflows.messages import (
         Answer,
         CertificateToPrint,
@@ -76,14 +76,18 @@ DATABASE_RETRY = RetryPolicy(
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=10)
 )
-# Printing a G702/G703 takes a second or two, and the printer works at a low priority behind the
-# billing steps, so an attempt may wait its turn a long while on a busy machine; a worker that died
-# while printing is noticed by its missing heartbeat instead, and another prints it.
+# Printing a G702/G703 takes a fraction of a second of CPU, and the printer only gets the CPU the
+# billing steps leave free, so an attempt may take a long while on a busy machine; a worker that
+# died while printing is noticed by its missing heartbeat instead, and another prints it.
 PRINT_TIMEOUT = timedelta(minutes=30)
 PRINT_HEARTBEAT = timedelta(seconds=30)
 # Workflows that were running before finalizing printed the certificate take the old road on
 # replay: the marker of this patch tells them apart.
 PRINT_CERTIFICATES = "print-certificates"
+# Certificates print from a task queue of their own, one at a time, so that those waiting for the
+# printer wait in Temporal's queue instead of in the billing worker's activity slots. Workflows
+# that scheduled a print on the billing queue before replay the same.
+PRINTER_QUEUE = "printer-queue"
 
 
 # Pay apps that still have a way to go; the workflow outlives its period's close for them.
@@ -350,6 +354,11 @@ class CommitmentBillingWorkflow:
                 await workflow.execute_activity_method(
                     CertificateActivities.print_certificate,
                     CertificateToPrint(pay_app_id=pay_app_id),
+                    task_queue=(
+                        printer_task_queue(workflow.info().task_queue)
+                        if workflow.patched(PRINTER_QUEUE)
+                        else None
+                    ),
                     start_to_close_timeout=PRINT_TIMEOUT,
                     heartbeat_timeout=PRINT_HEARTBEAT,
                     retry_policy=DATABASE_RETRY,

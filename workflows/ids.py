@@ -12,3 +12,8 @@ def period_workflow_id(period_id: str) -> str:
 
 def billing_workflow_id(commitment_id: str, period_id: str) -> str:
     return f"billing:{commitment_id}:{period_id}"
+
+
+def printer_task_queue(task_queue: str) -> str:
+    """The certificate printer's task queue, next to the billing worker's `task_queue`."""
+    return f"{task_queue}-printer"

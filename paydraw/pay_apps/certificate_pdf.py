@@ -11,6 +11,7 @@ change order approved later changes neither: they are the record of what was cer
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -266,23 +267,42 @@ def freeze(session: Session, document: CertificateDocument) -> None:
 
 
 def kept_pdf(engine: Engine, pay_app_id: str) -> bytes:
-    """The finalized pay app's PDF, printed now if it has not been yet. Idempotent: whoever
-    keeps a PDF first (this call, a retried activity, a download) wins, and every caller gets
-    that one. Printing takes the time it takes outside any transaction."""
+    """The finalized pay app's PDF, printed now if it has not been yet.
+    Idempotent: whoever keeps a PDF first (this call, a retried activity, a download) wins, and
+    every caller gets that one. Printing takes the time it takes outside any transaction."""
+    found = kept_or_to_print(engine, pay_app_id)
+    if isinstance(found, bytes):
+        return found
+    return keep_printed(engine, found, printed(found.document))
+
+
+@dataclass(frozen=True)
+class ToPrint:
+    """A finalized pay app's document, not printed yet; `frozen` unless it was finalized before
+    documents were frozen, when it is made from the record and frozen as it is kept."""
+
+    document: CertificateDocument
+    frozen: bool
+
+
+def kept_or_to_print(engine: Engine, pay_app_id: str) -> bytes | ToPrint:
+    """The finalized pay app's kept PDF, or else the document to print."""
     with read_scope(engine) as session:
         kept = session.get(CertificatePdf, pay_app_id)
-        if kept is not None and kept.pdf is not None:
+        if kept is None:
+            document = live_document(session, pay_app_id, finalized_by(session, pay_app_id))
+            return ToPrint(document, frozen=False)
+        if kept.pdf is not None:
             return kept.pdf
-        document = (
-            CertificateDocument.model_validate(kept.document)
-            if kept is not None
-            else live_document(session, pay_app_id, finalized_by(session, pay_app_id))
-        )
-    pdf = printed(document)
+        return ToPrint(CertificateDocument.model_validate(kept.document), frozen=True)
+
+
+def keep_printed(engine: Engine, to_print: ToPrint, pdf: bytes) -> bytes:
+    """Keep `pdf`, printed from `to_print`, unless a PDF was kept meanwhile; the PDF kept."""
     with session_scope(engine) as session:
-        if kept is None:  # finalized before documents were frozen: frozen now, from the record
-            freeze(session, document)
-        return keep(session, pay_app_id, pdf)
+        if not to_print.frozen:
+            freeze(session, to_print.document)
+        return keep(session, to_print.document.pay_app_id, pdf)
 
 
 def keep(session: Session, pay_app_id: str, pdf: bytes) -> bytes:

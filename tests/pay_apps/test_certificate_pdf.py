@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from temporalio.testing import ActivityEnvironment
 
-from activities.certificates import PRINTER_NICENESS, CertificateActivities, printer
+from activities.certificates import CertificateActivities, printer
 from benchmarks.pdf import long_sov_document
 from paydraw.commitments.schemas import ChangeOrderLineIn
 from paydraw.db.tables import CertificatePdf, Project
@@ -154,15 +154,13 @@ class TestKept:
         assert "$115,000.00" not in pages_of(before)[0]
 
     @pytest.mark.parametrize("where", ["printer process", "thread"])
-    async def test_the_activity_run_twice_prints_one_pdf(
-        self, engine: Engine, database_url: str, where: str
-    ) -> None:
+    async def test_the_activity_run_twice_prints_one_pdf(self, engine: Engine, where: str) -> None:
         job = design_job(engine)
         pay_app = job.create({"02": "30000.00"})
         job.certify(pay_app.id)
         to_print = CertificateToPrint(pay_app_id=pay_app.id)
 
-        with printer(database_url) as pool:
+        with printer() as pool:
             activities = CertificateActivities(engine, pool if where == "printer process" else None)
             await ActivityEnvironment().run(activities.print_certificate, to_print)
             kept = kept_rows(job)
@@ -174,10 +172,9 @@ class TestKept:
         assert certificate_pdf.g702_pdf(engine, pay_app.id) == pdf
         assert len(sha256) == 64
 
-    def test_the_printer_process_runs_behind_the_billing_steps(self, database_url: str) -> None:
-        with printer(database_url) as pool:
-            assert pool is not None
-            assert pool.submit(os.nice, 0).result() == PRINTER_NICENESS
+    def test_the_printer_process_runs_behind_the_billing_steps(self) -> None:
+        with printer() as pool:
+            assert pool.submit(os.sched_getscheduler, 0).result() == os.SCHED_IDLE
 
     def test_prints_racing_each_other_keep_one_pdf_and_all_answer_with_it(
         self, engine: Engine

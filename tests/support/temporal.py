@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from paydraw.settings import Settings
-from paydraw.worker import MAX_CONCURRENT_ACTIVITIES, build_worker
+from paydraw.worker import MAX_CONCURRENT_ACTIVITIES, build_printer_worker, build_worker
 
 BINARIES = Path(sysconfig.get_path("scripts"))
 
@@ -39,10 +39,14 @@ async def dev_server() -> WorkflowEnvironment:
 async def billing_worker(
     client: Client, settings: Settings, engine: Engine
 ) -> AsyncIterator[Worker]:
-    """A worker on the settings' task queue, polling until the block ends. It runs the workflows
-    in Temporal's sandbox, so a test fails when workflow code calls something non-deterministic
-    (the deployed worker leaves the sandbox out for speed; see Settings.workflow_sandbox)."""
+    """A worker on the settings' task queue, and the certificate printer's on its own, polling
+    until the block ends. It runs the workflows in Temporal's sandbox, so a test fails when
+    workflow code calls something non-deterministic (the deployed worker leaves the sandbox out
+    for speed; see Settings.workflow_sandbox)."""
     checked = settings.model_copy(update={"workflow_sandbox": True})
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
-        async with build_worker(client, checked, engine, executor) as worker:
+        async with (
+            build_worker(client, checked, engine, executor) as worker,
+            build_printer_worker(client, checked, engine),
+        ):
             yield worker

@@ -4,6 +4,7 @@ next worker keeps exactly one PDF."""
 
 import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from paydraw.db.tables import CertificatePdf
 from paydraw.settings import Settings
+from paydraw.worker import MAX_CONCURRENT_ACTIVITIES, build_printer_worker, build_worker
 from tests.conftest import new_user_headers
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
@@ -70,6 +72,44 @@ class TestTheWorkflowPrintsIt:
         assert row.pay_app_id == pay_app_id and row.pdf is not None
         downloaded = await api.get(f"/api/v1/pay-apps/{pay_app_id}/g702.pdf", headers=admin)
         assert downloaded.content == row.pdf
+
+
+class TestThePrinterHasAQueueOfItsOwn:
+    async def test_billing_goes_on_while_certificates_wait_for_the_printer(
+        self,
+        dev_server_env: WorkflowEnvironment,
+        process_settings: Settings,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+    ) -> None:
+        """With no printer polling, a finalize still answers and the pay app is paid; the
+        certificate waits in its queue and is printed once a printer comes."""
+        env, settings = (
+            dev_server_env,
+            process_settings.model_copy(update={"workflow_sandbox": True}),
+        )
+        with ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES) as executor:
+            async with (
+                api_client(env, settings, engine) as api,
+                build_worker(env.client, settings, engine, executor),
+            ):
+                pay_app_id = await finalized_pay_app(env, api, admin, smtp)
+                pay_app = (await api.get(f"/api/v1/pay-apps/{pay_app_id}", headers=admin)).json()
+                due = pay_app["summary"]["current_payment_due"]
+                payment = {"amount": due, "method": "ach", "paid_on": "2026-12-05"}
+                paid = await post(api, f"/api/v1/pay-apps/{pay_app_id}/payments", admin, **payment)
+                assert paid["payment_status"] == "paid"
+                assert [row.pdf for row in kept(engine)] == [None]
+
+                async with build_printer_worker(env.client, settings, engine):
+                    await wait_for(
+                        lambda: all(row.pdf for row in kept(engine)),
+                        timeout=60,
+                        what="the PDF printed once a printer polls",
+                    )
+                downloaded = await api.get(f"/api/v1/pay-apps/{pay_app_id}/g702.pdf", headers=admin)
+                assert downloaded.content == kept(engine)[0].pdf
 
 
 @pytest.mark.slow

@@ -16,10 +16,12 @@ loses nothing by waiting for a free moment: what it prints was frozen at the fin
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -29,22 +31,39 @@ from temporalio import activity
 from paydraw.pay_apps import certificate_pdf
 from workflows.messages import CertificateToPrint
 
-# The printer process runs under Linux's idle policy (SCHED_IDLE): a billing step that wants the
-# CPU takes it from the printer at once, and certificates print in the moments nothing else runs.
-# Where that policy is missing, the lowest niceness does much the same.
+# The printer process steps back from the CPU twice over. Under Linux's idle policy (SCHED_IDLE),
+# a billing step of its own process group takes the CPU from it at once. And since the scheduler
+# first shares the CPU between sessions (autogroups) and only then within each, the printer has a
+# session of its own at the lowest autogroup priority: in the worker's session it kept that
+# session always runnable, and the worker's share of the machine grew at the cost of the API and
+# the Temporal server.
 PRINTER_NICENESS = 19
 # While the printer works (or waits its turn), the activity tells the server it is alive this often.
 HEARTBEAT_SECONDS = 5.0
+# Out of the worker's session, the printer no longer gets the signals sent to the worker's group:
+# it ends itself once the worker is gone, looking this often.
+ORPHAN_CHECK_SECONDS = 1.0
 
 T = TypeVar("T")
 
 
 def _start_printer() -> None:
-    """In the printer process: lower its priority to idle."""
+    """In the printer process, before its first certificate."""
+    worker = os.getppid()
+    threading.Thread(target=_end_when_orphaned, args=(worker,), daemon=True).start()
+    with suppress(OSError):
+        os.setsid()
+        Path("/proc/self/autogroup").write_text(f"{PRINTER_NICENESS}\n")
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
         os.nice(PRINTER_NICENESS)
+
+
+def _end_when_orphaned(worker: int) -> None:
+    while os.getppid() == worker:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(0)
 
 
 class Printer(Executor):

@@ -6,7 +6,9 @@ import os
 import re
 import struct
 import subprocess
+import sys
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -60,6 +62,24 @@ G702_LINES = [
     ("9. Balance to finish, including retainage", "$51,950.00"),
     ("Amount certified", "$31,950.00"),
 ]
+
+
+# A worker that starts its printer, says the printer's pid and waits to be killed.
+KILLED_WORKER = """
+import os, time
+from activities.certificates import printer
+with printer() as pool:
+    print(pool.submit(os.getpid).result(), flush=True)
+    time.sleep(60)
+"""
+ROOT = Path(__file__).parents[2]
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 class TestTheCertificate:
@@ -175,6 +195,27 @@ class TestKept:
     def test_the_printer_process_runs_behind_the_billing_steps(self) -> None:
         with printer() as pool:
             assert pool.submit(os.sched_getscheduler, 0).result() == os.SCHED_IDLE
+            pid = pool.submit(os.getpid).result()
+            assert os.getsid(pid) != os.getsid(0)  # a session, hence an autogroup, of its own
+            assert Path(f"/proc/{pid}/autogroup").read_text().split()[-1] == "19"
+
+    def test_the_printer_ends_when_its_worker_is_killed(self) -> None:
+        """Out of the worker's process group, the printer gets no signal of the worker's; it
+        notices the worker gone and ends."""
+        worker = subprocess.Popen(
+            [sys.executable, "-c", KILLED_WORKER],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert worker.stdout is not None
+        printer_pid = int(worker.stdout.readline())
+        worker.kill()
+        worker.wait()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{printer_pid}").exists() and not _zombie(printer_pid):
+            assert time.monotonic() < deadline, "the printer outlived its worker"
+            time.sleep(0.1)
 
     def test_prints_racing_each_other_keep_one_pdf_and_all_answer_with_it(
         self, engine: Engine

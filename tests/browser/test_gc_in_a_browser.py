@@ -6,17 +6,13 @@ emails arrive. Screenshots of each step are kept with the test's files."""
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 from sqlalchemy import Engine
-from temporalio.testing import WorkflowEnvironment
 
-from paydraw.settings import Settings
+from tests.browser.conftest import Served
 from tests.browser.steps import sign_in_from_email
 from tests.support.browser import accessibility_problems, chromium, fits_the_width, snapshot
-from tests.support.postgres import free_port
 from tests.support.smtp import SmtpTestServer
-from tests.support.temporal import billing_worker
-from tests.workflows.helpers import api_process, messages_to, wait_for
+from tests.workflows.helpers import messages_to, wait_for
 
 ADMIN = "ap@gc.example"
 DESKTOP = {"width": 1280, "height": 900}
@@ -31,21 +27,14 @@ VENDORS = {
 
 
 async def test_the_gc_sets_up_a_project_and_sends_invites(
-    dev_server_env: WorkflowEnvironment,
-    process_settings: Settings,
+    served: Served,
     engine: Engine,
     smtp: SmtpTestServer,
     admin: dict[str, str],  # the GC's staff user exists
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    settings = process_settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
-    async with (
-        api_process(dev_server_env, settings, port=port) as (_, url),
-        billing_worker(dev_server_env.client, settings, engine),
-        httpx.AsyncClient(base_url=url, timeout=30),
-        chromium() as browser,
-    ):
+    url = served.url
+    async with chromium() as browser:
         page = await sign_in_from_email(
             browser, smtp, ADMIN, f"{url}/", DESKTOP, lands=f"{url}/projects"
         )

@@ -9,20 +9,16 @@ test's files."""
 from datetime import date
 from pathlib import Path
 
-import httpx
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from paydraw.settings import Settings
+from tests.browser.conftest import Served
 from tests.browser.steps import sign_in_from_email
 from tests.support.browser import PHONE, accessibility_problems, chromium, fits_the_width, snapshot
-from tests.support.postgres import free_port
 from tests.support.smtp import SmtpTestServer
-from tests.support.temporal import billing_worker
 from tests.workflows.helpers import (
     accept_invite,
-    api_process,
     contact_link,
     invited_period,
     messages_to,
@@ -73,20 +69,14 @@ async def press(page: Page, form: str, button: str) -> None:
 
 async def test_a_pay_app_is_approved_as_noted_another_sent_back_revised_and_paid(
     dev_server_env: WorkflowEnvironment,
-    process_settings: Settings,
+    served: Served,
     engine: Engine,
     smtp: SmtpTestServer,
     admin: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    settings = process_settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
-    async with (
-        api_process(dev_server_env, settings, port=port) as (_, url),
-        billing_worker(dev_server_env.client, settings, engine),
-        httpx.AsyncClient(base_url=url, timeout=30) as api,
-        chromium() as browser,
-    ):
+    api = served.api
+    async with chromium() as browser:
         invited = await invited_period(dev_server_env, api, admin, smtp, count=2, due_in_days=20)
         await post(
             api,

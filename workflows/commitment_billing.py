@@ -84,10 +84,6 @@ PRINT_HEARTBEAT = timedelta(seconds=30)
 # Workflows that were running before finalizing printed the certificate take the old road on
 # replay: the marker of this patch tells them apart.
 PRINT_CERTIFICATES = "print-certificates"
-# Certificates print from a task queue of their own, one at a time, so that those waiting for the
-# printer wait in Temporal's queue instead of in the billing worker's activity slots. Workflows
-# that scheduled a print on the billing queue before replay the same.
-PRINTER_QUEUE = "printer-queue"
 
 
 # Pay apps that still have a way to go; the workflow outlives its period's close for them.
@@ -354,11 +350,11 @@ class CommitmentBillingWorkflow:
                 await workflow.execute_activity_method(
                     CertificateActivities.print_certificate,
                     CertificateToPrint(pay_app_id=pay_app_id),
-                    task_queue=(
-                        printer_task_queue(workflow.info().task_queue)
-                        if workflow.patched(PRINTER_QUEUE)
-                        else None
-                    ),
+                    # One at a time, from a queue of its own: certificates waiting for the printer
+                    # wait in Temporal's queue, not in the billing worker's activity slots. (A
+                    # replay does not compare an activity's queue; a print scheduled on the
+                    # billing queue before runs there, where the billing worker still takes it.)
+                    task_queue=printer_task_queue(workflow.info().task_queue),
                     start_to_close_timeout=PRINT_TIMEOUT,
                     heartbeat_timeout=PRINT_HEARTBEAT,
                     retry_policy=DATABASE_RETRY,

@@ -11,6 +11,10 @@ the API, the workflows and the activities still carried actors, roles, actions a
 plain strings and a pay-app step as one model with five optional payloads: a review, a finalize, a
 payment and the period's close; a void and the refusals after it; a draft deleted at the close;
 reminders, overdue and an extended due date; a decline.
+
+`histories/print_certificate_on_the_billing_queue.json` was recorded on commit a5ff734, when the
+certificate's print ran on the billing worker's task queue: a lifecycle whose finalize prints
+the G702/G703, then the payment and the period's close.
 """
 
 from pathlib import Path

@@ -31,12 +31,12 @@ from temporalio import activity
 from paydraw.pay_apps import certificate_pdf
 from workflows.messages import CertificateToPrint
 
-# The printer process steps back from the CPU twice over. Under Linux's idle policy (SCHED_IDLE),
-# a billing step of its own process group takes the CPU from it at once. And since the scheduler
-# first shares the CPU between sessions (autogroups) and only then within each, the printer has a
-# session of its own at the lowest autogroup priority: in the worker's session it kept that
-# session always runnable, and the worker's share of the machine grew at the cost of the API and
-# the Temporal server.
+# The printer process steps back from the CPU twice over. Where the kernel shares the CPU between
+# sessions (autogroups) before it shares it within each, as on a desktop or under `paydraw run`,
+# the printer has a session of its own at the lowest autogroup priority: in the worker's session
+# it kept that session always runnable, and the worker's share of the machine grew at the cost of
+# the API and the Temporal server. Where it does not (autogroups off, as in most containers),
+# Linux's idle policy (SCHED_IDLE) lets any other process take the CPU from the printer at once.
 PRINTER_NICENESS = 19
 # While the printer works (or waits its turn), the activity tells the server it is alive this often.
 HEARTBEAT_SECONDS = 5.0

@@ -7,12 +7,13 @@ from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from api.process import get_temporal, workflow_update
+from api.process import earlier_answer, get_temporal, workflow_update
 from api.reads import in_transaction, reading
 from api.steps import billing_start_operation, period_input, start_operation
 from paydraw.access import ADMIN_ONLY
 from paydraw.actors import Actor
 from paydraw.db.tables import BillingPeriod, Project
+from paydraw.domain.errors import InvalidTransition
 from paydraw.invitations import service as invitations
 from paydraw.invitations.schemas import (
     ExtendDueDateRequest,
@@ -27,7 +28,14 @@ from paydraw.settings import Settings
 from workflows.billing_period import BillingPeriodWorkflow
 from workflows.commitment_billing import CommitmentBillingWorkflow, billing_handle
 from workflows.ids import period_workflow_id
-from workflows.messages import ClosePeriod, ExtendDueDate, InvitationView, InviteCommitments
+from workflows.messages import (
+    ClosePeriod,
+    ExtendDueDate,
+    InvitationView,
+    InviteCommitments,
+    InviteResult,
+    PeriodView,
+)
 
 
 async def open_period(
@@ -79,13 +87,26 @@ async def invite(
 
     period, project, eligible, refused = await reading(http.app.state.engine, check)
     note(project_id=project.id)
+    temporal = await get_temporal(http)
+    asked = list(dict.fromkeys(body.commitment_ids))
+    # One commitment asked for goes straight to its own billing workflow, started if need be;
+    # more go through the period's. The choice rests on the request alone, so that a resend
+    # finds the workflow its first went to.
+    alone = asked[0] if len(asked) == 1 else None
+    handle = (
+        billing_handle(temporal, alone, period_id)
+        if alone
+        else temporal.get_workflow_handle(period_workflow_id(period_id))
+    )
+    if any(refusal.reason.startswith("already invited") for refusal in refused):
+        earlier = await earlier_answer(handle, update_id, InviteResult)
+        if earlier is not None:
+            return invite_response(refused, earlier)
     if not eligible:
         return InviteResponse(invited=[], refused=refused)
     request = InviteCommitments(commitment_ids=eligible, message=body.message, actor=user)
     missing = f"billing period {period_id} not found"
-    temporal = await get_temporal(http)
-    if len(eligible) == 1:
-        # One commitment goes straight to its own billing workflow, started if need be.
+    if alone:
         result = await workflow_update(
             lambda: temporal.execute_update_with_start_workflow(
                 CommitmentBillingWorkflow.invite_one,
@@ -107,6 +128,15 @@ async def invite(
             ),
             missing,
         )
+    return invite_response(refused, result)
+
+
+def invite_response(checked: list[InviteRefusal], result: InviteResult) -> InviteResponse:
+    """The answer: the commitments refused by the database's checks, then the workflow's
+    invites and refusals. Of a resend, the checks refuse what its first request invited (or
+    began to): those are the workflow's to answer for."""
+    answered = set(result.invited) | {refusal.commitment_id for refusal in result.refused}
+    refused = [refusal for refusal in checked if refusal.commitment_id not in answered]
     refused += [InviteRefusal(**refusal.model_dump()) for refusal in result.refused]
     return InviteResponse(invited=result.invited, refused=refused)
 
@@ -115,10 +145,16 @@ async def close(http: Request, user: Actor, period_id: str, update_id: str) -> P
     """Close the period: no new invites, every open commitment workflow ends cleanly."""
     settings: Settings = http.app.state.settings
     engine = http.app.state.engine
-    period, project = await reading(
-        engine, lambda session: admin_period(session, user, period_id, "close")
-    )
     temporal = await get_temporal(http)
+    try:
+        period, project = await reading(
+            engine, lambda session: admin_period(session, user, period_id, "close")
+        )
+    except InvalidTransition:
+        handle = temporal.get_workflow_handle(period_workflow_id(period_id))
+        if await earlier_answer(handle, update_id, PeriodView) is None:
+            raise
+        return await reading(engine, lambda session: closed_period(session, period_id))
     await workflow_update(
         lambda: temporal.execute_update_with_start_workflow(
             BillingPeriodWorkflow.close,
@@ -128,7 +164,11 @@ async def close(http: Request, user: Actor, period_id: str, update_id: str) -> P
         ),
         f"billing period {period_id} not found",
     )
-    closed = await reading(engine, lambda session: session.get(BillingPeriod, period_id))
+    return await reading(engine, lambda session: closed_period(session, period_id))
+
+
+def closed_period(session: Session, period_id: str) -> PeriodPublic:
+    closed = session.get(BillingPeriod, period_id)
     assert closed is not None
     return service.to_public(closed)
 
@@ -142,11 +182,17 @@ async def extend_due_date(
     update_id: str,
 ) -> InvitationView:
     """Give one commitment a later due date; its contact can accept and submit again."""
-    await reading(
-        http.app.state.engine,
-        lambda session: admin_period(session, user, period_id, "extend due dates"),
-    )
     handle = billing_handle(await get_temporal(http), commitment_id, period_id)
+    try:
+        await reading(
+            http.app.state.engine,
+            lambda session: admin_period(session, user, period_id, "extend due dates"),
+        )
+    except InvalidTransition:
+        earlier = await earlier_answer(handle, update_id, InvitationView)
+        if earlier is None:
+            raise
+        return earlier
     return await workflow_update(
         lambda: handle.execute_update(
             CommitmentBillingWorkflow.extend_due_date,

@@ -9,10 +9,10 @@ import contextlib
 import random
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, HTTPException, Request
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -112,6 +112,22 @@ async def workflow_update(call: Callable[[], Awaitable[T]], missing: str) -> T:
                 ) from failure
         await asyncio.sleep(random.uniform(delay / 2, delay))
         delay = min(delay * 2, MAX_RETRY_DELAY)
+
+
+async def earlier_answer(
+    handle: WorkflowHandle[Any, Any], update_id: str, result_type: type[T]
+) -> T | None:
+    """The answer of the update sent before under ``update_id``, waiting for it if it still runs;
+    None when none was.
+
+    A resend of a request whose answer the caller missed (a 504, a dropped connection, an API
+    process that died) comes here before the database's checks, which would otherwise refuse it
+    for what the first request did ("already invited"), and gets the first request's answer."""
+    poll = handle.get_update_handle(update_id, result_type=result_type)
+    try:
+        return await workflow_update(poll.result, "no such update")
+    except NotFound:
+        return None
 
 
 async def answer_within(call: Callable[[], Awaitable[T]], seconds: float) -> T:

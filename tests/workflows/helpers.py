@@ -1,8 +1,9 @@
 """Helpers for billing-process tests: the API in the test's event loop, polling, mail lookups."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from email.message import EmailMessage
@@ -31,6 +32,26 @@ class Paydraw:
 
     env: WorkflowEnvironment
     api: httpx.AsyncClient
+
+
+@contextmanager
+def writes_held(engine: Engine, *tables: str) -> Iterator[None]:
+    """Hold the database's writes to ``tables`` (on SQLite, every write) from another
+    connection, as a long transaction would: steps that write there wait, reads go on."""
+    if engine.dialect.name == "sqlite":
+        assert engine.url.database is not None
+        holder = sqlite3.connect(engine.url.database, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            yield
+            holder.execute("ROLLBACK")
+        finally:
+            holder.close()
+        return
+    with engine.connect() as connection, connection.begin() as transaction:
+        connection.exec_driver_sql(f"LOCK TABLE {', '.join(tables)} IN EXCLUSIVE MODE")
+        yield
+        transaction.rollback()
 
 
 def api_client(env: WorkflowEnvironment, settings: Settings, engine: Engine) -> httpx.AsyncClient:

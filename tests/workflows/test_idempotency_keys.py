@@ -1,11 +1,16 @@
 """An Idempotency-Key belongs to its caller and its request: another caller's use of the same key
 is an action of its own, and the same caller reusing it for another request is refused."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
+from api import process
 from tests.conftest import new_user_headers
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
@@ -18,7 +23,9 @@ from tests.workflows.helpers import (
     open_period,
     post,
     project_with_commitments,
+    today,
     wait_for,
+    writes_held,
 )
 
 ANN, BOB = "ann@framing.example", "bob@framing.example"
@@ -207,3 +214,128 @@ class TestTheContactsFirstLines:
         assert again.json() == first.json()
         assert edit.status_code == 200, edit.text
         assert edit.json()["id"] == first.json()["id"]
+
+
+class TestAResendAfterA504GetsTheFirstAnswer:
+    """A step held up past the API's wait answers 504 and goes on; once it has finished, the
+    same request with the same key gets the answer the first would have had, not a refusal
+    of what the first did."""
+
+    async def test_an_invite_of_several(
+        self,
+        on_dev_server: Paydraw,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        env, api = on_dev_server.env, on_dev_server.api
+        project_id, ids = await project_with_commitments(api, admin, 3)
+        period_id = await open_period(env, api, admin, project_id, due_in_days=14)
+        invites = f"/api/v1/billing-periods/{period_id}/invites"
+        body = {"commitment_ids": [*ids, "cmt_nope"]}
+
+        with writes_held(engine, "invitations"), waiting_briefly(monkeypatch):
+            first = await api.post(invites, json=body, headers=admin | KEY)
+        await wait_for(lambda: len(smtp.received) == 3, what="three invites")
+        again = await api.post(invites, json=body, headers=admin | KEY)
+
+        assert first.status_code == 504, first.text
+        assert again.status_code == 200, again.text
+        assert sorted(again.json()["invited"]) == sorted(ids)
+        assert again.json()["refused"] == [
+            {"commitment_id": "cmt_nope", "reason": "no such commitment on this project"}
+        ]
+        assert len(smtp.received) == 3
+
+    async def test_an_invite_of_one(
+        self,
+        on_dev_server: Paydraw,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        env, api = on_dev_server.env, on_dev_server.api
+        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
+        period_id = await open_period(env, api, admin, project_id, due_in_days=14)
+        invites = f"/api/v1/billing-periods/{period_id}/invites"
+        body = {"commitment_ids": [commitment_id]}
+
+        with writes_held(engine, "invitations"), waiting_briefly(monkeypatch):
+            first = await api.post(invites, json=body, headers=admin | KEY)
+        await wait_for(lambda: len(smtp.received) == 1, what="the invite")
+        again = await api.post(invites, json=body, headers=admin | KEY)
+
+        assert first.status_code == 504, first.text
+        assert again.status_code == 200, again.text
+        assert again.json() == {"invited": [commitment_id], "refused": []}
+        # Another key is another request: that one is refused, since the first invited.
+        other = await api.post(invites, json=body, headers=admin | {"Idempotency-Key": "K-2"})
+        assert other.json()["refused"][0]["reason"] == "already invited (invited)"
+
+    async def test_a_close(
+        self,
+        on_dev_server: Paydraw,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        env, api = on_dev_server.env, on_dev_server.api
+        invited = await invited_period(env, api, admin, smtp, 1, due_in_days=14)
+        period = f"/api/v1/billing-periods/{invited.period_id}"
+
+        with writes_held(engine, "billing_periods", "invitations"), waiting_briefly(monkeypatch):
+            first = await api.post(f"{period}/close", headers=admin | KEY)
+
+        async def closed() -> bool:
+            board = (await api.get(period, headers=admin)).json()
+            return bool(board["period"]["status"] == "closed")
+
+        await wait_for(closed, what="the period closed")
+        again = await api.post(f"{period}/close", headers=admin | KEY)
+
+        assert first.status_code == 504, first.text
+        assert again.status_code == 200, again.text
+        assert again.json()["status"] == "closed"
+
+    async def test_a_due_date_extended_before_the_period_closed(
+        self,
+        on_dev_server: Paydraw,
+        engine: Engine,
+        smtp: SmtpTestServer,
+        admin: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        env, api = on_dev_server.env, on_dev_server.api
+        invited = await invited_period(env, api, admin, smtp, 1, due_in_days=14)
+        period = f"/api/v1/billing-periods/{invited.period_id}"
+        extend = f"{period}/commitments/{invited.commitment_ids[0]}/extend-due-date"
+        later = (await today(env) + timedelta(days=21)).isoformat()
+
+        with writes_held(engine, "invitations"), waiting_briefly(monkeypatch):
+            first = await api.post(extend, json={"due_date": later}, headers=admin | KEY)
+
+        async def extended() -> bool:
+            board = (await api.get(period, headers=admin)).json()
+            return bool(board["rows"][0]["due_date"] == later)
+
+        await wait_for(extended, what="the due date extended")
+        await post(api, f"{period}/close", admin)
+        again = await api.post(extend, json={"due_date": later}, headers=admin | KEY)
+
+        assert first.status_code == 504, first.text
+        assert again.status_code == 200, again.text
+        assert again.json()["due_date"] == later
+        refused = await api.post(extend, json={"due_date": later}, headers=admin)
+        assert refused.status_code == 409, refused.text
+
+
+@contextmanager
+def waiting_briefly(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The API waits half a second for a workflow's answer: a step held up longer answers 504
+    and goes on."""
+    with monkeypatch.context() as waiting:
+        waiting.setattr(process, "ANSWER_WAIT_SECONDS", 0.5)
+        yield

@@ -418,6 +418,7 @@ async def paydraw_invites_per_second(client: Client, paydraw: PaydrawRound) -> f
         invites, body = f"/api/v1/billing-periods/{period_id}/invites", seeded.commitment_ids
         invited = await api.post(invites, json={"commitment_ids": body}, headers=key)
         while invited.status_code == 504:
+            print(f"  the invite of {count} answered 504; sent again with the same key", flush=True)
             invited = await api.post(invites, json={"commitment_ids": body}, headers=key)
         invited.raise_for_status()
         await until(all_accepted, f"{count} invite emails")

@@ -87,18 +87,18 @@ async def invite(
 
     period, project, eligible, refused = await reading(http.app.state.engine, check)
     note(project_id=project.id)
-    temporal = await get_temporal(http)
-    asked = list(dict.fromkeys(body.commitment_ids))
     # One commitment asked for goes straight to its own billing workflow, started if need be;
     # more go through the period's. The choice rests on the request alone, so that a resend
     # finds the workflow its first went to.
+    asked = list(dict.fromkeys(body.commitment_ids))
     alone = asked[0] if len(asked) == 1 else None
-    handle = (
-        billing_handle(temporal, alone, period_id)
-        if alone
-        else temporal.get_workflow_handle(period_workflow_id(period_id))
-    )
-    if any(refusal.reason.startswith("already invited") for refusal in refused):
+    if invitations.invited_before(refused):
+        temporal = await get_temporal(http)
+        handle = (
+            billing_handle(temporal, alone, period_id)
+            if alone
+            else temporal.get_workflow_handle(period_workflow_id(period_id))
+        )
         earlier = await earlier_answer(handle, update_id, InviteResult)
         if earlier is not None:
             return invite_response(refused, earlier)
@@ -106,6 +106,7 @@ async def invite(
         return InviteResponse(invited=[], refused=refused)
     request = InviteCommitments(commitment_ids=eligible, message=body.message, actor=user)
     missing = f"billing period {period_id} not found"
+    temporal = await get_temporal(http)
     if alone:
         result = await workflow_update(
             lambda: temporal.execute_update_with_start_workflow(

@@ -23,6 +23,14 @@ from paydraw.invitations.tokens import ContactClaim, link
 from paydraw.projects.repository import emails_with_role
 from paydraw.settings import Settings
 
+ALREADY_INVITED = "already invited"
+
+
+def invited_before(refused: list[InviteRefusal]) -> bool:
+    """Whether any of these refusals is of a commitment invited before: by another request, or
+    by the request these are the checks of, if it is a resend."""
+    return any(refusal.reason.startswith(ALREADY_INVITED) for refusal in refused)
+
 
 def eligible_for_invite(
     session: Session, project: Project, period: BillingPeriod, commitment_ids: list[str]
@@ -49,7 +57,7 @@ def eligible_for_invite(
         elif sums.get(commitment_id, 0) > 0 and billed.get(commitment_id, 0) >= sums[commitment_id]:
             reason = "already fully billed"
         elif invitation is not None and invitation.status != InvitationStatus.NOT_INVITED:
-            reason = f"already invited ({invitation.status})"
+            reason = f"{ALREADY_INVITED} ({invitation.status})"
         else:
             eligible.append(commitment_id)
             continue

@@ -1,7 +1,7 @@
 """An Idempotency-Key belongs to its caller and its request: another caller's use of the same key
 is an action of its own, and the same caller reusing it for another request is refused."""
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -216,6 +216,47 @@ class TestTheContactsFirstLines:
         assert edit.json()["id"] == first.json()["id"]
 
 
+SentTwice = Callable[..., Awaitable[tuple[httpx.Response, httpx.Response]]]
+
+
+@pytest.fixture
+def held_up(
+    on_dev_server: Paydraw,
+    engine: Engine,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> SentTwice:
+    """Send the admin's request with a key while the database holds the writes to ``tables``
+    and the API waits half a second for the workflow; once ``finished`` holds, send it again
+    with the same key. The two answers."""
+
+    async def sent_twice(
+        path: str,
+        body: dict[str, Any] | None,
+        tables: tuple[str, ...],
+        finished: Callable[[], bool | Awaitable[bool]],
+        what: str,
+    ) -> tuple[httpx.Response, httpx.Response]:
+        api = on_dev_server.api
+        with writes_held(engine, *tables), waiting_briefly(monkeypatch):
+            first = await api.post(path, json=body, headers=admin | KEY)
+        await wait_for(finished, what=what)
+        again = await api.post(path, json=body, headers=admin | KEY)
+        return first, again
+
+    return sent_twice
+
+
+async def invites_of_a_new_period(
+    paydraw: Paydraw, admin: dict[str, str], count: int
+) -> tuple[list[str], str]:
+    """``count`` commitments of a new project, and the invites path of its open period."""
+    env, api = paydraw.env, paydraw.api
+    project_id, ids = await project_with_commitments(api, admin, count)
+    period_id = await open_period(env, api, admin, project_id, due_in_days=14)
+    return ids, f"/api/v1/billing-periods/{period_id}/invites"
+
+
 class TestAResendAfterA504GetsTheFirstAnswer:
     """A step held up past the API's wait answers 504 and goes on; once it has finished, the
     same request with the same key gets the answer the first would have had, not a refusal
@@ -224,21 +265,16 @@ class TestAResendAfterA504GetsTheFirstAnswer:
     async def test_an_invite_of_several(
         self,
         on_dev_server: Paydraw,
-        engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
-        monkeypatch: pytest.MonkeyPatch,
+        held_up: SentTwice,
     ) -> None:
-        env, api = on_dev_server.env, on_dev_server.api
-        project_id, ids = await project_with_commitments(api, admin, 3)
-        period_id = await open_period(env, api, admin, project_id, due_in_days=14)
-        invites = f"/api/v1/billing-periods/{period_id}/invites"
+        ids, invites = await invites_of_a_new_period(on_dev_server, admin, 3)
         body = {"commitment_ids": [*ids, "cmt_nope"]}
 
-        with writes_held(engine, "invitations"), waiting_briefly(monkeypatch):
-            first = await api.post(invites, json=body, headers=admin | KEY)
-        await wait_for(lambda: len(smtp.received) == 3, what="three invites")
-        again = await api.post(invites, json=body, headers=admin | KEY)
+        first, again = await held_up(
+            invites, body, ("invitations",), lambda: len(smtp.received) == 3, "three invites"
+        )
 
         assert first.status_code == 504, first.text
         assert again.status_code == 200, again.text
@@ -251,50 +287,44 @@ class TestAResendAfterA504GetsTheFirstAnswer:
     async def test_an_invite_of_one(
         self,
         on_dev_server: Paydraw,
-        engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
-        monkeypatch: pytest.MonkeyPatch,
+        held_up: SentTwice,
     ) -> None:
-        env, api = on_dev_server.env, on_dev_server.api
-        project_id, [commitment_id] = await project_with_commitments(api, admin, 1)
-        period_id = await open_period(env, api, admin, project_id, due_in_days=14)
-        invites = f"/api/v1/billing-periods/{period_id}/invites"
+        [commitment_id], invites = await invites_of_a_new_period(on_dev_server, admin, 1)
         body = {"commitment_ids": [commitment_id]}
 
-        with writes_held(engine, "invitations"), waiting_briefly(monkeypatch):
-            first = await api.post(invites, json=body, headers=admin | KEY)
-        await wait_for(lambda: len(smtp.received) == 1, what="the invite")
-        again = await api.post(invites, json=body, headers=admin | KEY)
+        first, again = await held_up(
+            invites, body, ("invitations",), lambda: len(smtp.received) == 1, "the invite"
+        )
 
         assert first.status_code == 504, first.text
         assert again.status_code == 200, again.text
         assert again.json() == {"invited": [commitment_id], "refused": []}
         # Another key is another request: that one is refused, since the first invited.
-        other = await api.post(invites, json=body, headers=admin | {"Idempotency-Key": "K-2"})
+        other = await on_dev_server.api.post(
+            invites, json=body, headers=admin | {"Idempotency-Key": "K-2"}
+        )
         assert other.json()["refused"][0]["reason"] == "already invited (invited)"
 
     async def test_a_close(
         self,
         on_dev_server: Paydraw,
-        engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
-        monkeypatch: pytest.MonkeyPatch,
+        held_up: SentTwice,
     ) -> None:
         env, api = on_dev_server.env, on_dev_server.api
         invited = await invited_period(env, api, admin, smtp, 1, due_in_days=14)
         period = f"/api/v1/billing-periods/{invited.period_id}"
 
-        with writes_held(engine, "billing_periods", "invitations"), waiting_briefly(monkeypatch):
-            first = await api.post(f"{period}/close", headers=admin | KEY)
-
         async def closed() -> bool:
             board = (await api.get(period, headers=admin)).json()
             return bool(board["period"]["status"] == "closed")
 
-        await wait_for(closed, what="the period closed")
-        again = await api.post(f"{period}/close", headers=admin | KEY)
+        first, again = await held_up(
+            f"{period}/close", None, ("billing_periods", "invitations"), closed, "the close"
+        )
 
         assert first.status_code == 504, first.text
         assert again.status_code == 200, again.text
@@ -303,10 +333,9 @@ class TestAResendAfterA504GetsTheFirstAnswer:
     async def test_a_due_date_extended_before_the_period_closed(
         self,
         on_dev_server: Paydraw,
-        engine: Engine,
         smtp: SmtpTestServer,
         admin: dict[str, str],
-        monkeypatch: pytest.MonkeyPatch,
+        held_up: SentTwice,
     ) -> None:
         env, api = on_dev_server.env, on_dev_server.api
         invited = await invited_period(env, api, admin, smtp, 1, due_in_days=14)
@@ -314,16 +343,16 @@ class TestAResendAfterA504GetsTheFirstAnswer:
         extend = f"{period}/commitments/{invited.commitment_ids[0]}/extend-due-date"
         later = (await today(env) + timedelta(days=21)).isoformat()
 
-        with writes_held(engine, "invitations"), waiting_briefly(monkeypatch):
-            first = await api.post(extend, json={"due_date": later}, headers=admin | KEY)
-
-        async def extended() -> bool:
+        async def extended_then_closed() -> bool:
             board = (await api.get(period, headers=admin)).json()
-            return bool(board["rows"][0]["due_date"] == later)
+            if board["rows"][0]["due_date"] != later:
+                return False
+            await post(api, f"{period}/close", admin)
+            return True
 
-        await wait_for(extended, what="the due date extended")
-        await post(api, f"{period}/close", admin)
-        again = await api.post(extend, json={"due_date": later}, headers=admin | KEY)
+        first, again = await held_up(
+            extend, {"due_date": later}, ("invitations",), extended_then_closed, "the extension"
+        )
 
         assert first.status_code == 504, first.text
         assert again.status_code == 200, again.text

@@ -12,9 +12,12 @@ ENV UV_COMPILE_BYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH="/app/.venv/bin:$PATH"
 
-# WeasyPrint prints the PDFs with the system's Pango; DejaVu gives it a font.
+# WeasyPrint prints the PDFs with the system's Pango and cuts their fonts down with HarfBuzz's
+# subsetter; the papers are set in Liberation Sans and Mono, with DejaVu for any letter they lack
+# (as scripts/ensure-pdf-libs.sh installs them for `make`).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+        libharfbuzz-subset0 fontconfig fonts-liberation fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

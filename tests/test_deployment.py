@@ -282,6 +282,23 @@ class TestDockerfile:
         runs = [arguments for instruction, arguments in instructions if instruction == "RUN"]
         assert any("uv sync --frozen --no-dev" in run for run in runs)
 
+    def test_the_image_installs_what_the_printer_needs_as_make_does(self) -> None:
+        """Every Debian package the set-up script may install for the PDFs is in the image, so
+        production prints with the fonts and the subsetter the tests printed with."""
+        script = (ROOT / "scripts" / "ensure-pdf-libs.sh").read_text()
+        wanted: set[str] = set()
+        for group in re.findall(r"missing\+=\(([^)]*)\)", script):
+            wanted.update(group.split())
+        wanted.discard("poppler-utils")  # the tests' PDF-to-PNG tool, not the printer's
+        installs = [
+            arguments.split()
+            for instruction, arguments in dockerfile_instructions()
+            if instruction == "RUN" and "apt-get install" in arguments
+        ]
+        installed = {word for run in installs for word in run}
+        assert {"libharfbuzz-subset0", "fonts-liberation", "fonts-dejavu-core"} <= wanted
+        assert wanted <= installed, wanted - installed
+
     def test_runs_as_a_non_root_user(self) -> None:
         users = [
             arguments

@@ -29,6 +29,7 @@ from paydraw.settings import Settings
 from tests.conftest import new_user_headers
 from tests.pay_apps.builders import CONTACT_EMAIL, Job, design_job
 from tests.pay_apps.test_certificate_pdf import design_example
+from tests.support.pdf_fonts import families_of
 
 
 def text_of(pdf: bytes) -> str:
@@ -197,10 +198,12 @@ class TestTheBillingReport:
         pdf = client.get(
             f"/api/v1/commitments/{job.commitment_id}/billing-report.pdf", headers=admin
         )
-        text = text_of(assert_pdf_download(pdf))
+        report = assert_pdf_download(pdf)
+        text = text_of(report)
         assert re.search(r"Total \$58,050\.00 \$36,100\.00 \$21,950\.00", text)
         assert re.search(r"Contract sum to date \$110,000\.00", text)
         assert re.search(r"Retainage still held \$6,450\.00", text)
+        assert families_of(report) == {"Liberation Sans"}
 
     def test_a_user_without_a_role_on_the_project_gets_404(
         self, client: TestClient, engine: Engine

@@ -25,6 +25,7 @@ from paydraw.db.tables import CertificatePdf, Project
 from paydraw.pay_apps import certificate_pdf
 from paydraw.pay_apps.schemas import PayAppPublic
 from tests.pay_apps.builders import Job, design_job
+from tests.support.pdf_fonts import families_of
 from workflows.messages import CertificateToPrint
 
 
@@ -134,6 +135,14 @@ class TestTheCertificate:
 
         job.run(require_notary)
         assert "Notary public" in pages_of(certificate_pdf.g702_pdf(engine, pay_app.id))[0]
+
+    def test_it_is_printed_in_the_fonts_its_style_names(self) -> None:
+        """Liberation Sans, and Liberation Mono for the G703's rows. Without them the printer
+        falls back to DejaVu: wider letters than the sheets were laid out for, and twice the CPU
+        per print, most of it in cutting DejaVu's far larger tables down to the letters used."""
+        printed = certificate_pdf.printed(long_sov_document(3))
+
+        assert families_of(printed) == {"Liberation Sans", "Liberation Mono"}
 
 
 class TestDraft:

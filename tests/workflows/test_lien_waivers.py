@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from paydraw.db.tables import AuditEvent
 from tests.conftest import new_user_headers
+from tests.support.pdf_fonts import families_of
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
     Paydraw,
@@ -146,6 +147,7 @@ class TestLienWaivers:
         assert "Vendor 0" in text and "Harbor Builders Inc." in text
         assert "$13,500.00" in text and end_date in text
         assert "Dana Whitfield" in text and "statutory" in text
+        assert families_of(pdf.content) == {"Liberation Sans"}
         mine = await api.get(f"/api/v1/contact/lien-waivers/{waiver['id']}.pdf", headers=contact)
         assert mine.content == pdf.content
 

@@ -28,6 +28,7 @@ import anyio
 from sqlalchemy import Engine
 from temporalio import activity
 
+from paydraw import logs
 from paydraw.pay_apps import certificate_pdf
 from workflows.messages import CertificateToPrint
 
@@ -49,6 +50,7 @@ T = TypeVar("T")
 
 def _start_printer() -> None:
     """In the printer process, before its first certificate."""
+    logs.configure()  # its records as the worker's, on the same standard error
     worker = os.getppid()
     threading.Thread(target=_end_when_orphaned, args=(worker,), daemon=True).start()
     with suppress(OSError):

@@ -21,6 +21,7 @@ from paydraw.commitments.schemas import (
 )
 from paydraw.commitments.service import approve_sov, create_commitment
 from paydraw.db.tables import Invitation
+from paydraw.documents.pdf import families_of
 from paydraw.invitations.tokens import ContactClaim, issue
 from paydraw.pay_apps.schemas import PayAppPublic
 from paydraw.projects.schemas import MemberAdd
@@ -29,7 +30,6 @@ from paydraw.settings import Settings
 from tests.conftest import new_user_headers
 from tests.pay_apps.builders import CONTACT_EMAIL, Job, design_job
 from tests.pay_apps.test_certificate_pdf import design_example
-from tests.support.pdf_fonts import families_of
 
 
 def text_of(pdf: bytes) -> str:

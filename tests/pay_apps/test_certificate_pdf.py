@@ -2,6 +2,7 @@
 DRAFT before finalization and never after, and a certificate that stays byte for byte the same."""
 
 import io
+import json
 import os
 import re
 import struct
@@ -22,10 +23,10 @@ from activities.certificates import CertificateActivities, printer
 from benchmarks.pdf import long_sov_document
 from paydraw.commitments.schemas import ChangeOrderLineIn
 from paydraw.db.tables import CertificatePdf, Project
+from paydraw.documents.pdf import families_of, shortfalls
 from paydraw.pay_apps import certificate_pdf
 from paydraw.pay_apps.schemas import PayAppPublic
 from tests.pay_apps.builders import Job, design_job
-from tests.support.pdf_fonts import families_of
 from workflows.messages import CertificateToPrint
 
 
@@ -143,6 +144,52 @@ class TestTheCertificate:
         printed = certificate_pdf.printed(long_sov_document(3))
 
         assert families_of(printed) == {"Liberation Sans", "Liberation Mono"}
+
+
+# A print in a process of its own, whose fontconfig knows DejaVu only: as on a machine without
+# Liberation.
+PRINTED_WITHOUT_LIBERATION = """
+from paydraw import logs
+from benchmarks.pdf import long_sov_document
+from paydraw.pay_apps import certificate_pdf
+logs.configure()
+document = long_sov_document(1)
+certificate_pdf.printed(document)
+certificate_pdf.printed(document)
+"""
+DEJAVU_ONLY = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig><dir>/usr/share/fonts/truetype/dejavu</dir><cachedir>{cache}</cachedir></fontconfig>
+"""
+
+
+class TestWhatPrintingLacks:
+    def test_nothing_on_a_machine_set_up_by_make(self) -> None:
+        assert shortfalls(certificate_pdf.printed(long_sov_document(1))) == []
+
+    def test_a_process_first_print_logs_the_missing_fonts_once(self, tmp_path: Path) -> None:
+        fonts_conf = tmp_path / "fonts.conf"
+        fonts_conf.write_text(DEJAVU_ONLY.format(cache=tmp_path / "cache"))
+
+        printed = subprocess.run(
+            [sys.executable, "-c", PRINTED_WITHOUT_LIBERATION],
+            cwd=ROOT,
+            env={**os.environ, "FONTCONFIG_FILE": str(fonts_conf)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+
+        warnings = [
+            json.loads(line)
+            for line in printed.stderr.splitlines()
+            if line.startswith("{") and "printing:" in line
+        ]
+        assert len(warnings) == 1, printed.stderr
+        assert warnings[0]["level"] == "warning"
+        message = warnings[0]["message"]
+        assert "DejaVu Sans" in message and "Debian: fonts-liberation" in message
 
 
 class TestDraft:

@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from paydraw.db.tables import AuditEvent
+from paydraw.documents.pdf import families_of
 from tests.conftest import new_user_headers
-from tests.support.pdf_fonts import families_of
 from tests.support.smtp import SmtpTestServer
 from tests.workflows.helpers import (
     Paydraw,
